@@ -1,0 +1,226 @@
+// Package cli is Tokendesk's command line: the same accounts and token cache as the
+// window, for scripts, az-style tooling and kubectl.
+//
+//	tokendesk accounts [--json]
+//	tokendesk login [--profile P] [--device-code] [--login-hint U]
+//	tokendesk logout ACCOUNT
+//	tokendesk token --scope S [--scope S2] [--account A] [--profile P]
+//	                [--output token|json|az|exec-credential] [--force-refresh]
+//	tokendesk profiles [--json]
+//	tokendesk version | help [COMMAND]
+//
+// Tokens and data go to stdout, every message to stderr, and the exit code says what
+// went wrong (see the Exit constants), so a script can tell "sign in again" from a
+// typo. Nothing secret is ever written to stderr.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/tokendesk/tokendesk/identity"
+)
+
+// Exit codes. They are part of the CLI's interface: scripts branch on them.
+const (
+	// ExitOK means the command did what it was asked.
+	ExitOK = 0
+	// ExitError is any failure not covered below: the provider refused, the network
+	// failed, storage or the keyring failed.
+	ExitError = 1
+	// ExitUsage means the command line was wrong (unknown command or flag, missing
+	// --scope, an --account that matches several accounts); nothing was attempted.
+	ExitUsage = 2
+	// ExitInteractionRequired means no token can be had without the user: nothing
+	// cached, or the refresh token was refused. Run "tokendesk login".
+	ExitInteractionRequired = 3
+	// ExitNotFound means the named account or profile does not exist (or no account is
+	// signed in at all).
+	ExitNotFound = 4
+)
+
+// env is one invocation's surroundings; tests build it by hand.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+	svc            service
+}
+
+// usageError is a command-line mistake; it maps to ExitUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	// usage is the synopsis line after "tokendesk ".
+	usage string
+	run   func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"accounts", "list signed-in accounts", "accounts [--json]", runAccounts},
+		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U]", runLogin},
+		{"logout", "sign out: remove an account's tokens", "logout ACCOUNT", runLogout},
+		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh]", runToken},
+		{"profiles", "list configured profiles", "profiles [--json]", runProfiles},
+		{"version", "print the version", "version", runVersion},
+		{"help", "show help for a command", "help [COMMAND]", runHelp},
+	}
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// run executes one command line and returns its exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	if e.getenv == nil {
+		e.getenv = os.Getenv
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if len(args) == 0 {
+		printUsage(e.stderr)
+		return ExitUsage
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
+		printUsage(e.stdout)
+		return ExitOK
+	case "-version", "--version":
+		name = "version"
+	}
+	cmd, ok := findCommand(name)
+	if !ok {
+		fmt.Fprintf(e.stderr, "tokendesk: unknown command %q\n\n", name)
+		printUsage(e.stderr)
+		return ExitUsage
+	}
+	err := cmd.run(ctx, e, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		reportError(e.stderr, cmd, err)
+	}
+	return exitCode(err)
+}
+
+// exitCode maps an error onto the documented exit codes.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, errNoSuchAccount), errors.Is(err, errNoSuchProfile):
+		return ExitNotFound
+	case errors.Is(err, identity.ErrInteractionRequired):
+		return ExitInteractionRequired
+	default:
+		return ExitError
+	}
+}
+
+// reportError writes err to stderr with the hint that fits its exit code.
+func reportError(w io.Writer, cmd command, err error) {
+	msg := redact(err.Error())
+	fmt.Fprintf(w, "tokendesk %s: %s\n", cmd.name, msg)
+	switch exitCode(err) {
+	case ExitUsage:
+		fmt.Fprintf(w, "usage: tokendesk %s\n", cmd.usage)
+	case ExitInteractionRequired:
+		fmt.Fprintln(w, `sign-in required: run "tokendesk login" (add --device-code without a browser)`)
+	}
+}
+
+// tokenLike matches JWTs (and JWEs) and long opaque token-ish runs. Errors from identity
+// carry no tokens by design; this is the second belt, so a token that slipped into an
+// error from anywhere is never echoed.
+var tokenLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_.-]+|[A-Za-z0-9_\-]{80,}`)
+
+func redact(s string) string { return tokenLike.ReplaceAllString(s, "[redacted]") }
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: tokendesk COMMAND [flags]")
+	fmt.Fprintln(w, "\nTokendesk keeps OAuth 2.0 / OpenID Connect accounts; without a command it opens the window.")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun \"tokendesk help COMMAND\" for a command's flags.")
+	fmt.Fprintf(w, "\nexit codes: %d ok, %d error, %d usage, %d sign-in required, %d no such account or profile\n",
+		ExitOK, ExitError, ExitUsage, ExitInteractionRequired, ExitNotFound)
+}
+
+// newFlagSet returns a flag set that returns errors instead of exiting or printing:
+// parse reports them.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("tokendesk "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parse parses args, turning flag errors into usage errors and -h into help on stdout.
+// Flags may follow positional arguments ("logout alice --x"), as users type them.
+func parse(e *env, fs *flag.FlagSet, args []string) ([]string, error) {
+	name := strings.TrimPrefix(fs.Name(), "tokendesk ")
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				cmd, _ := findCommand(name)
+				fmt.Fprintf(e.stdout, "usage: tokendesk %s\n\n%s.\n", cmd.usage, cmd.summary)
+				if hasFlags(fs) {
+					fmt.Fprintln(e.stdout, "\nflags:")
+					fs.SetOutput(e.stdout)
+					fs.PrintDefaults()
+					fs.SetOutput(io.Discard)
+				}
+				return nil, flag.ErrHelp
+			}
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}

@@ -1,0 +1,353 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tokendesk/tokendesk/identity"
+)
+
+// Version is the release version, set at link time with
+// -ldflags "-X github.com/tokendesk/tokendesk/cli.Version=v1.2.3". When empty, the
+// module version and VCS revision from the build info are shown.
+var Version = ""
+
+func runAccounts(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("accounts")
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	profileName := fs.String("profile", "", "list only the accounts of profile `P`")
+	rest, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	accts, err := e.svc.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	if *profileName != "" {
+		if err := checkProfile(ctx, e, *profileName); err != nil {
+			return err
+		}
+		accts = filterProfile(accts, *profileName)
+	}
+	if *asJSON {
+		if accts == nil {
+			accts = []account{}
+		}
+		return writeJSON(e, accts)
+	}
+	if len(accts) == 0 {
+		fmt.Fprintln(e.stderr, `No accounts. Run "tokendesk login" to sign in.`)
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tUSERNAME\tNAME\tTENANT\tPROFILE\tSTATUS")
+	for _, a := range accts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Key, dash(a.Username), dash(a.Name),
+			dash(firstNonEmpty(a.Tenant, a.Authority)), dash(a.Profile), dash(a.Status))
+	}
+	return tw.Flush()
+}
+
+func runProfiles(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("profiles")
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	rest, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	profs, err := e.svc.Profiles(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if profs == nil {
+			profs = []profile{}
+		}
+		return writeJSON(e, profs)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tAUTHORITY\tCLIENT ID\tSCOPES")
+	for _, p := range profs {
+		name := p.Name
+		if p.Default {
+			name += " (default)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, p.Authority, p.ClientID, dash(strings.Join(p.Scopes, " ")))
+	}
+	return tw.Flush()
+}
+
+func runLogin(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("login")
+	profileName := fs.String("profile", "", "sign in with profile `P` (default: the default profile)")
+	device := fs.Bool("device-code", false, "sign in with a code on another device instead of a browser")
+	hint := fs.String("login-hint", "", "pre-fill username `U` at the sign-in page")
+	rest, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	if *profileName != "" {
+		if err := checkProfile(ctx, e, *profileName); err != nil {
+			return err
+		}
+	}
+	req := loginRequest{
+		Profile:   *profileName,
+		LoginHint: *hint,
+		OnURL: func(u string) {
+			fmt.Fprintf(e.stderr, "Opening a browser to sign in. If it did not open, visit:\n  %s\n", u)
+		},
+		OnDeviceCode: func(dc deviceCode) { printDeviceCode(e, dc) },
+	}
+	var acct account
+	if *device || !haveDisplay(e) {
+		acct, err = e.svc.SignInWithDeviceCode(ctx, req)
+	} else {
+		acct, err = e.svc.SignIn(ctx, req)
+		if errors.Is(err, identity.ErrBrowserUnavailable) {
+			fmt.Fprintln(e.stderr, "No browser could be opened; signing in with a device code instead.")
+			acct, err = e.svc.SignInWithDeviceCode(ctx, req)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Signed in as %s.\n", firstNonEmpty(acct.Username, acct.Name, acct.Key))
+	// The key on stdout lets a script capture which account it just added.
+	fmt.Fprintln(e.stdout, acct.Key)
+	return nil
+}
+
+// printDeviceCode tells the user where to enter the code. It goes to stderr so the
+// command's stdout stays clean, and so it works when stdin is not a terminal.
+func printDeviceCode(e *env, dc deviceCode) {
+	uri := firstNonEmpty(dc.VerificationURI, dc.VerificationURIComplete)
+	fmt.Fprintf(e.stderr, "To sign in, open %s and enter the code %s\n", uri, dc.UserCode)
+	if dc.VerificationURIComplete != "" && dc.VerificationURIComplete != uri {
+		fmt.Fprintf(e.stderr, "Or open %s\n", dc.VerificationURIComplete)
+	}
+	if !dc.ExpiresAt.IsZero() {
+		fmt.Fprintf(e.stderr, "The code expires at %s.\n", dc.ExpiresAt.Local().Format("15:04:05"))
+	}
+}
+
+// haveDisplay reports whether a browser could plausibly open: on Linux and the BSDs a
+// graphical session needs DISPLAY or WAYLAND_DISPLAY (over SSH neither is set, and the
+// device code is the only way that works).
+func haveDisplay(e *env) bool {
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		return true
+	}
+	return e.getenv("DISPLAY") != "" || e.getenv("WAYLAND_DISPLAY") != ""
+}
+
+func runLogout(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("logout")
+	rest, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("logout needs exactly one ACCOUNT (a key or username from \"tokendesk accounts\")")
+	}
+	accts, err := e.svc.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	acct, err := selectAccount(accts, rest[0], "")
+	if err != nil {
+		return err
+	}
+	if err := e.svc.SignOut(ctx, acct); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Signed out %s.\n", firstNonEmpty(acct.Username, acct.Key))
+	return nil
+}
+
+func runVersion(_ context.Context, e *env, args []string) error {
+	fs := newFlagSet("version")
+	if _, err := parse(e, fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "tokendesk %s\n", version())
+	return nil
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
+
+func runHelp(_ context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		printUsage(e.stdout)
+		return nil
+	}
+	cmd, ok := findCommand(args[0])
+	if !ok || cmd.name == "help" {
+		if ok {
+			fmt.Fprintf(e.stdout, "usage: tokendesk %s\n", cmd.usage)
+			return nil
+		}
+		return usagef("unknown command %q", args[0])
+	}
+	err := cmd.run(context.Background(), e, []string{"-h"})
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// selectAccount finds the one account sel names: an exact key, else a username
+// (case-insensitive), within profile when profile is set. Several matches is a usage
+// error listing their keys, because guessing would hand out the wrong identity's token.
+func selectAccount(accts []account, sel, profile string) (account, error) {
+	accts = filterProfile(accts, profile)
+	for _, a := range accts {
+		if a.Key == sel {
+			return a, nil
+		}
+	}
+	var matches []account
+	for _, a := range accts {
+		if a.Username != "" && strings.EqualFold(a.Username, sel) {
+			matches = append(matches, a)
+		}
+	}
+	switch len(matches) {
+	case 1:
+		return matches[0], nil
+	case 0:
+		if profile != "" {
+			return account{}, fmt.Errorf("%w %q in profile %q (see \"tokendesk accounts\")", errNoSuchAccount, sel, profile)
+		}
+		return account{}, fmt.Errorf("%w %q (see \"tokendesk accounts\")", errNoSuchAccount, sel)
+	default:
+		return account{}, usagef("%q matches %d accounts; pass one of their keys with --account:\n  %s",
+			sel, len(matches), strings.Join(keys(matches), "\n  "))
+	}
+}
+
+// defaultAccount picks the account when --account is omitted: the only one there is.
+func defaultAccount(accts []account, profile string) (account, error) {
+	accts = filterProfile(accts, profile)
+	switch len(accts) {
+	case 1:
+		return accts[0], nil
+	case 0:
+		if profile != "" {
+			return account{}, fmt.Errorf("%w: nobody is signed in with profile %q; run \"tokendesk login --profile %s\"", errNoSuchAccount, profile, profile)
+		}
+		return account{}, fmt.Errorf("%w: nobody is signed in; run \"tokendesk login\"", errNoSuchAccount)
+	default:
+		return account{}, usagef("%d accounts are signed in; choose one with --account:\n  %s",
+			len(accts), strings.Join(keys(accts), "\n  "))
+	}
+}
+
+func filterProfile(accts []account, profile string) []account {
+	if profile == "" {
+		return accts
+	}
+	var out []account
+	for _, a := range accts {
+		if a.Profile == profile {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// checkProfile fails with errNoSuchProfile when name is not configured, listing the ones
+// that are.
+func checkProfile(ctx context.Context, e *env, name string) error {
+	profs, err := e.svc.Profiles(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, p := range profs {
+		if p.Name == name {
+			return nil
+		}
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return fmt.Errorf("%w %q (configured: %s)", errNoSuchProfile, name, strings.Join(names, ", "))
+}
+
+func keys(accts []account) []string {
+	out := make([]string, 0, len(accts))
+	for _, a := range accts {
+		k := a.Key
+		if a.Username != "" || a.Profile != "" {
+			k += "  (" + strings.TrimSpace(a.Username+" "+profileTag(a.Profile)) + ")"
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func profileTag(p string) string {
+	if p == "" {
+		return ""
+	}
+	return "profile " + p
+}
+
+func writeJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

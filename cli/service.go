@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// This file is the seam between the command line and the use-case layer. Commands talk
+// to a service, never to usecase.Desk directly, so parsing, exit codes and output shapes
+// are tested with a hand-written fake, and the adapter in desk.go is the only file that
+// follows usecase's API.
+
+// account is what the CLI shows and selects: one signed-in identity.
+type account struct {
+	// Key is the stable handle that --account and logout accept; it never changes for
+	// an account and is unique across profiles.
+	Key string `json:"key"`
+	// Username is the preferred username (UPN or e-mail), when the authority sent one.
+	Username string `json:"username,omitempty"`
+	// Name is the display name.
+	Name string `json:"name,omitempty"`
+	// Tenant is the tenant id (Entra) or realm; empty for plain OpenID issuers.
+	Tenant string `json:"tenant,omitempty"`
+	// Authority is the host or issuer the account signed in at.
+	Authority string `json:"authority,omitempty"`
+	// Profile names the profile the account belongs to.
+	Profile string `json:"profile,omitempty"`
+	// Status is the token state ("valid", "refreshable", "sign-in required"), when known.
+	Status string `json:"status,omitempty"`
+}
+
+// profile is one configured provider (authority + client id + default scopes).
+type profile struct {
+	Name      string   `json:"name"`
+	Authority string   `json:"authority"`
+	ClientID  string   `json:"clientId"`
+	Scopes    []string `json:"scopes,omitempty"`
+	Default   bool     `json:"default,omitempty"`
+}
+
+// token is an access token and what the output shapes need to describe it.
+type token struct {
+	AccessToken string
+	TokenType   string
+	ExpiresOn   time.Time
+	Scopes      []string
+	Account     account
+}
+
+// deviceCode is what a user needs to finish a device-code sign-in elsewhere.
+type deviceCode struct {
+	UserCode                string
+	VerificationURI         string
+	VerificationURIComplete string
+	// Message is the authority's own instruction text, when it sent one (Entra does).
+	Message   string
+	ExpiresAt time.Time
+}
+
+// loginRequest is one sign-in.
+type loginRequest struct {
+	// Profile is the profile name; "" means the default profile.
+	Profile string
+	// LoginHint pre-fills the username at the sign-in page.
+	LoginHint string
+	// OnURL is told the sign-in URL of a browser sign-in, so it can be printed for when
+	// the browser did not open.
+	OnURL func(url string)
+	// OnDeviceCode is told the code and link of a device-code sign-in.
+	OnDeviceCode func(deviceCode)
+}
+
+// tokenRequest asks for an access token for an already chosen account.
+type tokenRequest struct {
+	Account      account
+	Scopes       []string
+	ForceRefresh bool
+}
+
+// service is the part of the use-case layer the CLI uses.
+type service interface {
+	// Accounts lists every signed-in account.
+	Accounts(ctx context.Context) ([]account, error)
+	// Profiles lists the configured profiles, the default one included.
+	Profiles(ctx context.Context) ([]profile, error)
+	// SignIn signs in through the system browser (loopback redirect).
+	SignIn(ctx context.Context, req loginRequest) (account, error)
+	// SignInWithDeviceCode signs in with the device authorization grant.
+	SignInWithDeviceCode(ctx context.Context, req loginRequest) (account, error)
+	// Token returns an access token silently: from the cache, or by refreshing. It never
+	// interacts; errors.Is(err, identity.ErrInteractionRequired) when only a sign-in helps.
+	Token(ctx context.Context, req tokenRequest) (token, error)
+	// SignOut removes the account's tokens.
+	SignOut(ctx context.Context, acct account) error
+}
+
+// Errors the adapter maps the use-case layer's errors onto; exitCode turns them into
+// ExitNotFound.
+var (
+	errNoSuchAccount = errors.New("no such account")
+	errNoSuchProfile = errors.New("no such profile")
+)

@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Output shapes of "tokendesk token".
+const (
+	outputToken          = "token"
+	outputJSON           = "json"
+	outputAz             = "az"
+	outputExecCredential = "exec-credential"
+)
+
+// ExecCredential API versions kubectl speaks (client.authentication.k8s.io).
+const (
+	execCredentialV1      = "client.authentication.k8s.io/v1"
+	execCredentialV1beta1 = "client.authentication.k8s.io/v1beta1"
+)
+
+// azTimeLayout is how "az account get-access-token" writes expiresOn: local time,
+// microseconds, no zone.
+const azTimeLayout = "2006-01-02 15:04:05.000000"
+
+// scopeList is a repeatable --scope flag; each value may also hold several
+// space-separated scopes, as OAuth's scope parameter does.
+type scopeList []string
+
+func (s *scopeList) String() string { return strings.Join(*s, " ") }
+
+func (s *scopeList) Set(v string) error {
+	fields := strings.Fields(v)
+	if len(fields) == 0 {
+		return fmt.Errorf("empty scope")
+	}
+	for _, f := range fields {
+		if !contains(*s, f) {
+			*s = append(*s, f)
+		}
+	}
+	return nil
+}
+
+func runToken(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("token")
+	var scopes scopeList
+	fs.Var(&scopes, "scope", "scope `S` to request; repeat the flag or separate scopes with spaces (required)")
+	acctSel := fs.String("account", "", "account `A`: a key or username from \"tokendesk accounts\" (default: the only account)")
+	profileName := fs.String("profile", "", "choose among the accounts of profile `P`")
+	output := fs.String("output", outputToken, "output `shape`: token (bare), json, az (az account get-access-token) or exec-credential (kubectl)")
+	force := fs.Bool("force-refresh", false, "skip the cached access token and redeem the refresh token")
+	rest, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q (scopes go in --scope)", rest[0])
+	}
+	if len(scopes) == 0 {
+		return usagef("--scope is required")
+	}
+	var execVersion string
+	switch *output {
+	case outputToken, outputJSON, outputAz:
+	case outputExecCredential:
+		if execVersion, err = execCredentialVersion(e.getenv("KUBERNETES_EXEC_INFO")); err != nil {
+			return err
+		}
+	default:
+		return usagef("unknown --output %q (want token, json, az or exec-credential)", *output)
+	}
+	if *profileName != "" {
+		if err := checkProfile(ctx, e, *profileName); err != nil {
+			return err
+		}
+	}
+	accts, err := e.svc.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	var acct account
+	if *acctSel != "" {
+		acct, err = selectAccount(accts, *acctSel, *profileName)
+	} else {
+		acct, err = defaultAccount(accts, *profileName)
+	}
+	if err != nil {
+		return err
+	}
+	tok, err := e.svc.Token(ctx, tokenRequest{Account: acct, Scopes: scopes, ForceRefresh: *force})
+	if err != nil {
+		return fmt.Errorf("token for %s: %w", firstNonEmpty(acct.Username, acct.Key), err)
+	}
+	if tok.Account.Key == "" {
+		tok.Account = acct
+	}
+	return writeToken(e, *output, execVersion, tok)
+}
+
+// writeToken prints tok in the chosen shape. It is the only place a token is written.
+func writeToken(e *env, output, execVersion string, tok token) error {
+	switch output {
+	case outputJSON:
+		return writeJSON(e, jsonToken{
+			AccessToken: tok.AccessToken,
+			TokenType:   tok.TokenType,
+			ExpiresOn:   tok.ExpiresOn.UTC().Format(time.RFC3339),
+			Scopes:      tok.Scopes,
+			Account:     tok.Account.Key,
+			Username:    tok.Account.Username,
+			Tenant:      tok.Account.Tenant,
+		})
+	case outputAz:
+		return writeJSON(e, azToken{
+			AccessToken: tok.AccessToken,
+			ExpiresOn:   tok.ExpiresOn.Local().Format(azTimeLayout),
+			ExpiresOnTS: tok.ExpiresOn.Unix(),
+			Tenant:      tok.Account.Tenant,
+			TokenType:   firstNonEmpty(tok.TokenType, "Bearer"),
+		})
+	case outputExecCredential:
+		return writeJSON(e, execCredential{
+			APIVersion: execVersion,
+			Kind:       "ExecCredential",
+			Status: execCredentialStatus{
+				Token:               tok.AccessToken,
+				ExpirationTimestamp: tok.ExpiresOn.UTC().Format(time.RFC3339),
+			},
+		})
+	default:
+		_, err := fmt.Fprintln(e.stdout, tok.AccessToken)
+		return err
+	}
+}
+
+// jsonToken is --output json: everything a script may want, in one object.
+type jsonToken struct {
+	AccessToken string   `json:"accessToken"`
+	TokenType   string   `json:"tokenType"`
+	ExpiresOn   string   `json:"expiresOn"` // RFC 3339, UTC
+	Scopes      []string `json:"scopes"`
+	Account     string   `json:"account"`
+	Username    string   `json:"username,omitempty"`
+	Tenant      string   `json:"tenant,omitempty"`
+}
+
+// azToken is the shape of "az account get-access-token", so tools that shell out to
+// the Azure CLI (azure-identity's AzureCliCredential among them) can read it. The
+// subscription field is left out: Tokendesk has no subscriptions.
+type azToken struct {
+	AccessToken string `json:"accessToken"`
+	ExpiresOn   string `json:"expiresOn"`
+	ExpiresOnTS int64  `json:"expires_on"`
+	Tenant      string `json:"tenant"`
+	TokenType   string `json:"tokenType"`
+}
+
+// execCredential is kubectl's client.authentication.k8s.io ExecCredential (v1 or
+// v1beta1: the status fields are the same), so Tokendesk works as a credential plugin.
+type execCredential struct {
+	APIVersion string               `json:"apiVersion"`
+	Kind       string               `json:"kind"`
+	Status     execCredentialStatus `json:"status"`
+}
+
+type execCredentialStatus struct {
+	ExpirationTimestamp string `json:"expirationTimestamp"`
+	Token               string `json:"token"`
+}
+
+// execCredentialVersion picks the ExecCredential apiVersion: the one kubectl asks for
+// in KUBERNETES_EXEC_INFO, else v1.
+func execCredentialVersion(info string) (string, error) {
+	if strings.TrimSpace(info) == "" {
+		return execCredentialV1, nil
+	}
+	var req struct {
+		APIVersion string `json:"apiVersion"`
+	}
+	if err := json.Unmarshal([]byte(info), &req); err != nil {
+		return "", usagef("KUBERNETES_EXEC_INFO is not JSON: %v", err)
+	}
+	switch req.APIVersion {
+	case "", execCredentialV1:
+		return execCredentialV1, nil
+	case execCredentialV1beta1:
+		return execCredentialV1beta1, nil
+	default:
+		return "", usagef("KUBERNETES_EXEC_INFO asks for %q; supported: %s, %s", req.APIVersion, execCredentialV1, execCredentialV1beta1)
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
