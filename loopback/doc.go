@@ -1,0 +1,21 @@
+// Package loopback receives an OAuth 2.0 authorization response on a loopback redirect
+// URI, as RFC 8252 §7.3 describes for native apps.
+//
+// A Listener binds 127.0.0.1 (or [::1], or both for "localhost") and serves exactly one
+// path. It is hardened against what else may reach a port on the loopback interface:
+// other local programs, and pages open in the user's browser. Requests on other paths,
+// with a foreign Host header (DNS rebinding), without code or error, with a wrong
+// state, or too large are answered and ignored; only the first valid redirect ends the
+// wait, and the listener then closes, so a replayed redirect finds nothing. Read
+// timeouts keep slow clients from holding it. Pages are html/template-escaped and sent
+// with headers that forbid caching, framing, referrers and scripts. Nothing it logs
+// contains a code or state.
+//
+//	l, err := loopback.Listen(ctx, "http://127.0.0.1/")
+//	defer l.Close()
+//	authURL := buildAuthURL(l.RedirectURI(), state)
+//	openBrowser(authURL)
+//	resp, err := l.Wait(ctx, state)
+//
+// The package imports only the standard library.
+package loopback
