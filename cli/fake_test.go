@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// fakeService is a hand-written in-memory service: accounts, profiles and tokens in
+// maps, with an error to inject per method.
+type fakeService struct {
+	accounts []account
+	profiles []profile
+	// tokens maps an account key to the token Token returns for it.
+	tokens map[string]token
+	// err, when set for a method name ("Token", "SignIn", …), is returned by it.
+	err map[string]error
+	// device is shown to OnDeviceCode by SignInWithDeviceCode.
+	device deviceCode
+	// signInAs is the account SignIn and SignInWithDeviceCode add.
+	signInAs account
+
+	calls    []string
+	lastTok  tokenRequest
+	lastSign loginRequest
+}
+
+func (f *fakeService) fail(method string) error {
+	f.calls = append(f.calls, method)
+	return f.err[method]
+}
+
+func (f *fakeService) Accounts(ctx context.Context) ([]account, error) {
+	if err := f.fail("Accounts"); err != nil {
+		return nil, err
+	}
+	return append([]account(nil), f.accounts...), nil
+}
+
+func (f *fakeService) Profiles(ctx context.Context) ([]profile, error) {
+	if err := f.fail("Profiles"); err != nil {
+		return nil, err
+	}
+	return f.profiles, nil
+}
+
+func (f *fakeService) SignIn(ctx context.Context, req loginRequest) (account, error) {
+	f.lastSign = req
+	if err := f.fail("SignIn"); err != nil {
+		return account{}, err
+	}
+	req.OnURL("http://127.0.0.1:1/authorize")
+	f.accounts = append(f.accounts, f.signInAs)
+	return f.signInAs, nil
+}
+
+func (f *fakeService) SignInWithDeviceCode(ctx context.Context, req loginRequest) (account, error) {
+	f.lastSign = req
+	if err := f.fail("SignInWithDeviceCode"); err != nil {
+		return account{}, err
+	}
+	req.OnDeviceCode(f.device)
+	f.accounts = append(f.accounts, f.signInAs)
+	return f.signInAs, nil
+}
+
+func (f *fakeService) Token(ctx context.Context, req tokenRequest) (token, error) {
+	f.lastTok = req
+	if err := f.fail("Token"); err != nil {
+		return token{}, err
+	}
+	t, ok := f.tokens[req.Account.Key]
+	if !ok {
+		return token{}, fmt.Errorf("fake: no token for %s", req.Account.Key)
+	}
+	t.Account = req.Account
+	t.Scopes = req.Scopes
+	return t, nil
+}
+
+func (f *fakeService) SignOut(ctx context.Context, acct account) error {
+	if err := f.fail("SignOut"); err != nil {
+		return err
+	}
+	for i, a := range f.accounts {
+		if a.Key == acct.Key {
+			f.accounts = append(f.accounts[:i], f.accounts[i+1:]...)
+			return nil
+		}
+	}
+	return errNoSuchAccount
+}
+
+func (f *fakeService) called(method string) bool {
+	for _, c := range f.calls {
+		if c == method {
+			return true
+		}
+	}
+	return false
+}
+
+var errFakeProvider = errors.New("identity: temporarily_unavailable: try later")
+
+// Fixed values the tests assert on. The "tokens" are fakes made for these tests.
+var (
+	fakeExpiry = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	alice      = account{Key: "alice-key", Username: "alice@example.com", Name: "Alice", Tenant: "tenant-a", Profile: "entra"}
+	alice2     = account{Key: "alice-other", Username: "Alice@example.com", Name: "Alice (lab)", Tenant: "tenant-b", Profile: "lab"}
+	bob        = account{Key: "bob-key", Username: "bob@example.com", Name: "Bob", Authority: "http://127.0.0.1:9", Profile: "lab"}
+)
+
+func newFake() *fakeService {
+	return &fakeService{
+		accounts: []account{alice, alice2, bob},
+		profiles: []profile{
+			{Name: "entra", Authority: "https://login.microsoftonline.com/organizations", ClientID: "c1", Default: true},
+			{Name: "lab", Authority: "http://127.0.0.1:9", ClientID: "c2", Scopes: []string{"openid"}},
+		},
+		tokens: map[string]token{
+			"alice-key":   {AccessToken: "fake-at-alice", TokenType: "Bearer", ExpiresOn: fakeExpiry},
+			"alice-other": {AccessToken: "fake-at-alice2", TokenType: "Bearer", ExpiresOn: fakeExpiry},
+			"bob-key":     {AccessToken: "fake-at-bob", TokenType: "Bearer", ExpiresOn: fakeExpiry},
+		},
+		device:   deviceCode{UserCode: "WXYZ-1234", VerificationURI: "http://127.0.0.1:9/device"},
+		signInAs: account{Key: "carol-key", Username: "carol@example.com", Profile: "entra"},
+	}
+}
+
+// invoke runs one command line against svc with the given environment variables.
+func invoke(svc service, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	e := &env{
+		stdin:  strings.NewReader(""),
+		stdout: &out,
+		stderr: &errb,
+		getenv: func(k string) string { return vars[k] },
+		svc:    svc,
+	}
+	code = run(context.Background(), args, e)
+	return code, out.String(), errb.String()
+}
