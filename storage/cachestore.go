@@ -1,0 +1,455 @@
+package storage
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/tokendesk/tokendesk/identity"
+)
+
+// File names inside the store's directory.
+const (
+	// CacheFileName is the sealed token cache.
+	CacheFileName = "cache.bin"
+	// PlaintextCacheFileName is the unencrypted cache of WithPlaintext. It has its own
+	// name so switching the setting never reads one kind of file as the other.
+	PlaintextCacheFileName = "cache-plaintext.bin"
+	// LockFileName is the cross-process lock; it is never removed.
+	LockFileName = "cache.lock"
+)
+
+// DefaultLockTimeout bounds how long an operation waits for another Tokendesk process
+// (or goroutine) to finish with the cache.
+const DefaultLockTimeout = 10 * time.Second
+
+// lockRetry is how often a busy lock file is tried again. Lock holders only do
+// in-memory work and one file write, so waits are short.
+const lockRetry = 2 * time.Millisecond
+
+// ErrLockTimeout means the cache stayed locked for longer than the lock timeout,
+// usually by a stuck Tokendesk process.
+var ErrLockTimeout = errors.New("storage: the token cache stayed locked by another Tokendesk process; " +
+	"close other Tokendesk windows or CLI commands that hang, then try again")
+
+// NoticeKind classifies a Notice.
+type NoticeKind string
+
+// Notice kinds.
+const (
+	// NoticeCacheCorrupt: the cache file could not be read back (wrong key, tampering,
+	// truncation) and was moved aside; the user has to sign in again.
+	NoticeCacheCorrupt NoticeKind = "cache-corrupt"
+	// NoticePlaintextLeftover: a plaintext cache from an earlier allow_plaintext_cache
+	// setting is still on disk although the store now encrypts.
+	NoticePlaintextLeftover NoticeKind = "plaintext-leftover"
+)
+
+// Notice is something the user should be told about, such as a cache moved aside. The
+// UI and CLI show Message; Path names the file concerned.
+type Notice struct {
+	Time    time.Time
+	Kind    NoticeKind
+	Message string
+	Path    string
+}
+
+// StoreOption configures OpenCacheStore.
+type StoreOption func(*storeConfig)
+
+type storeConfig struct {
+	plaintext   bool
+	lockTimeout time.Duration
+	onNotice    func(Notice)
+	now         func() time.Time
+}
+
+// WithPlaintext stores the cache unencrypted and never asks the keyring: the explicit
+// opt-in (config allow_plaintext_cache) for machines without any keyring. Anyone who can
+// read the file can use the tokens in it; the UI must warn while it is on (Plaintext).
+func WithPlaintext() StoreOption { return func(c *storeConfig) { c.plaintext = true } }
+
+// WithLockTimeout sets how long an operation waits for the cache lock (default
+// DefaultLockTimeout) before failing with ErrLockTimeout.
+func WithLockTimeout(d time.Duration) StoreOption {
+	return func(c *storeConfig) { c.lockTimeout = d }
+}
+
+// WithNoticeFunc calls f for every new Notice as it happens, in the goroutine of the
+// cache operation and with the cache locked: f must return quickly and must not use the
+// store. Notices also stays available.
+func WithNoticeFunc(f func(Notice)) StoreOption { return func(c *storeConfig) { c.onNotice = f } }
+
+// CacheStore persists an identity.TokenCache in one file shared by every Tokendesk
+// process. It implements identity.CacheHook; pass it with identity.WithCacheHook. It is
+// safe for concurrent use.
+type CacheStore struct {
+	dir  string
+	path string
+	kr   Keyring
+	cfg  storeConfig
+	lock *flock.Flock
+
+	// sem serializes cache operations within the process. It is a channel rather than a
+	// sync.Mutex so the wait can give up at the lock timeout or context end.
+	sem chan struct{}
+
+	// Owned by whoever holds sem.
+	aead   cipher.AEAD
+	held   *holding
+	synced []syncEntry
+
+	mu      sync.Mutex // guards notices and the held pointer's identity for AfterAccess
+	notices []Notice
+}
+
+// holding describes the operation between BeforeAccess and AfterAccess.
+type holding struct {
+	cache cacheData
+	write bool
+}
+
+// syncEntry remembers which version of the file a cache was last loaded from or saved
+// as. A few entries cover the few caches a process has (one per client app).
+type syncEntry struct {
+	cache      cacheData
+	sig        fileSig
+	generation uint64
+}
+
+const maxSynced = 8
+
+// cacheData is what the store needs of a cache. *identity.TokenCache provides it; tests
+// of this package use raw bytes.
+type cacheData interface {
+	Serialize() ([]byte, error)
+	Deserialize(data []byte) error
+}
+
+var _ identity.CacheHook = (*CacheStore)(nil)
+
+// OpenCacheStore returns the store for the cache file in dir, creating dir (mode 0700)
+// when missing. kr holds the encryption key; it is asked on the first cache operation
+// only (and not at all with WithPlaintext, where kr may be nil). Pass
+// SystemKeyring(DefaultKeyringTimeout) for the OS keyring.
+func OpenCacheStore(dir string, kr Keyring, opts ...StoreOption) (*CacheStore, error) {
+	cfg := storeConfig{lockTimeout: DefaultLockTimeout, now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.lockTimeout <= 0 {
+		cfg.lockTimeout = DefaultLockTimeout
+	}
+	if kr == nil && !cfg.plaintext {
+		return nil, errors.New("storage: OpenCacheStore needs a Keyring unless WithPlaintext is set")
+	}
+	if err := ensureDir(dir); err != nil {
+		return nil, err
+	}
+	name := CacheFileName
+	if cfg.plaintext {
+		name = PlaintextCacheFileName
+	}
+	s := &CacheStore{
+		dir:  dir,
+		path: filepath.Join(dir, name),
+		kr:   kr,
+		cfg:  cfg,
+		lock: flock.New(filepath.Join(dir, LockFileName), flock.SetPermissions(0o600)),
+		sem:  make(chan struct{}, 1),
+	}
+	if !cfg.plaintext {
+		leftover := filepath.Join(dir, PlaintextCacheFileName)
+		if _, err := os.Stat(leftover); err == nil {
+			s.notify(NoticePlaintextLeftover, leftover,
+				"an unencrypted token cache from the plaintext cache setting is still on disk; "+
+					"delete it unless you switch that setting back on")
+		}
+	}
+	return s, nil
+}
+
+// Path returns the cache file's path.
+func (s *CacheStore) Path() string { return s.path }
+
+// Plaintext reports whether the cache is stored unencrypted (WithPlaintext), so the UI
+// can show a warning while it is.
+func (s *CacheStore) Plaintext() bool { return s.cfg.plaintext }
+
+// Notices returns every notice since the store was opened, oldest first.
+func (s *CacheStore) Notices() []Notice {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Notice(nil), s.notices...)
+}
+
+func (s *CacheStore) notify(kind NoticeKind, path, msg string) {
+	n := Notice{Time: s.cfg.now(), Kind: kind, Message: msg, Path: path}
+	s.mu.Lock()
+	s.notices = append(s.notices, n)
+	s.mu.Unlock()
+	if s.cfg.onNotice != nil {
+		s.cfg.onNotice(n)
+	}
+}
+
+// BeforeAccess locks the cache (shared for reads, exclusive when write) and loads the
+// file into cache if it changed since cache last saw it. On error nothing stays locked.
+func (s *CacheStore) BeforeAccess(ctx context.Context, cache *identity.TokenCache, write bool) error {
+	d, err := asCacheData(cache)
+	if err != nil {
+		return err
+	}
+	return s.before(ctx, d, write)
+}
+
+// AfterAccess saves cache when the operation changed it, then unlocks. A failed save
+// leaves the previous file intact and is returned.
+func (s *CacheStore) AfterAccess(ctx context.Context, cache *identity.TokenCache, write, changed bool) error {
+	d, err := asCacheData(cache)
+	if err != nil {
+		return err
+	}
+	return s.after(ctx, d, changed)
+}
+
+// asCacheData keeps the store independent of when identity's cache layer gains its
+// serialization methods.
+func asCacheData(cache *identity.TokenCache) (cacheData, error) {
+	if cache == nil {
+		return nil, errors.New("storage: nil token cache")
+	}
+	d, ok := any(cache).(cacheData)
+	if !ok {
+		return nil, errors.New("storage: identity.TokenCache has no Serialize/Deserialize")
+	}
+	return d, nil
+}
+
+func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (err error) {
+	lctx, cancel := context.WithTimeout(ctx, s.cfg.lockTimeout)
+	defer cancel()
+	select {
+	case s.sem <- struct{}{}:
+	case <-lctx.Done():
+		return s.lockErr(ctx, "waiting for another operation in this process")
+	}
+	defer func() {
+		if err != nil {
+			<-s.sem
+		}
+	}()
+	if !s.cfg.plaintext && s.aead == nil {
+		if err := s.loadKey(lctx, ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.lockFile(lctx, ctx, write); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.lock.Unlock()
+		}
+	}()
+	if err := s.refresh(cache); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.held = &holding{cache: cache, write: write}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *CacheStore) after(_ context.Context, cache cacheData, changed bool) error {
+	s.mu.Lock()
+	h := s.held
+	if h == nil || h.cache != cache {
+		// BeforeAccess failed (and already unlocked) or was never called.
+		s.mu.Unlock()
+		return nil
+	}
+	s.held = nil
+	s.mu.Unlock()
+	defer func() { <-s.sem }()
+	defer s.lock.Unlock()
+	if !changed {
+		return nil
+	}
+	if !h.write {
+		return errors.New("storage: the token cache changed during a read-only access and was not saved")
+	}
+	return s.save(cache)
+}
+
+// lockFile takes the cross-process lock within lctx.
+func (s *CacheStore) lockFile(lctx, ctx context.Context, exclusive bool) error {
+	var ok bool
+	var err error
+	if exclusive {
+		ok, err = s.lock.TryLockContext(lctx, lockRetry)
+	} else {
+		ok, err = s.lock.TryRLockContext(lctx, lockRetry)
+	}
+	if ok {
+		return nil
+	}
+	if err != nil && lctx.Err() == nil {
+		return fmt.Errorf("storage: locking %s: %w", s.lock.Path(), err)
+	}
+	return s.lockErr(ctx, "waiting for "+s.lock.Path())
+}
+
+// lockErr tells a caller's cancellation apart from the store's own lock timeout.
+func (s *CacheStore) lockErr(ctx context.Context, what string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: %s: %w", what, err)
+	}
+	return fmt.Errorf("%w (%s for %s)", ErrLockTimeout, what, s.cfg.lockTimeout)
+}
+
+// loadKey reads the cache key from the keyring, creating it on first use. Creation runs
+// under the exclusive file lock with a second look, so two first-time processes cannot
+// each store a different key and make the other's file unreadable.
+func (s *CacheStore) loadKey(lctx, ctx context.Context) error {
+	v, err := s.kr.Get(KeyringService, CacheKeyUser)
+	if errors.Is(err, ErrNotFound) {
+		if err := s.lockFile(lctx, ctx, true); err != nil {
+			return err
+		}
+		defer s.lock.Unlock()
+		v, err = s.kr.Get(KeyringService, CacheKeyUser)
+		if errors.Is(err, ErrNotFound) {
+			key := make([]byte, keyLen)
+			if _, err := rand.Read(key); err != nil {
+				return fmt.Errorf("storage: generating the cache key: %w", err)
+			}
+			v = base64.StdEncoding.EncodeToString(key)
+			err = s.kr.Set(KeyringService, CacheKeyUser, v)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("storage: reading the token cache key from the OS keyring: %w", err)
+	}
+	key, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(key) != keyLen {
+		return fmt.Errorf("storage: the keyring entry %s/%s is not a Tokendesk cache key; "+
+			"delete it (the cached sign-ins are then lost)", KeyringService, CacheKeyUser)
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return err
+	}
+	s.aead = aead
+	return nil
+}
+
+func (s *CacheStore) entry(cache cacheData) *syncEntry {
+	for i := range s.synced {
+		if s.synced[i].cache == cache {
+			return &s.synced[i]
+		}
+	}
+	return nil
+}
+
+func (s *CacheStore) remember(cache cacheData, sig fileSig, gen uint64) {
+	if e := s.entry(cache); e != nil {
+		e.sig, e.generation = sig, gen
+		return
+	}
+	if len(s.synced) == maxSynced {
+		s.synced = s.synced[1:]
+	}
+	s.synced = append(s.synced, syncEntry{cache: cache, sig: sig, generation: gen})
+}
+
+// refresh loads the file into cache unless cache already holds this version of it: the
+// common case costs one stat.
+func (s *CacheStore) refresh(cache cacheData) error {
+	sig, err := statSig(s.path)
+	if err != nil {
+		return fmt.Errorf("storage: reading the token cache: %w", err)
+	}
+	e := s.entry(cache)
+	if e != nil && e.sig == sig {
+		return nil
+	}
+	if !sig.exists {
+		// Nothing stored (yet, or any more): keep what the cache holds in memory.
+		s.remember(cache, sig, 0)
+		return nil
+	}
+	raw, err := os.ReadFile(s.path)
+	if os.IsNotExist(err) {
+		s.remember(cache, fileSig{}, 0)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("storage: reading the token cache: %w", err)
+	}
+	// Stat again from what was read: a concurrent writer cannot interfere (we hold the
+	// lock), but the signature must describe exactly these bytes.
+	h, payload, err := open(s.aead, raw)
+	if err == nil {
+		if derr := cache.Deserialize(payload); derr != nil {
+			err = fmt.Errorf("%w: %w", errCorrupt, derr)
+		}
+	}
+	if err != nil {
+		return s.moveAside(cache, err)
+	}
+	s.remember(cache, sig, h.generation)
+	return nil
+}
+
+// moveAside renames an unreadable cache file out of the way so a fresh cache can start,
+// keeping it for inspection, and tells the user. The in-memory cache is kept as is.
+func (s *CacheStore) moveAside(cache cacheData, cause error) error {
+	aside := s.path + ".corrupt-" + s.cfg.now().UTC().Format("20060102T150405.000000000Z")
+	if err := os.Rename(s.path, aside); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("storage: the token cache %s cannot be read (%v) and could not be moved aside: %w",
+			s.path, cause, err)
+	}
+	s.notify(NoticeCacheCorrupt, aside, fmt.Sprintf(
+		"The token cache could not be read (%v). It was moved to %s and a new cache was started; "+
+			"sign in again to the affected accounts.", cause, aside))
+	s.remember(cache, fileSig{}, 0)
+	return nil
+}
+
+// save writes cache to the file atomically and remembers the new version.
+func (s *CacheStore) save(cache cacheData) error {
+	payload, err := cache.Serialize()
+	if err != nil {
+		return fmt.Errorf("storage: serializing the token cache: %w", err)
+	}
+	var gen uint64
+	if e := s.entry(cache); e != nil {
+		gen = e.generation
+	}
+	gen++
+	file, err := seal(s.aead, gen, payload)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.path, file); err != nil {
+		return err
+	}
+	sig, err := statSig(s.path)
+	if err != nil {
+		// Saved, but unknown signature: forget it so the next access re-reads.
+		sig = fileSig{exists: true, size: -1}
+	}
+	s.remember(cache, sig, gen)
+	return nil
+}

@@ -1,0 +1,19 @@
+// Package storage keeps Tokendesk's state on disk: the token cache, encrypted with a key
+// held in the OS keyring, and the human-editable app configuration (config.json).
+//
+// The token cache is one file, cache.bin, in the Tokendesk directory (DefaultDir). It is
+// sealed with AES-256-GCM under a random 32-byte key that lives in the OS keyring
+// (service "tokendesk", user "cache-key"), so only a small secret ever goes to the keyring
+// (Windows caps a secret at 2,560 bytes, macOS at about 3,000) and the keyring is asked
+// once per process start. CacheStore implements identity.CacheHook: every cache operation
+// of every Tokendesk process (window, tray, CLI) runs under a lock file, and the file is
+// re-read only when it changed on disk.
+//
+// Failures are explicit: a hung keyring daemon yields ErrKeyringTimeout, a missing Secret
+// Service ErrKeyringUnavailable, a busy lock ErrLockTimeout; an undecryptable cache is
+// moved aside and reported as a Notice. Writing the cache in plaintext happens only when
+// the caller opts in with WithPlaintext (config: allow_plaintext_cache), and
+// (*CacheStore).Plaintext tells the UI to show a warning.
+//
+// README.md beside this file documents the config file format.
+package storage
