@@ -1,0 +1,17 @@
+// Package testenv gives Tokendesk's tests the real parts they run against: an OpenID
+// Provider (panva's oidc-provider, started with node on 127.0.0.1), a scripted browser
+// that signs in through it, and a check that an OS keyring (Secret Service) is reachable.
+//
+// Tests skip a real part only when its documented environment variable says so and CI
+// is not "true":
+//
+//	TOKENDESK_SKIP_PROVIDER=1   no node / oidc-provider on this machine
+//	TOKENDESK_SKIP_KEYRING=1    no Secret Service (D-Bus session with gnome-keyring)
+//
+// `make test` provides both: it installs node_modules with `npm ci` and runs the tests
+// inside a private D-Bus session with an unlocked gnome-keyring.
+//
+// A package that uses Provider should call Main from its TestMain, so the shared
+// provider is stopped when the tests end; without it the provider still exits, because
+// it watches its stdin and the pipe closes with the test binary.
+package testenv
