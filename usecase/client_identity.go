@@ -1,0 +1,124 @@
+//go:build tokendesk_identity
+
+package usecase
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokendesk/tokendesk/identity"
+)
+
+// identityClient adapts *identity.PublicClient to client.
+type identityClient struct {
+	*identity.PublicClient
+	redirectURI string
+}
+
+func newClient(p Profile, deps Deps, hc *http.Client, log *slog.Logger, now func() time.Time) (client, error) {
+	opts := []identity.Option{
+		identity.WithTokenCache(deps.Cache),
+		identity.WithLogger(log),
+		identity.WithClock(now),
+		identity.WithAppName("Tokendesk"),
+	}
+	if deps.HTTPClient != nil {
+		opts = append(opts, identity.WithHTTPClient(deps.HTTPClient))
+	}
+	if p.IsOIDC() {
+		opts = append(opts, identity.WithOIDCAuthority(p.Issuer))
+	} else {
+		opts = append(opts, identity.WithAuthority(p.Authority))
+	}
+	opts = append(opts, deps.ClientOptions...)
+	pc, err := identity.NewPublicClient(p.ClientID, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("usecase: profile %q: %w", p.Name, err)
+	}
+	return &identityClient{PublicClient: pc, redirectURI: p.RedirectURI}, nil
+}
+
+func (c *identityClient) interactive(ctx context.Context, scopes []string, o SignInOptions, opener Opener) (identity.Result, error) {
+	var opts []identity.InteractiveOption
+	if o.LoginHint != "" {
+		opts = append(opts, identity.WithInteractiveLoginHint(o.LoginHint))
+	}
+	if o.Prompt != "" {
+		opts = append(opts, identity.WithInteractivePrompt(o.Prompt))
+	}
+	if c.redirectURI != "" {
+		opts = append(opts, identity.WithInteractiveRedirectURI(c.redirectURI))
+	}
+	if o.OnAuthURL != nil {
+		opts = append(opts, identity.WithOnBeforeLaunchingUI(o.OnAuthURL))
+	}
+	if opener != nil {
+		opts = append(opts, identity.WithOpener(opener))
+	}
+	return c.AcquireTokenInteractive(ctx, scopes, opts...)
+}
+
+func (c *identityClient) deviceCode(ctx context.Context, scopes []string, onCode func(DeviceCode)) (identity.Result, error) {
+	flow, err := c.InitiateDeviceFlow(ctx, scopes)
+	if err != nil {
+		return identity.Result{}, err
+	}
+	onCode(DeviceCode{
+		UserCode:                flow.UserCode,
+		VerificationURI:         flow.VerificationURI,
+		VerificationURIComplete: flow.VerificationURIComplete,
+		Message:                 flow.Message,
+		ExpiresAt:               flow.ExpiresAt,
+	})
+	return c.AcquireTokenByDeviceFlow(ctx, flow)
+}
+
+// cacheEntry holds the fields of MSAL's unified cache schema the status needs.
+type cacheEntry struct {
+	HomeAccountID string `json:"home_account_id"`
+	Environment   string `json:"environment"`
+	ExpiresOn     string `json:"expires_on"`
+}
+
+// inspectCache reads what the cache holds per account (by AccountKey), from its
+// serialized MSAL unified schema, without any network: the account list shows a status
+// for 1,000 accounts without 1,000 silent acquisitions.
+func inspectCache(c *identity.TokenCache) (map[string]tokenState, error) {
+	data, err := c.Serialize()
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		AccessToken  map[string]cacheEntry `json:"AccessToken"`
+		RefreshToken map[string]cacheEntry `json:"RefreshToken"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("usecase: reading cache for status: %w", err)
+	}
+	out := map[string]tokenState{}
+	for _, e := range doc.AccessToken {
+		secs, err := strconv.ParseInt(strings.TrimSpace(e.ExpiresOn), 10, 64)
+		if err != nil {
+			continue
+		}
+		k := strings.ToLower(e.HomeAccountID + "-" + e.Environment)
+		st := out[k]
+		if exp := time.Unix(secs, 0); exp.After(st.latestExpiry) {
+			st.latestExpiry = exp
+		}
+		out[k] = st
+	}
+	for _, e := range doc.RefreshToken {
+		k := strings.ToLower(e.HomeAccountID + "-" + e.Environment)
+		st := out[k]
+		st.hasRefresh = true
+		out[k] = st
+	}
+	return out, nil
+}

@@ -1,0 +1,105 @@
+package usecase
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Profile says where and as which application accounts sign in: the built-in
+// Microsoft Entra default, or an OpenID Connect issuer the user added.
+type Profile struct {
+	// Name identifies the profile in the UI and in `tokendesk --profile`.
+	Name string
+	// Authority is an Entra-style authority URL such as
+	// "https://login.microsoftonline.com/organizations". Empty when Issuer is set.
+	Authority string
+	// Issuer is a generic OpenID Connect issuer (its discovery document lives at
+	// Issuer + "/.well-known/openid-configuration"). Empty when Authority is set.
+	Issuer string
+	// ClientID is the public (native) client id registered at the authority.
+	ClientID string
+	// RedirectURI is the registered loopback redirect URI; empty means the loopback
+	// listener's default (http://localhost on a free port).
+	RedirectURI string
+	// Scopes are offered for every account of the profile (its "default scopes").
+	Scopes []string
+}
+
+// IsOIDC reports whether p is a generic OpenID Connect profile rather than Entra.
+func (p Profile) IsOIDC() bool { return p.Issuer != "" }
+
+// AuthorityURL is the issuer or authority accounts of p sign in at.
+func (p Profile) AuthorityURL() string {
+	if p.Issuer != "" {
+		return p.Issuer
+	}
+	return p.Authority
+}
+
+// Settings is the part of the app configuration the use cases read and change.
+type Settings struct {
+	// Profiles in the order the user sees them; the first is the default.
+	Profiles []Profile
+	// Favourites are extra scopes per account, keyed by AccountView.Key.
+	Favourites map[string][]string
+}
+
+// clone returns a deep copy, so callers never share slices with a store.
+func (s Settings) clone() Settings {
+	out := Settings{Profiles: make([]Profile, len(s.Profiles)), Favourites: make(map[string][]string, len(s.Favourites))}
+	for i, p := range s.Profiles {
+		p.Scopes = slices.Clone(p.Scopes)
+		out.Profiles[i] = p
+	}
+	for k, v := range s.Favourites {
+		out.Favourites[k] = slices.Clone(v)
+	}
+	return out
+}
+
+// profile returns the profile named name (case-insensitive).
+func (s Settings) profile(name string) (Profile, bool) {
+	for _, p := range s.Profiles {
+		if strings.EqualFold(p.Name, name) {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}
+
+// ConfigStore loads and saves Settings. main adapts storage's configuration file to it;
+// tests use MemoryConfig. Load is called at the start of every use case, so a change
+// made by another Tokendesk process (the CLI while the window is open) is seen at once.
+type ConfigStore interface {
+	Load(ctx context.Context) (Settings, error)
+	Save(ctx context.Context, s Settings) error
+}
+
+// MemoryConfig is an in-memory ConfigStore, for tests and for running without a
+// configuration file. Its zero value holds no profiles. It is safe for concurrent use.
+type MemoryConfig struct {
+	mu sync.Mutex
+	s  Settings
+}
+
+// NewMemoryConfig returns a MemoryConfig holding profiles.
+func NewMemoryConfig(profiles ...Profile) *MemoryConfig {
+	return &MemoryConfig{s: Settings{Profiles: profiles}.clone()}
+}
+
+// Load returns a copy of the settings.
+func (m *MemoryConfig) Load(ctx context.Context) (Settings, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.s.clone(), nil
+}
+
+// Save replaces the settings with a copy of s.
+func (m *MemoryConfig) Save(ctx context.Context, s Settings) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.s = s.clone()
+	return nil
+}

@@ -1,0 +1,156 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tokendesk/tokendesk/identity"
+)
+
+// Opener shows the user a sign-in URL, normally by opening the system browser. It
+// returns an error matching identity.ErrBrowserUnavailable when it cannot. Tests pass
+// a scripted browser (internal/testenv's OIDCProvider.LoginAndDeliver).
+type Opener func(ctx context.Context, authURL string) error
+
+// Deps are the parts a Desk is built from. Config and Cache are required.
+type Deps struct {
+	// Config loads and saves profiles and favourite scopes.
+	Config ConfigStore
+	// Cache is the one token cache every profile's client shares; storage keeps it on
+	// disk through its identity.CacheHook.
+	Cache *identity.TokenCache
+	// Opener opens sign-in URLs; nil means identity's default (the system browser).
+	Opener Opener
+	// HTTPClient is used for every request to an authority and for discovery checks;
+	// nil means a client with a 30 s timeout.
+	HTTPClient *http.Client
+	// Now is the clock for expiry decisions; nil means time.Now.
+	Now func() time.Time
+	// Logger receives diagnostics (never tokens); nil discards them.
+	Logger *slog.Logger
+	// ClientOptions are extra identity options for every profile's client (app name,
+	// proxy, ...).
+	ClientOptions []identity.Option
+}
+
+// Desk runs Tokendesk's use cases. Build one with New; it is safe for concurrent use
+// (the UI calls it from worker goroutines while the tray reads accounts).
+type Desk struct {
+	deps Deps
+	log  *slog.Logger
+	now  func() time.Time
+	hc   *http.Client
+
+	// makeClient builds a profile's identity client; tests replace it with a fake.
+	makeClient func(p Profile) (client, error)
+	// inspect reads per-account token state from the cache; tests replace it.
+	inspect func() (map[string]tokenState, error)
+
+	mu      sync.Mutex
+	clients map[string]clientEntry // by profile name
+	subs    map[int]func()
+	nextSub int
+}
+
+// clientEntry remembers which profile a client was built for, so an edited profile
+// gets a new client.
+type clientEntry struct {
+	profile Profile
+	client  client
+}
+
+// New returns a Desk over deps.
+func New(deps Deps) (*Desk, error) {
+	if deps.Config == nil {
+		return nil, errors.New("usecase: Deps.Config is required")
+	}
+	if deps.Cache == nil {
+		return nil, errors.New("usecase: Deps.Cache is required")
+	}
+	d := &Desk{deps: deps, log: deps.Logger, now: deps.Now, hc: deps.HTTPClient,
+		clients: map[string]clientEntry{}, subs: map[int]func(){}}
+	if d.log == nil {
+		d.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.hc == nil {
+		d.hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	d.makeClient = func(p Profile) (client, error) { return newClient(p, d.deps, d.hc, d.log, d.now) }
+	d.inspect = func() (map[string]tokenState, error) { return inspectCache(d.deps.Cache) }
+	return d, nil
+}
+
+// Subscribe registers f to be called (on the calling goroutine of the change) after
+// any use case that changes accounts, profiles or scopes: the tray rebuilds its menu
+// from it. The returned func unsubscribes.
+func (d *Desk) Subscribe(f func()) (cancel func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id := d.nextSub
+	d.nextSub++
+	d.subs[id] = f
+	return func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		delete(d.subs, id)
+	}
+}
+
+// changed notifies subscribers, outside the lock so they may call back into d.
+func (d *Desk) changed() {
+	d.mu.Lock()
+	fs := make([]func(), 0, len(d.subs))
+	ids := make([]int, 0, len(d.subs))
+	for id := range d.subs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		fs = append(fs, d.subs[id])
+	}
+	d.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+// clientFor returns the (cached) identity client of p.
+func (d *Desk) clientFor(p Profile) (client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.clients[p.Name]; ok && sameProfile(e.profile, p) {
+		return e.client, nil
+	}
+	c, err := d.makeClient(p)
+	if err != nil {
+		return nil, err
+	}
+	d.clients[p.Name] = clientEntry{profile: p, client: c}
+	return c, nil
+}
+
+func sameProfile(a, b Profile) bool {
+	return a.Authority == b.Authority && a.Issuer == b.Issuer && a.ClientID == b.ClientID &&
+		a.RedirectURI == b.RedirectURI
+}
+
+// settings loads the configuration.
+func (d *Desk) settings(ctx context.Context) (Settings, error) {
+	s, err := d.deps.Config.Load(ctx)
+	if err != nil {
+		return Settings{}, err
+	}
+	if s.Favourites == nil {
+		s.Favourites = map[string][]string{}
+	}
+	return s, nil
+}

@@ -1,0 +1,169 @@
+package usecase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Profiles returns the configured profiles, the default first.
+func (d *Desk) Profiles(ctx context.Context) ([]Profile, error) {
+	s, err := d.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Profiles, nil
+}
+
+// AddProfile validates p and appends it to the configuration. Validation fetches the
+// authority's discovery document (OpenID Connect Discovery 1.0) and, for an OIDC
+// issuer, checks that it names the same issuer: a typo in the URL fails here, not at
+// the first sign-in. Every validation failure matches ErrProfileInvalid.
+func (d *Desk) AddProfile(ctx context.Context, p Profile) error {
+	p.Name = strings.TrimSpace(p.Name)
+	p.Issuer = strings.TrimSpace(p.Issuer)
+	p.Authority = strings.TrimSpace(p.Authority)
+	p.ClientID = strings.TrimSpace(p.ClientID)
+	p.Scopes = cleanScopes(p.Scopes)
+	s, err := d.settings(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkProfile(p); err != nil {
+		return err
+	}
+	if _, dup := s.profile(p.Name); dup {
+		return fmt.Errorf("%w: a profile named %q exists already", ErrProfileInvalid, p.Name)
+	}
+	if err := d.discover(ctx, p); err != nil {
+		return err
+	}
+	s.Profiles = append(s.Profiles, p)
+	if err := d.deps.Config.Save(ctx, s); err != nil {
+		return fmt.Errorf("usecase: save profile: %w", err)
+	}
+	d.changed()
+	return nil
+}
+
+// RemoveProfile deletes the named profile. Its accounts' tokens stay in the cache (they
+// reappear if the profile is added again); sign them out first to delete them.
+func (d *Desk) RemoveProfile(ctx context.Context, name string) error {
+	s, err := d.settings(ctx)
+	if err != nil {
+		return err
+	}
+	i := -1
+	for j, p := range s.Profiles {
+		if strings.EqualFold(p.Name, name) {
+			i = j
+		}
+	}
+	if i < 0 {
+		return fmt.Errorf("%w: %q", ErrNoProfile, name)
+	}
+	s.Profiles = append(s.Profiles[:i], s.Profiles[i+1:]...)
+	if err := d.deps.Config.Save(ctx, s); err != nil {
+		return fmt.Errorf("usecase: save profiles: %w", err)
+	}
+	d.mu.Lock()
+	delete(d.clients, name)
+	d.mu.Unlock()
+	d.changed()
+	return nil
+}
+
+// checkProfile checks p's fields without I/O.
+func checkProfile(p Profile) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrProfileInvalid, fmt.Sprintf(format, a...))
+	}
+	if p.Name == "" {
+		return bad("the name is empty")
+	}
+	if p.ClientID == "" {
+		return bad("the client id is empty")
+	}
+	if (p.Issuer == "") == (p.Authority == "") {
+		return bad("set either an issuer URL or an Entra authority")
+	}
+	raw := p.AuthorityURL()
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return bad("%q is not an absolute URL", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return bad("%q must not have a query or fragment", raw)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+		return bad("%q must use https (plain http only for 127.0.0.1, [::1] or localhost)", raw)
+	}
+	if p.RedirectURI != "" {
+		r, err := url.Parse(p.RedirectURI)
+		if err != nil || r.Scheme != "http" || !isLoopbackHost(r.Hostname()) {
+			return bad("redirect URI %q must be a loopback http URL", p.RedirectURI)
+		}
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// discoveryDoc holds the fields of a discovery document a profile needs.
+type discoveryDoc struct {
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+}
+
+// discover fetches p's discovery document and checks it.
+func (d *Desk) discover(ctx context.Context, p Profile) error {
+	base := strings.TrimSuffix(p.AuthorityURL(), "/")
+	if !p.IsOIDC() {
+		base += "/v2.0"
+	}
+	docURL := base + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrProfileInvalid, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return fmt.Errorf("%w: cannot fetch %s: %v", ErrProfileInvalid, docURL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%w: reading %s: %v", ErrProfileInvalid, docURL, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%w: %s answered HTTP %d; is the URL right?", ErrProfileInvalid, docURL, resp.StatusCode)
+	}
+	var doc discoveryDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return fmt.Errorf("%w: %s is not a discovery document: %v", ErrProfileInvalid, docURL, err)
+	}
+	if doc.AuthorizationEndpoint == "" || doc.TokenEndpoint == "" {
+		return fmt.Errorf("%w: %s lacks authorization_endpoint or token_endpoint", ErrProfileInvalid, docURL)
+	}
+	if p.IsOIDC() && strings.TrimSuffix(doc.Issuer, "/") != strings.TrimSuffix(p.Issuer, "/") {
+		return fmt.Errorf("%w: the discovery document names issuer %q, not %q", ErrProfileInvalid, doc.Issuer, p.Issuer)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tokendesk/tokendesk/identity"
+)
+
+// SignInOptions tune an interactive sign-in.
+type SignInOptions struct {
+	// LoginHint pre-fills the username at the sign-in page.
+	LoginHint string
+	// Scopes to consent to at sign-in. Empty means: the profile's default scopes for an
+	// OpenID Connect profile; none for Entra (an Entra request may name one resource only,
+	// and the refresh token then serves every resource silently).
+	Scopes []string
+	// Prompt is sent as prompt= (identity.PromptSelectAccount, ...); empty sends none.
+	Prompt string
+	// OnAuthURL, when set, receives the sign-in URL before the browser is opened, so a
+	// UI can offer "Copy sign-in link" and a CLI can print it.
+	OnAuthURL func(authURL string)
+	// Opener overrides Deps.Opener for this call.
+	Opener Opener
+}
+
+// SignIn signs a user in through the system browser and the loopback redirect
+// listener, for the named profile (empty: the first profile), and returns the new
+// account. Cancel ctx to abandon the sign-in (the listener closes). When no browser can
+// be opened the error matches identity.ErrBrowserUnavailable: offer
+// SignInWithDeviceCode instead.
+func (d *Desk) SignIn(ctx context.Context, profile string, opts SignInOptions) (AccountView, error) {
+	p, c, err := d.profileClient(ctx, profile)
+	if err != nil {
+		return AccountView{}, err
+	}
+	opener := opts.Opener
+	if opener == nil {
+		opener = d.deps.Opener
+	}
+	res, err := c.interactive(ctx, signInScopes(p, opts.Scopes), opts, opener)
+	if err != nil {
+		return AccountView{}, fmt.Errorf("usecase: sign in with %s: %w", p.Name, err)
+	}
+	return d.signedIn(ctx, p, res)
+}
+
+// DeviceCodeOptions tune a device-code sign-in.
+type DeviceCodeOptions struct {
+	// Scopes as in SignInOptions.
+	Scopes []string
+	// OnCode receives the code and link to show the user; required.
+	OnCode func(DeviceCode)
+}
+
+// SignInWithDeviceCode signs a user in with the device authorization grant (RFC 8628):
+// the user types a code at a link on any device. It returns when the user finished,
+// the code expired, or ctx was cancelled.
+func (d *Desk) SignInWithDeviceCode(ctx context.Context, profile string, opts DeviceCodeOptions) (AccountView, error) {
+	if opts.OnCode == nil {
+		return AccountView{}, errors.New("usecase: DeviceCodeOptions.OnCode is required")
+	}
+	p, c, err := d.profileClient(ctx, profile)
+	if err != nil {
+		return AccountView{}, err
+	}
+	res, err := c.deviceCode(ctx, signInScopes(p, opts.Scopes), opts.OnCode)
+	if err != nil {
+		return AccountView{}, fmt.Errorf("usecase: device-code sign in with %s: %w", p.Name, err)
+	}
+	return d.signedIn(ctx, p, res)
+}
+
+// signedIn turns a sign-in result into the new account's view and tells subscribers.
+func (d *Desk) signedIn(ctx context.Context, p Profile, res identity.Result) (AccountView, error) {
+	if res.Account.IsZero() {
+		return AccountView{}, errors.New("usecase: the authority returned no account (no ID token?)")
+	}
+	v := d.view(res.Account, p)
+	v.Status = StatusValid
+	v.ExpiresOn = res.ExpiresOn
+	d.changed()
+	return v, nil
+}
+
+// profileClient returns the named profile (empty: the first) and its client.
+func (d *Desk) profileClient(ctx context.Context, name string) (Profile, client, error) {
+	s, err := d.settings(ctx)
+	if err != nil {
+		return Profile{}, nil, err
+	}
+	var p Profile
+	switch {
+	case name == "" && len(s.Profiles) > 0:
+		p = s.Profiles[0]
+	case name == "":
+		return Profile{}, nil, fmt.Errorf("%w: no profile is configured", ErrNoProfile)
+	default:
+		var ok bool
+		if p, ok = s.profile(name); !ok {
+			return Profile{}, nil, fmt.Errorf("%w: %q", ErrNoProfile, name)
+		}
+	}
+	c, err := d.clientFor(p)
+	if err != nil {
+		return Profile{}, nil, err
+	}
+	return p, c, nil
+}
+
+// signInScopes picks the scopes of a sign-in request, without the reserved ones
+// (identity adds openid, profile and offline_access itself and refuses them from callers).
+func signInScopes(p Profile, asked []string) []string {
+	s := cleanScopes(asked)
+	if len(s) == 0 && p.IsOIDC() {
+		s = cleanScopes(p.Scopes)
+	}
+	out := s[:0]
+	for _, sc := range s {
+		if !reservedScope(sc) {
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// reservedScope reports scopes identity adds by itself and refuses from callers.
+func reservedScope(s string) bool {
+	switch strings.ToLower(s) {
+	case "openid", "profile", "offline_access":
+		return true
+	}
+	return false
+}

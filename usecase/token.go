@@ -1,0 +1,178 @@
+package usecase
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tokendesk/tokendesk/identity"
+)
+
+// Token returns an access token for scopes on behalf of the account (key or username),
+// silently: from the cache, or by redeeming the refresh token when the cached one is
+// expired or forceRefresh is set. When only the user can help (nothing cached, refresh
+// token expired or revoked, consent needed) the error matches
+// identity.ErrInteractionRequired and the caller should offer SignIn; an authority's
+// answer is an *identity.Error (errors.As) with its description and correlation id.
+func (d *Desk) Token(ctx context.Context, accountKey string, scopes []string, forceRefresh bool) (identity.Result, error) {
+	scopes = cleanScopes(scopes)
+	if len(scopes) == 0 {
+		return identity.Result{}, ErrNoScope
+	}
+	s, err := d.settings(ctx)
+	if err != nil {
+		return identity.Result{}, err
+	}
+	acc, c, err := d.resolve(ctx, s, accountKey)
+	if err != nil {
+		return identity.Result{}, err
+	}
+	var opts []identity.CallOption
+	if forceRefresh {
+		opts = append(opts, identity.WithForceRefresh())
+	}
+	res, err := c.AcquireTokenSilentWithError(ctx, scopes, acc.Account, opts...)
+	if err != nil {
+		return identity.Result{}, fmt.Errorf("usecase: token for %s (%s): %w", acc.DisplayName, strings.Join(scopes, " "), err)
+	}
+	if res.Source == identity.SourceIdentityProvider {
+		// A refresh changed the account's status (and maybe its expiry).
+		d.changed()
+	}
+	return res, nil
+}
+
+// Scope is one scope offered for an account.
+type Scope struct {
+	// Name is the scope string, such as "https://graph.microsoft.com/.default".
+	Name string `json:"scope"`
+	// Favourite is true when the user added it to this account; false for the profile's
+	// default scopes, which RemoveScope refuses.
+	Favourite bool `json:"favourite"`
+}
+
+// Scopes returns the scopes offered for the account: its profile's defaults, then its
+// favourites, without duplicates.
+func (d *Desk) Scopes(ctx context.Context, accountKey string) ([]Scope, error) {
+	s, err := d.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acc, _, err := d.resolve(ctx, s, accountKey)
+	if err != nil {
+		return nil, err
+	}
+	return scopesOf(s, acc), nil
+}
+
+// ScopesOf is Scopes for an AccountView already at hand, without another account lookup:
+// the tray builds its menu for many accounts at once with it.
+func (d *Desk) ScopesOf(ctx context.Context, accounts []AccountView) (map[string][]Scope, error) {
+	s, err := d.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]Scope, len(accounts))
+	for _, a := range accounts {
+		out[a.Key] = scopesOf(s, a)
+	}
+	return out, nil
+}
+
+func scopesOf(s Settings, acc AccountView) []Scope {
+	var out []Scope
+	seen := map[string]bool{}
+	if p, ok := s.profile(acc.Profile); ok {
+		for _, sc := range p.Scopes {
+			if !seen[sc] {
+				seen[sc] = true
+				out = append(out, Scope{Name: sc})
+			}
+		}
+	}
+	for _, sc := range s.Favourites[acc.Key] {
+		if !seen[sc] {
+			seen[sc] = true
+			out = append(out, Scope{Name: sc, Favourite: true})
+		}
+	}
+	return out
+}
+
+// AddScope adds scope to the account's favourites (a no-op when already offered).
+// A favourite is one scope (no white space): tokens are asked for one scope at a time.
+func (d *Desk) AddScope(ctx context.Context, accountKey, scope string) error {
+	scope = strings.TrimSpace(scope)
+	if scope == "" {
+		return ErrNoScope
+	}
+	if strings.ContainsAny(scope, " \t\r\n") {
+		return fmt.Errorf("usecase: scope %q contains white space; add one scope at a time", scope)
+	}
+	s, err := d.settings(ctx)
+	if err != nil {
+		return err
+	}
+	acc, _, err := d.resolve(ctx, s, accountKey)
+	if err != nil {
+		return err
+	}
+	for _, sc := range scopesOf(s, acc) {
+		if sc.Name == scope {
+			return nil
+		}
+	}
+	s.Favourites[acc.Key] = append(s.Favourites[acc.Key], scope)
+	if err := d.deps.Config.Save(ctx, s); err != nil {
+		return fmt.Errorf("usecase: save favourite scope: %w", err)
+	}
+	d.changed()
+	return nil
+}
+
+// RemoveScope removes scope from the account's favourites. Removing a profile default
+// is ErrDefaultScope; removing a scope that is not there is a no-op.
+func (d *Desk) RemoveScope(ctx context.Context, accountKey, scope string) error {
+	s, err := d.settings(ctx)
+	if err != nil {
+		return err
+	}
+	acc, _, err := d.resolve(ctx, s, accountKey)
+	if err != nil {
+		return err
+	}
+	if p, ok := s.profile(acc.Profile); ok && slices.Contains(p.Scopes, scope) {
+		return fmt.Errorf("%w: %q belongs to profile %q", ErrDefaultScope, scope, p.Name)
+	}
+	favs := s.Favourites[acc.Key]
+	i := slices.Index(favs, scope)
+	if i < 0 {
+		return nil
+	}
+	favs = slices.Delete(favs, i, i+1)
+	if len(favs) == 0 {
+		delete(s.Favourites, acc.Key)
+	} else {
+		s.Favourites[acc.Key] = favs
+	}
+	if err := d.deps.Config.Save(ctx, s); err != nil {
+		return fmt.Errorf("usecase: save favourite scopes: %w", err)
+	}
+	d.changed()
+	return nil
+}
+
+// cleanScopes splits space-separated scope strings and drops empties, so "a b" and
+// []string{"a", "b"} ask for the same token.
+func cleanScopes(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, f := range strings.Fields(s) {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
