@@ -1,0 +1,216 @@
+package identity
+
+import (
+	"strconv"
+	"strings"
+	"sync/atomic"
+)
+
+// This file describes MSAL's unified token-cache schema: its sections, the fields
+// Tokendesk understands, and the keys MSAL Python writes. Everything else in a cache
+// (fields and sections written by other MSAL apps) is carried verbatim.
+
+// cacheKind is one section of the unified schema.
+type cacheKind int
+
+const (
+	kindAccessToken cacheKind = iota
+	kindAccount
+	kindAppMetadata
+	kindIDToken
+	kindRefreshToken
+	numKinds
+)
+
+// sectionNames are the JSON section names, indexed by kind, in the (alphabetical)
+// order they are serialized.
+var sectionNames = [numKinds]string{
+	kindAccessToken:  "AccessToken",
+	kindAccount:      "Account",
+	kindAppMetadata:  "AppMetadata",
+	kindIDToken:      "IdToken",
+	kindRefreshToken: "RefreshToken",
+}
+
+func kindOf(section string) (cacheKind, bool) {
+	for k, n := range sectionNames {
+		if n == section {
+			return cacheKind(k), true
+		}
+	}
+	return 0, false
+}
+
+// cacheField is a known field of a cache entry. Known fields are kept as strings, as MSAL
+// writes them; the order below is alphabetical so serialization can merge them with
+// unknown fields without sorting.
+type cacheField int
+
+const (
+	fAuthorityType cacheField = iota
+	fCachedAt
+	fClientID
+	fCredentialType
+	fEnvironment
+	fExpiresOn
+	fExtendedExpiresOn
+	fFamilyID
+	fHomeAccountID
+	fKeyID
+	fLastModificationTime
+	fLocalAccountID
+	fName
+	fRealm
+	fRefreshOn
+	fSecret
+	fTarget
+	fTokenType
+	fUserAssertionHash
+	fUsername
+	numFields
+)
+
+var fieldNames = [numFields]string{
+	fAuthorityType:        "authority_type",
+	fCachedAt:             "cached_at",
+	fClientID:             "client_id",
+	fCredentialType:       "credential_type",
+	fEnvironment:          "environment",
+	fExpiresOn:            "expires_on",
+	fExtendedExpiresOn:    "extended_expires_on",
+	fFamilyID:             "family_id",
+	fHomeAccountID:        "home_account_id",
+	fKeyID:                "key_id",
+	fLastModificationTime: "last_modification_time",
+	fLocalAccountID:       "local_account_id",
+	fName:                 "name",
+	fRealm:                "realm",
+	fRefreshOn:            "refresh_on",
+	fSecret:               "secret",
+	fTarget:               "target",
+	fTokenType:            "token_type",
+	fUserAssertionHash:    "user_assertion_hash",
+	fUsername:             "username",
+}
+
+// fieldOf maps a JSON member name to a known field.
+func fieldOf(name string) (cacheField, bool) {
+	for f := cacheField(0); f < numFields; f++ {
+		if len(fieldNames[f]) == len(name) && fieldNames[f] == name {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// rawMember is a member Tokendesk does not interpret: its name and its JSON text.
+type rawMember struct {
+	name string
+	raw  string
+}
+
+// cacheEntry is one cache entry: its key as it appears in the serialized cache, its known
+// fields, and the unknown ones, plus lower-cased identity parts for the indexes.
+type cacheEntry struct {
+	cacheKind cacheKind
+	key  string
+	v    [numFields]string
+	set  uint32 // bit f: field f is present
+	null uint32 // bit f: field f is present as JSON null (MSAL Python's None)
+	// extra holds unknown members sorted by name, so they survive a write-back.
+	extra []rawMember
+
+	// Lower-cased identity, derived by index().
+	home, env, client, realm string
+	// scopes is an AccessToken's target, lower-cased, for the subset test; scopesOrig
+	// keeps the target's case and order for Result.Scopes.
+	scopes, scopesOrig []string
+	expiresOn          int64
+	refreshOn          int64
+	lastModified       int64
+
+	// next chains entries of the same index bucket.
+	next *cacheEntry
+	// claims caches an IdToken's decoded claims (decoded on first use).
+	claims atomic.Pointer[map[string]any]
+}
+
+func (e *cacheEntry) get(f cacheField) string { return e.v[f] }
+
+func (e *cacheEntry) has(f cacheField) bool { return e.set&(1<<f) != 0 }
+
+func (e *cacheEntry) put(f cacheField, v string) {
+	e.v[f] = v
+	e.set |= 1 << f
+	e.null &^= 1 << f
+}
+
+// putNull records f as JSON null, which is how MSAL Python writes a missing
+// home_account_id (app-only tokens).
+func (e *cacheEntry) putNull(f cacheField) {
+	e.v[f] = ""
+	e.set |= 1 << f
+	e.null |= 1 << f
+}
+
+// derive fills the lower-cased identity and parsed numbers from the fields.
+func (e *cacheEntry) derive() {
+	e.home = strings.ToLower(e.v[fHomeAccountID])
+	e.env = strings.ToLower(e.v[fEnvironment])
+	e.client = strings.ToLower(e.v[fClientID])
+	e.realm = strings.ToLower(e.v[fRealm])
+	e.scopes, e.scopesOrig = nil, nil
+	if e.cacheKind == kindAccessToken {
+		e.scopesOrig = strings.Fields(e.v[fTarget])
+		e.scopes = make([]string, len(e.scopesOrig))
+		for i, s := range e.scopesOrig {
+			e.scopes[i] = strings.ToLower(s)
+		}
+		e.expiresOn = parseEpoch(e.v[fExpiresOn])
+		e.refreshOn = parseEpoch(e.v[fRefreshOn])
+	}
+	if e.cacheKind == kindRefreshToken {
+		e.lastModified = parseEpoch(e.v[fLastModificationTime])
+	}
+}
+
+// parseEpoch reads MSAL's "epoch seconds as a string". Anything unreadable (a huge
+// number, a float, garbage) reads as 0, which makes an access token count as expired
+// rather than failing the whole cache.
+func parseEpoch(s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+func epochString(n int64) string { return strconv.FormatInt(n, 10) }
+
+// makeKey builds the key MSAL Python writes for e (token_cache.py key_makers).
+func makeKey(e *cacheEntry) string {
+	v := &e.v
+	var parts []string
+	switch e.cacheKind {
+	case kindAccessToken:
+		parts = []string{v[fHomeAccountID], v[fEnvironment], "accesstoken", v[fClientID], v[fRealm], v[fTarget]}
+	case kindRefreshToken:
+		// The realm is empty: refresh tokens are cross-tenant in Entra.
+		parts = []string{v[fHomeAccountID], v[fEnvironment], "refreshtoken", v[fClientID], "", v[fTarget]}
+	case kindIDToken:
+		parts = []string{v[fHomeAccountID], v[fEnvironment], "idtoken", v[fClientID], v[fRealm], ""}
+	case kindAccount:
+		parts = []string{v[fHomeAccountID], v[fEnvironment], v[fRealm]}
+	case kindAppMetadata:
+		// The only key MSAL does not lower-case.
+		return "appmetadata-" + v[fEnvironment] + "-" + v[fClientID]
+	}
+	return strings.ToLower(strings.Join(parts, "-"))
+}
+
+// credentialTypes are the credential_type values MSAL writes, by kind.
+var credentialTypes = [numKinds]string{
+	kindAccessToken:  "AccessToken",
+	kindIDToken:      "IdToken",
+	kindRefreshToken: "RefreshToken",
+}

@@ -1,0 +1,434 @@
+package identity
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// The cache is read and written by a small purpose-built JSON reader and writer rather
+// than encoding/json: a cache of 10,000 accounts is ~25 MB, and a generic decoder into
+// maps costs several times the 50 ms budget. The reader takes substrings of one copy of
+// the input (no allocation per string), and falls back to encoding/json for anything
+// unusual (escaped strings, values of unknown members), so it accepts exactly JSON.
+
+// cacheSyntaxError is a malformed cache.
+type cacheSyntaxError struct {
+	off int
+	msg string
+}
+
+func (e *cacheSyntaxError) Error() string {
+	return fmt.Sprintf("identity: token cache is not valid: %s (at byte %d)", e.msg, e.off)
+}
+
+type jsonReader struct {
+	s string
+	i int
+}
+
+func (r *jsonReader) fail(format string, args ...any) error {
+	return &cacheSyntaxError{off: r.i, msg: fmt.Sprintf(format, args...)}
+}
+
+func (r *jsonReader) ws() {
+	for r.i < len(r.s) {
+		switch r.s[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (r *jsonReader) peek() byte {
+	r.ws()
+	if r.i >= len(r.s) {
+		return 0
+	}
+	return r.s[r.i]
+}
+
+func (r *jsonReader) expect(c byte) error {
+	if r.peek() != c {
+		if r.i >= len(r.s) {
+			return r.fail("unexpected end of input, want %q", c)
+		}
+		return r.fail("want %q, found %q", c, r.s[r.i])
+	}
+	r.i++
+	return nil
+}
+
+// str reads a JSON string.
+func (r *jsonReader) str() (string, error) {
+	if r.peek() != '"' {
+		if r.i >= len(r.s) {
+			return "", r.fail("unexpected end of input, want a string")
+		}
+		return "", r.fail("want a string, found %q", r.s[r.i])
+	}
+	start := r.i
+	r.i++
+	escaped := false
+	for r.i < len(r.s) {
+		c := r.s[r.i]
+		switch {
+		case c == '"':
+			r.i++
+			body := r.s[start+1 : r.i-1]
+			if !escaped && utf8.ValidString(body) {
+				return body, nil
+			}
+			var out string
+			if err := json.Unmarshal([]byte(r.s[start:r.i]), &out); err != nil {
+				return "", &cacheSyntaxError{off: start, msg: "bad string: " + err.Error()}
+			}
+			return out, nil
+		case c == '\\':
+			escaped = true
+			r.i += 2
+		case c < 0x20:
+			return "", r.fail("control character in string")
+		default:
+			r.i++
+		}
+	}
+	return "", r.fail("unexpected end of input in a string")
+}
+
+// rawValue reads any JSON value and returns its text, validated by encoding/json.
+// It finds the value's end without recursion, so deep nesting cannot exhaust the stack.
+func (r *jsonReader) rawValue() (string, error) {
+	r.ws()
+	start := r.i
+	if r.i >= len(r.s) {
+		return "", r.fail("unexpected end of input, want a value")
+	}
+	switch r.s[r.i] {
+	case '"':
+		if _, err := r.str(); err != nil {
+			return "", err
+		}
+	case '{', '[':
+		depth := 0
+	scan:
+		for {
+			if r.i >= len(r.s) {
+				return "", r.fail("unexpected end of input in a value")
+			}
+			switch r.s[r.i] {
+			case '"':
+				if _, err := r.str(); err != nil {
+					return "", err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					r.i++
+					break scan
+				}
+			}
+			r.i++
+		}
+	default:
+		for r.i < len(r.s) && !strings.ContainsRune(",}] \t\n\r", rune(r.s[r.i])) {
+			r.i++
+		}
+	}
+	raw := r.s[start:r.i]
+	if raw == "" || !json.Valid([]byte(raw)) {
+		return "", &cacheSyntaxError{off: start, msg: "malformed value"}
+	}
+	if raw[0] == '{' || raw[0] == '[' {
+		var b bytes.Buffer
+		if json.Compact(&b, []byte(raw)) == nil {
+			raw = b.String()
+		}
+	}
+	return raw, nil
+}
+
+// object calls member for each member of a JSON object.
+func (r *jsonReader) object(member func(name string) error) error {
+	if err := r.expect('{'); err != nil {
+		return err
+	}
+	if r.peek() == '}' {
+		r.i++
+		return nil
+	}
+	for {
+		name, err := r.str()
+		if err != nil {
+			return err
+		}
+		if err := r.expect(':'); err != nil {
+			return err
+		}
+		if err := member(name); err != nil {
+			return err
+		}
+		switch r.peek() {
+		case ',':
+			r.i++
+		case '}':
+			r.i++
+			return nil
+		case 0:
+			return r.fail("unexpected end of input in an object")
+		default:
+			return r.fail("want ',' or '}', found %q", r.s[r.i])
+		}
+	}
+}
+
+// parseCache reads a serialized cache into a fresh state.
+func parseCache(data []byte) (*cacheState, error) {
+	st := newCacheState()
+	r := &jsonReader{s: string(data)}
+	if r.peek() == 0 { // empty input is an empty cache, as in MSAL Python
+		return st, nil
+	}
+	if r.peek() != '{' {
+		return nil, r.fail("the cache is not a JSON object")
+	}
+	err := r.object(func(section string) error {
+		k, known := kindOf(section)
+		if !known {
+			raw, err := r.rawValue()
+			if err != nil {
+				return err
+			}
+			st.unknown = setRaw(st.unknown, section, raw)
+			return nil
+		}
+		if r.peek() != '{' {
+			return r.fail("section %s is not a JSON object", section)
+		}
+		return r.object(func(key string) error {
+			e, err := r.cacheEntry(k, section, key)
+			if err != nil {
+				return err
+			}
+			st.add(e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.peek() != 0 {
+		return nil, r.fail("unexpected data after the cache object")
+	}
+	return st, nil
+}
+
+func (r *jsonReader) cacheEntry(k cacheKind, section, key string) (*cacheEntry, error) {
+	if r.peek() != '{' {
+		return nil, r.fail("%s cacheEntry %q is not a JSON object", section, key)
+	}
+	e := &cacheEntry{cacheKind: k, key: key}
+	err := r.object(func(name string) error {
+		f, known := fieldOf(name)
+		if !known {
+			raw, err := r.rawValue()
+			if err != nil {
+				return err
+			}
+			e.extra = setRaw(e.extra, name, raw)
+			return nil
+		}
+		switch r.peek() {
+		case '"':
+			v, err := r.str()
+			if err != nil {
+				return err
+			}
+			e.put(f, v)
+		case 'n':
+			if !strings.HasPrefix(r.s[r.i:], "null") {
+				return r.fail("%s cacheEntry %q: bad value of %s", section, key, name)
+			}
+			r.i += 4
+			e.putNull(f)
+		default:
+			return r.fail("%s cacheEntry %q: %s must be a string", section, key, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.derive()
+	return e, nil
+}
+
+// setRaw sets name in a name-sorted list (a repeated name keeps the last value, as
+// encoding/json does).
+func setRaw(list []rawMember, name, raw string) []rawMember {
+	i, found := slices.BinarySearchFunc(list, name, func(f rawMember, n string) int { return strings.Compare(f.name, n) })
+	if found {
+		list[i].raw = raw
+		return list
+	}
+	return slices.Insert(list, i, rawMember{name, raw})
+}
+
+// jsonWriter emits JSON indented by four spaces, as MSAL Python's json.dumps(indent=4),
+// with members sorted so the same cache always serializes to the same bytes.
+type jsonWriter struct {
+	b []byte
+}
+
+func (w *jsonWriter) indent(n int) {
+	w.b = append(w.b, '\n')
+	for range n {
+		w.b = append(w.b, "    "...)
+	}
+}
+
+func (w *jsonWriter) str(s string) {
+	w.b = appendJSONString(w.b, s)
+}
+
+func (w *jsonWriter) member(level int, first bool, name string) {
+	if !first {
+		w.b = append(w.b, ',')
+	}
+	w.indent(level)
+	w.str(name)
+	w.b = append(w.b, ": "...)
+}
+
+func (w *jsonWriter) cacheEntry(e *cacheEntry, level int) {
+	w.b = append(w.b, '{')
+	first := true
+	x := 0
+	for f := cacheField(0); f < numFields; f++ {
+		if !e.has(f) {
+			continue
+		}
+		for x < len(e.extra) && e.extra[x].name < fieldNames[f] {
+			w.member(level+1, first, e.extra[x].name)
+			w.b = append(w.b, e.extra[x].raw...)
+			first = false
+			x++
+		}
+		w.member(level+1, first, fieldNames[f])
+		first = false
+		if e.null&(1<<f) != 0 {
+			w.b = append(w.b, "null"...)
+		} else {
+			w.str(e.v[f])
+		}
+	}
+	for ; x < len(e.extra); x++ {
+		w.member(level+1, first, e.extra[x].name)
+		w.b = append(w.b, e.extra[x].raw...)
+		first = false
+	}
+	if !first {
+		w.indent(level)
+	}
+	w.b = append(w.b, '}')
+}
+
+// serializeState writes st. Known and unknown sections are merged in name order.
+func serializeState(st *cacheState, sizeHint int) []byte {
+	w := &jsonWriter{b: make([]byte, 0, sizeHint+sizeHint/8+64)}
+	w.b = append(w.b, '{')
+	first := true
+	u := 0
+	writeUnknown := func(f rawMember) {
+		w.member(1, first, f.name)
+		first = false
+		var b bytes.Buffer
+		if json.Indent(&b, []byte(f.raw), "    ", "    ") == nil {
+			w.b = append(w.b, b.Bytes()...)
+		} else {
+			w.b = append(w.b, f.raw...)
+		}
+	}
+	keys := make([]string, 0, 1024)
+	for k := cacheKind(0); k < numKinds; k++ {
+		for u < len(st.unknown) && st.unknown[u].name < sectionNames[k] {
+			writeUnknown(st.unknown[u])
+			u++
+		}
+		w.member(1, first, sectionNames[k])
+		first = false
+		w.b = append(w.b, '{')
+		sec := st.sections[k]
+		keys = keys[:0]
+		for key := range sec {
+			keys = append(keys, key)
+		}
+		slices.Sort(keys)
+		for i, key := range keys {
+			w.member(2, i == 0, key)
+			w.cacheEntry(sec[key], 2)
+		}
+		if len(keys) > 0 {
+			w.indent(1)
+		}
+		w.b = append(w.b, '}')
+	}
+	for ; u < len(st.unknown); u++ {
+		writeUnknown(st.unknown[u])
+	}
+	w.indent(0)
+	w.b = append(w.b, '}')
+	return w.b
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does, so the output always parses.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case '\t':
+			b = append(b, `\t`...)
+		default:
+			b = fmt.Appendf(b, `\u%04x`, c)
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
