@@ -1,0 +1,117 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// redeem POSTs one token request: the grant's form plus client_id, decorated scopes,
+// claims (capabilities merged with the challenge), client_info for Entra, and client
+// authentication, with telemetry and correlation headers, behind the throttles. The ID
+// token is decoded (Entra) or verified (OIDC) and checked against req.nonce and
+// req.maxAge. Every failure is an *Error.
+func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*tokenResponse, error) {
+	info := req.authority
+	if info == nil {
+		var err error
+		if info, err = a.resolveAuthority(ctx, ""); err != nil {
+			return nil, err
+		}
+	}
+	form := cloneValues(req.form)
+	form.Set("client_id", a.clientID)
+	if len(req.scopes) > 0 && form.Get("scope") == "" {
+		form.Set("scope", strings.Join(decorateScopes(req.scopes, a.cfg.excludeScopes), " "))
+	}
+	claims, err := mergeClaims(a.cfg.clientCapabilities, req.claims)
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
+	if claims != "" {
+		form.Set("claims", claims)
+	}
+	if info.Type == authorityTypeMSSTS {
+		form.Set("client_info", "1")
+	}
+	if err := a.authenticate(ctx, form, info.TokenEndpoint); err != nil {
+		return nil, err
+	}
+	correlationID, _ := ctx.Value(ctxCorrelationID).(string)
+	if correlationID == "" {
+		correlationID = newCorrelationID()
+	}
+	reason, _ := ctx.Value(ctxRefreshReason).(int)
+	if req.apiID == APIAcquireTokenByRefreshToken {
+		reason = refreshForce
+	}
+	hdr := a.wire.telemetry.headers(req.apiID, correlationID, reason)
+	a.log.DebugContext(ctx, "identity: token request", "endpoint", info.TokenEndpoint,
+		"grant_type", form.Get("grant_type"), "api_id", string(req.apiID), "correlation_id", correlationID)
+
+	res, err := a.wire.postThrottled(ctx, info.TokenEndpoint, form, hdr)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.CorrelationID == "" {
+			e.CorrelationID = correlationID
+		}
+		a.wire.telemetry.record(req.apiID, correlationID, "transport_error")
+		return nil, err
+	}
+	tr, err := parseTokenResponse(res, a.now())
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			if e.CorrelationID == "" {
+				e.CorrelationID = correlationID
+			}
+			if !res.throttled {
+				a.wire.telemetry.record(req.apiID, correlationID, firstNonEmpty(e.Code, "malformed"))
+			}
+		}
+		a.log.DebugContext(ctx, "identity: token request failed", "status", res.status,
+			"error", errCode(err), "correlation_id", correlationID, "throttled", res.throttled)
+		return nil, err
+	}
+	a.wire.telemetry.record(req.apiID, correlationID, "")
+	if tr.IDToken != "" {
+		claims, err := a.checkIDToken(ctx, info, tr.IDToken, req.nonce, req.maxAge)
+		if err != nil {
+			return nil, asError(err, correlationID)
+		}
+		tr.IDTokenClaims = claims
+	} else if req.nonce != "" && strings.Contains(form.Get("scope"), "openid") {
+		// A nonce was sent, so an ID token is owed; without one the nonce is unchecked.
+		return nil, asError(localError(ErrNonceMismatch, "no ID token to check the nonce against"), correlationID)
+	}
+	return tr, nil
+}
+
+// asError makes err an *Error carrying the correlation id.
+func asError(err error, correlationID string) error {
+	var e *Error
+	if errors.As(err, &e) {
+		if e.CorrelationID == "" {
+			e.CorrelationID = correlationID
+		}
+		return err
+	}
+	return &Error{Err: err, CorrelationID: correlationID}
+}
+
+func errCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != "" {
+		return e.Code
+	}
+	return "local"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
