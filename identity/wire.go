@@ -31,9 +31,9 @@ const maxResponseBytes = 1 << 20
 
 // Throttling windows, as MSAL Python's throttled_http_client.
 const (
-	throttleDefault   = 60 * time.Second    // 429/5xx without a Retry-After
-	throttle400       = 60 * time.Second    // identical 400 answered from memory
-	discoveryCacheTTL = 24 * time.Hour      // discovery and instance discovery GETs
+	throttleDefault   = 60 * time.Second // 429/5xx without a Retry-After
+	throttle400       = 60 * time.Second // identical 400 answered from memory
+	discoveryCacheTTL = 24 * time.Hour   // discovery and instance discovery GETs
 	deviceCodeGrant   = "urn:ietf:params:oauth:grant-type:device_code"
 	defaultIMDS       = "http://169.254.169.254/metadata/instance/compute/location?format=text&api-version=2021-01-01"
 )
