@@ -136,7 +136,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, errAmbiguousAccount):
 		return ExitUsage
 	case errors.Is(err, errNoSuchAccount), errors.Is(err, errNoSuchProfile):
 		return ExitNotFound
@@ -149,11 +149,20 @@ func exitCode(err error) int {
 
 // reportError writes err to stderr with the hint that fits its exit code.
 func reportError(w io.Writer, cmd command, err error) {
-	msg := redact(err.Error())
+	// The package prefix of usecase errors says nothing to a user; identity's stays, as
+	// it marks what the authority answered.
+	msg := redact(strings.ReplaceAll(err.Error(), "usecase: ", ""))
 	fmt.Fprintf(w, "tokendesk %s: %s\n", cmd.name, msg)
 	switch exitCode(err) {
 	case ExitUsage:
+		if errors.Is(err, errAmbiguousAccount) {
+			fmt.Fprintln(w, `choose one: pass its key with --account (keys are listed by "tokendesk accounts")`)
+		}
 		fmt.Fprintf(w, "usage: tokendesk %s\n", cmd.usage)
+	case ExitNotFound:
+		if errors.Is(err, errNoSuchAccount) {
+			fmt.Fprintln(w, `see "tokendesk accounts", or sign in with "tokendesk login"`)
+		}
 	case ExitInteractionRequired:
 		fmt.Fprintln(w, `sign-in required: run "tokendesk login" (add --device-code without a browser)`)
 	}

@@ -42,6 +42,10 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 		{name: "accounts --profile unknown", args: []string{"accounts", "--profile", "nope"}, wantCode: ExitNotFound,
 			stderrHas: []string{`no such profile "nope"`, "entra, lab"}},
 		{name: "accounts extra arg", args: []string{"accounts", "x"}, wantCode: ExitUsage},
+		{name: "accounts partial listing", args: []string{"accounts"}, setup: func(f *fakeService) {
+			f.err, f.partial = map[string]error{"Accounts": errors.New("profile \"lab\": discovery failed")}, true
+		},
+			wantCode: ExitError, stdoutHas: []string{"alice-key"}, stderrHas: []string{"discovery failed"}},
 		{name: "accounts storage error", args: []string{"accounts"}, setup: func(f *fakeService) {
 			f.err = map[string]error{"Accounts": errors.New("storage: keyring timed out")}
 		}, wantCode: ExitError, stderrHas: []string{"keyring timed out"}},
@@ -54,18 +58,18 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 		{name: "token flags after nothing", args: []string{"token", "--account=bob-key", "--scope=s"}, wantCode: ExitOK, wantStdout: "fake-at-bob\n"},
 		{name: "token by unique username", args: []string{"token", "--scope", "s", "--account", "BOB@example.com"}, wantCode: ExitOK, wantStdout: "fake-at-bob\n"},
 		{name: "token ambiguous username", args: []string{"token", "--scope", "s", "--account", "alice@example.com"}, wantCode: ExitUsage,
-			stderrHas: []string{"matches 2 accounts", "alice-key", "alice-other"}},
+			stderrHas: []string{"alice-key", "alice-other", "--account"}},
 		{name: "token username narrowed by profile", args: []string{"token", "--scope", "s", "--account", "alice@example.com", "--profile", "lab"},
 			wantCode: ExitOK, wantStdout: "fake-at-alice2\n"},
 		{name: "token several accounts no --account", args: []string{"token", "--scope", "s"}, wantCode: ExitUsage,
-			stderrHas: []string{"choose one with --account", "alice-key", "alice-other", "bob-key"}},
+			stderrHas: []string{"--account", "alice-key", "alice-other", "bob-key"}},
 		{name: "token only account of profile", args: []string{"token", "--scope", "s", "--profile", "entra"}, wantCode: ExitOK, wantStdout: "fake-at-alice\n"},
 		{name: "token the only account", args: []string{"token", "--scope", "s"}, setup: func(f *fakeService) { f.accounts = []account{bob} },
 			wantCode: ExitOK, wantStdout: "fake-at-bob\n"},
 		{name: "token no accounts", args: []string{"token", "--scope", "s"}, setup: func(f *fakeService) { f.accounts = nil },
-			wantCode: ExitNotFound, stderrHas: []string{"nobody is signed in", "tokendesk login"}},
+			wantCode: ExitNotFound, stderrHas: []string{"no such account", "tokendesk login"}},
 		{name: "token unknown account", args: []string{"token", "--scope", "s", "--account", "mallory"}, wantCode: ExitNotFound,
-			stderrHas: []string{`no such account "mallory"`}},
+			stderrHas: []string{`no such account: "mallory"`}},
 		{name: "token unknown profile", args: []string{"token", "--scope", "s", "--profile", "nope"}, wantCode: ExitNotFound},
 		{name: "token interaction required", args: []string{"token", "--scope", "s", "--account", "bob-key"},
 			setup: func(f *fakeService) {
@@ -161,19 +165,19 @@ func TestTokenRequestFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	want := []string{"openid", "offline_access", "api://x/.default"}
-	if !reflect.DeepEqual(f.lastTok.Scopes, want) {
-		t.Errorf("scopes %q, want %q", f.lastTok.Scopes, want)
+	if !reflect.DeepEqual(f.lastTok.scopes, want) {
+		t.Errorf("scopes %q, want %q", f.lastTok.scopes, want)
 	}
-	if !f.lastTok.ForceRefresh {
+	if !f.lastTok.forceRefresh {
 		t.Error("--force-refresh was not passed on")
 	}
-	if f.lastTok.Account.Key != "bob-key" {
-		t.Errorf("account %q, want bob-key", f.lastTok.Account.Key)
+	if f.lastTok.key != "bob-key" {
+		t.Errorf("account %q, want bob-key", f.lastTok.key)
 	}
 
 	f = newFake()
-	if code, _, _ := invoke(f, nil, "token", "--account", "bob-key", "--scope", "s"); code != ExitOK || f.lastTok.ForceRefresh {
-		t.Errorf("exit %d, ForceRefresh %v without the flag", code, f.lastTok.ForceRefresh)
+	if code, _, _ := invoke(f, nil, "token", "--account", "bob-key", "--scope", "s"); code != ExitOK || f.lastTok.forceRefresh {
+		t.Errorf("exit %d, ForceRefresh %v without the flag", code, f.lastTok.forceRefresh)
 	}
 	f = newFake()
 	invoke(f, map[string]string{"DISPLAY": ":1"}, "login", "--login-hint", "u@example.com", "--profile", "lab")

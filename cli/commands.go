@@ -31,9 +31,11 @@ func runAccounts(ctx context.Context, e *env, args []string) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	accts, err := e.svc.Accounts(ctx)
-	if err != nil {
-		return err
+	// A failing profile still lets the others be listed; its error is reported after
+	// the list (and sets the exit code).
+	accts, listErr := e.svc.Accounts(ctx)
+	if listErr != nil && len(accts) == 0 {
+		return listErr
 	}
 	if *profileName != "" {
 		if err := checkProfile(ctx, e, *profileName); err != nil {
@@ -45,11 +47,14 @@ func runAccounts(ctx context.Context, e *env, args []string) error {
 		if accts == nil {
 			accts = []account{}
 		}
-		return writeJSON(e, accts)
+		if err := writeJSON(e, accts); err != nil {
+			return err
+		}
+		return listErr
 	}
 	if len(accts) == 0 {
 		fmt.Fprintln(e.stderr, `No accounts. Run "tokendesk login" to sign in.`)
-		return nil
+		return listErr
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tUSERNAME\tNAME\tTENANT\tPROFILE\tSTATUS")
@@ -57,7 +62,10 @@ func runAccounts(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Key, dash(a.Username), dash(a.Name),
 			dash(firstNonEmpty(a.Tenant, a.Authority)), dash(a.Profile), dash(a.Status))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return listErr
 }
 
 func runProfiles(ctx context.Context, e *env, args []string) error {
@@ -169,15 +177,14 @@ func runLogout(ctx context.Context, e *env, args []string) error {
 	if len(rest) != 1 {
 		return usagef("logout needs exactly one ACCOUNT (a key or username from \"tokendesk accounts\")")
 	}
-	accts, err := e.svc.Accounts(ctx)
+	if rest[0] == "" {
+		return usagef("the ACCOUNT is empty")
+	}
+	acct, err := e.svc.FindAccount(ctx, rest[0], "")
 	if err != nil {
 		return err
 	}
-	acct, err := selectAccount(accts, rest[0], "")
-	if err != nil {
-		return err
-	}
-	if err := e.svc.SignOut(ctx, acct); err != nil {
+	if err := e.svc.SignOut(ctx, acct.Key); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "Signed out %s.\n", firstNonEmpty(acct.Username, acct.Key))
@@ -233,60 +240,13 @@ func runHelp(_ context.Context, e *env, args []string) error {
 	return err
 }
 
-// selectAccount finds the one account sel names: an exact key, else a username
-// (case-insensitive), within profile when profile is set. Several matches is a usage
-// error listing their keys, because guessing would hand out the wrong identity's token.
-func selectAccount(accts []account, sel, profile string) (account, error) {
-	accts = filterProfile(accts, profile)
-	for _, a := range accts {
-		if a.Key == sel {
-			return a, nil
-		}
-	}
-	var matches []account
-	for _, a := range accts {
-		if a.Username != "" && strings.EqualFold(a.Username, sel) {
-			matches = append(matches, a)
-		}
-	}
-	switch len(matches) {
-	case 1:
-		return matches[0], nil
-	case 0:
-		if profile != "" {
-			return account{}, fmt.Errorf("%w %q in profile %q (see \"tokendesk accounts\")", errNoSuchAccount, sel, profile)
-		}
-		return account{}, fmt.Errorf("%w %q (see \"tokendesk accounts\")", errNoSuchAccount, sel)
-	default:
-		return account{}, usagef("%q matches %d accounts; pass one of their keys with --account:\n  %s",
-			sel, len(matches), strings.Join(keys(matches), "\n  "))
-	}
-}
-
-// defaultAccount picks the account when --account is omitted: the only one there is.
-func defaultAccount(accts []account, profile string) (account, error) {
-	accts = filterProfile(accts, profile)
-	switch len(accts) {
-	case 1:
-		return accts[0], nil
-	case 0:
-		if profile != "" {
-			return account{}, fmt.Errorf("%w: nobody is signed in with profile %q; run \"tokendesk login --profile %s\"", errNoSuchAccount, profile, profile)
-		}
-		return account{}, fmt.Errorf("%w: nobody is signed in; run \"tokendesk login\"", errNoSuchAccount)
-	default:
-		return account{}, usagef("%d accounts are signed in; choose one with --account:\n  %s",
-			len(accts), strings.Join(keys(accts), "\n  "))
-	}
-}
-
 func filterProfile(accts []account, profile string) []account {
 	if profile == "" {
 		return accts
 	}
 	var out []account
 	for _, a := range accts {
-		if a.Profile == profile {
+		if strings.EqualFold(a.Profile, profile) {
 			out = append(out, a)
 		}
 	}
@@ -302,32 +262,13 @@ func checkProfile(ctx context.Context, e *env, name string) error {
 	}
 	var names []string
 	for _, p := range profs {
-		if p.Name == name {
+		if strings.EqualFold(p.Name, name) {
 			return nil
 		}
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
 	return fmt.Errorf("%w %q (configured: %s)", errNoSuchProfile, name, strings.Join(names, ", "))
-}
-
-func keys(accts []account) []string {
-	out := make([]string, 0, len(accts))
-	for _, a := range accts {
-		k := a.Key
-		if a.Username != "" || a.Profile != "" {
-			k += "  (" + strings.TrimSpace(a.Username+" "+profileTag(a.Profile)) + ")"
-		}
-		out = append(out, k)
-	}
-	return out
-}
-
-func profileTag(p string) string {
-	if p == "" {
-		return ""
-	}
-	return "profile " + p
 }
 
 func writeJSON(e *env, v any) error {

@@ -20,12 +20,22 @@ type fakeService struct {
 	err map[string]error
 	// device is shown to OnDeviceCode by SignInWithDeviceCode.
 	device deviceCode
+	// partial makes Accounts return its accounts together with err["Accounts"], as
+	// usecase does when one profile fails.
+	partial bool
 	// signInAs is the account SignIn and SignInWithDeviceCode add.
 	signInAs account
 
 	calls    []string
-	lastTok  tokenRequest
+	lastTok  tokenCall
 	lastSign loginRequest
+}
+
+// tokenCall records the arguments of the last Token call.
+type tokenCall struct {
+	key          string
+	scopes       []string
+	forceRefresh bool
 }
 
 func (f *fakeService) fail(method string) error {
@@ -34,8 +44,10 @@ func (f *fakeService) fail(method string) error {
 }
 
 func (f *fakeService) Accounts(ctx context.Context) ([]account, error) {
-	if err := f.fail("Accounts"); err != nil {
+	if err := f.fail("Accounts"); err != nil && !f.partial {
 		return nil, err
+	} else if err != nil {
+		return append([]account(nil), f.accounts...), err
 	}
 	return append([]account(nil), f.accounts...), nil
 }
@@ -67,26 +79,66 @@ func (f *fakeService) SignInWithDeviceCode(ctx context.Context, req loginRequest
 	return f.signInAs, nil
 }
 
-func (f *fakeService) Token(ctx context.Context, req tokenRequest) (token, error) {
-	f.lastTok = req
+// FindAccount matches as usecase.Desk.FindAccount does: key, else username (both
+// case-insensitive), within profile; "" matches all.
+func (f *fakeService) FindAccount(ctx context.Context, query, profile string) (account, error) {
+	if err := f.fail("FindAccount"); err != nil {
+		return account{}, err
+	}
+	var byKey, byName []account
+	for _, a := range f.accounts {
+		if profile != "" && !strings.EqualFold(a.Profile, profile) {
+			continue
+		}
+		switch {
+		case query == "":
+			byName = append(byName, a)
+		case strings.EqualFold(a.Key, query):
+			byKey = append(byKey, a)
+		case a.Username != "" && strings.EqualFold(a.Username, query):
+			byName = append(byName, a)
+		}
+	}
+	if len(byKey) == 1 {
+		return byKey[0], nil
+	}
+	switch len(byName) {
+	case 0:
+		return account{}, fmt.Errorf("%w: %q", errNoSuchAccount, query)
+	case 1:
+		return byName[0], nil
+	}
+	var keys []string
+	for _, a := range byName {
+		keys = append(keys, a.Key)
+	}
+	return account{}, fmt.Errorf("%w: %q matches %s", errAmbiguousAccount, query, strings.Join(keys, ", "))
+}
+
+func (f *fakeService) Token(ctx context.Context, key string, scopes []string, force bool) (token, error) {
+	f.lastTok = tokenCall{key, scopes, force}
 	if err := f.fail("Token"); err != nil {
 		return token{}, err
 	}
-	t, ok := f.tokens[req.Account.Key]
+	t, ok := f.tokens[key]
 	if !ok {
-		return token{}, fmt.Errorf("fake: no token for %s", req.Account.Key)
+		return token{}, fmt.Errorf("fake: no token for %s", key)
 	}
-	t.Account = req.Account
-	t.Scopes = req.Scopes
+	for _, a := range f.accounts {
+		if a.Key == key {
+			t.Account = a
+		}
+	}
+	t.Scopes = scopes
 	return t, nil
 }
 
-func (f *fakeService) SignOut(ctx context.Context, acct account) error {
+func (f *fakeService) SignOut(ctx context.Context, key string) error {
 	if err := f.fail("SignOut"); err != nil {
 		return err
 	}
 	for i, a := range f.accounts {
-		if a.Key == acct.Key {
+		if a.Key == key {
 			f.accounts = append(f.accounts[:i], f.accounts[i+1:]...)
 			return nil
 		}

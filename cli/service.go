@@ -71,33 +71,35 @@ type loginRequest struct {
 	OnDeviceCode func(deviceCode)
 }
 
-// tokenRequest asks for an access token for an already chosen account.
-type tokenRequest struct {
-	Account      account
-	Scopes       []string
-	ForceRefresh bool
-}
-
-// service is the part of the use-case layer the CLI uses.
+// service is the part of the use-case layer the CLI uses (usecase.Desk, through the
+// adapter in desk.go). Accounts are named by a key or username; the service resolves
+// them, so the window and the CLI never disagree about which account a name means.
 type service interface {
-	// Accounts lists every signed-in account.
+	// Accounts lists every signed-in account. When some profile failed, the accounts of
+	// the others come back together with the error.
 	Accounts(ctx context.Context) ([]account, error)
-	// Profiles lists the configured profiles, the default one included.
+	// FindAccount returns the one account whose key, or else username, is query, among
+	// the accounts of profile ("" = any). An empty query matches every account.
+	// No match is errNoSuchAccount; several are errAmbiguousAccount.
+	FindAccount(ctx context.Context, query, profile string) (account, error)
+	// Profiles lists the configured profiles, the default first.
 	Profiles(ctx context.Context) ([]profile, error)
-	// SignIn signs in through the system browser (loopback redirect).
+	// SignIn signs in through the system browser (loopback redirect). When no browser
+	// can be opened the error matches identity.ErrBrowserUnavailable.
 	SignIn(ctx context.Context, req loginRequest) (account, error)
 	// SignInWithDeviceCode signs in with the device authorization grant.
 	SignInWithDeviceCode(ctx context.Context, req loginRequest) (account, error)
 	// Token returns an access token silently: from the cache, or by refreshing. It never
 	// interacts; errors.Is(err, identity.ErrInteractionRequired) when only a sign-in helps.
-	Token(ctx context.Context, req tokenRequest) (token, error)
+	Token(ctx context.Context, accountKey string, scopes []string, forceRefresh bool) (token, error)
 	// SignOut removes the account's tokens.
-	SignOut(ctx context.Context, acct account) error
+	SignOut(ctx context.Context, accountKey string) error
 }
 
-// Errors the adapter maps the use-case layer's errors onto; exitCode turns them into
-// ExitNotFound.
+// Errors the adapter maps the use-case layer's errors onto, so exitCode needs no
+// knowledge of usecase: the first two are ExitNotFound, the last ExitUsage.
 var (
-	errNoSuchAccount = errors.New("no such account")
-	errNoSuchProfile = errors.New("no such profile")
+	errNoSuchAccount    = errors.New("no such account")
+	errNoSuchProfile    = errors.New("no such profile")
+	errAmbiguousAccount = errors.New("ambiguous account")
 )

@@ -78,20 +78,14 @@ func runToken(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	accts, err := e.svc.Accounts(ctx)
+	// Without --account the query is empty, which matches the only account there is
+	// (within --profile); several are an ambiguity the user must resolve, because
+	// guessing would hand out the wrong identity's token.
+	acct, err := e.svc.FindAccount(ctx, *acctSel, *profileName)
 	if err != nil {
 		return err
 	}
-	var acct account
-	if *acctSel != "" {
-		acct, err = selectAccount(accts, *acctSel, *profileName)
-	} else {
-		acct, err = defaultAccount(accts, *profileName)
-	}
-	if err != nil {
-		return err
-	}
-	tok, err := e.svc.Token(ctx, tokenRequest{Account: acct, Scopes: scopes, ForceRefresh: *force})
+	tok, err := e.svc.Token(ctx, acct.Key, scopes, *force)
 	if err != nil {
 		return fmt.Errorf("token for %s: %w", firstNonEmpty(acct.Username, acct.Key), err)
 	}
