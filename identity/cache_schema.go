@@ -113,10 +113,10 @@ type rawMember struct {
 // fields, and the unknown ones, plus lower-cased identity parts for the indexes.
 type cacheEntry struct {
 	cacheKind cacheKind
-	key  string
-	v    [numFields]string
-	set  uint32 // bit f: field f is present
-	null uint32 // bit f: field f is present as JSON null (MSAL Python's None)
+	key       string
+	v         [numFields]string
+	set       uint32 // bit f: field f is present
+	null      uint32 // bit f: field f is present as JSON null (MSAL Python's None)
 	// extra holds unknown members sorted by name, so they survive a write-back.
 	extra []rawMember
 

@@ -1,0 +1,149 @@
+package identity
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// Accounts lists the accounts signed in at this client's authority (MSAL:
+// get_accounts): one per home account id, from the authority's environment or, when it
+// has none, the first of its aliases that has some. username, when not "", keeps only
+// accounts with that username, compared case-insensitively. Accounts of every
+// authority type are listed (MSAL Python 1.21 drops "Generic" ones, but Tokendesk
+// signs in to generic OpenID providers too).
+func (a *ClientApplication) Accounts(ctx context.Context, username string) ([]Account, error) {
+	envs := a.environmentsForAccounts(ctx)
+	c := a.cache
+	if err := c.beginAccess(ctx, false); err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	list, ok := c.listAccounts(envs, false)
+	c.mu.RUnlock()
+	if !ok {
+		// The listing is built once per change of the Account section, under the
+		// write lock; later calls only copy it.
+		c.mu.Lock()
+		list, _ = c.listAccounts(envs, true)
+		c.mu.Unlock()
+	}
+	var out []Account
+	if username == "" {
+		out = slices.Clone(list)
+	} else {
+		for _, acc := range list {
+			if strings.EqualFold(acc.Username, username) {
+				out = append(out, acc)
+			}
+		}
+	}
+	if err := c.endAccess(ctx, false, false); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// listAccounts returns the listing of the first environment of envs that has
+// accounts. Without build (only the read lock held) it reports false when a listing
+// is not cached yet; with build (the write lock held) it builds the missing ones.
+func (c *TokenCache) listAccounts(envs []string, build bool) ([]Account, bool) {
+	for _, env := range envs {
+		list, ok := c.st.accountsByEnv[env]
+		if !ok {
+			if !build {
+				return nil, false
+			}
+			list = c.st.accounts(env)
+		}
+		if len(list) > 0 {
+			return list, true
+		}
+	}
+	return nil, true
+}
+
+// environmentsForAccounts returns where to look for this client's accounts. When the
+// authority cannot be resolved (offline), the configured host and its built-in Entra
+// aliases are used, so the account list still shows.
+func (a *ClientApplication) environmentsForAccounts(ctx context.Context) []string {
+	info, err := a.cacheAuthority(ctx, "")
+	if err != nil {
+		if info = a.staticAuthority(""); info == nil {
+			return nil
+		}
+	}
+	return cacheEnvironments(info)
+}
+
+// RemoveAccount signs account out of this client and forgets it (MSAL:
+// remove_account): its refresh tokens of this client and of the client's family, all
+// its access tokens, ID tokens and account entries in every tenant. App metadata is
+// kept, so the family membership stays known.
+func (a *ClientApplication) RemoveAccount(ctx context.Context, account Account) error {
+	if account.IsZero() {
+		return ErrNoAccount
+	}
+	home := strings.ToLower(account.HomeAccountID)
+	client := strings.ToLower(a.clientID)
+	env := strings.ToLower(account.Environment)
+	envs := []string{env}
+	if aliases := a.environmentsForAccounts(ctx); slices.Contains(aliases, env) {
+		envs = aliases
+	} else if b := builtinAliases(env); b != nil {
+		envs = b
+	}
+	return a.cache.update(ctx, func(st *cacheState) bool {
+		n := 0
+		for _, env := range envs {
+			hk := idxKey{home, env}
+			family := ""
+			if m := st.appMetadata(env, client); m != nil {
+				family = m.v[fFamilyID]
+			}
+			n += st.removeWhere(st.rt[hk], func(e *cacheEntry) bool {
+				return e.client == client || (family != "" && e.v[fFamilyID] == family)
+			})
+			// Access tokens of every client: the refresh tokens are gone anyway, and
+			// other apps keep their own refresh tokens (as MSAL Python).
+			var ats []*cacheEntry
+			for _, head := range st.at[hk] {
+				for e := head; e != nil; e = e.next {
+					ats = append(ats, e)
+				}
+			}
+			for _, e := range ats {
+				st.remove(e)
+			}
+			n += len(ats)
+			n += st.removeWhere(st.idt[hk], func(*cacheEntry) bool { return true })
+			n += st.removeWhere(st.acct[hk], func(*cacheEntry) bool { return true })
+		}
+		return n > 0
+	})
+}
+
+// RemoveTokensForClient removes the app-only access tokens this client acquired with
+// AcquireTokenForClient (MSAL: remove_tokens_for_client). Tokens of users, including
+// on-behalf-of tokens, stay.
+func (c *ConfidentialClient) RemoveTokensForClient(ctx context.Context) error {
+	envs := c.environmentsForAccounts(ctx)
+	client := strings.ToLower(c.clientID)
+	return c.cache.update(ctx, func(st *cacheState) bool {
+		var doomed []*cacheEntry
+		for _, env := range envs {
+			for k, head := range st.at[idxKey{"", env}] {
+				if k.a != client {
+					continue
+				}
+				for e := head; e != nil; e = e.next {
+					doomed = append(doomed, e)
+				}
+			}
+		}
+		for _, e := range doomed {
+			st.remove(e)
+		}
+		return len(doomed) > 0
+	})
+}

@@ -1,0 +1,343 @@
+package identity
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// expiryMargin is how close to expiry a cached access token counts as expired
+// (MSAL: 5 minutes), so a caller never gets a token that dies in flight.
+const expiryMargin = 5 * 60
+
+// errNothingCached is returned when the cache has no usable token for the request.
+var errNothingCached = fmt.Errorf("%w: no cached token fits the request", ErrInteractionRequired)
+
+// errReservedScopes refuses openid/profile/offline_access as caller scopes, as MSAL
+// Python's _decorate_scope does: they are always requested on the caller's behalf.
+var errReservedScopes = errors.New(`identity: reserved scopes "openid", "profile" and "offline_access" are added automatically and cannot be requested`)
+
+// checkUserScopes validates the caller's scopes for silent acquisition.
+func checkUserScopes(scopes []string) error {
+	if len(scopes) == 0 {
+		return errors.New("identity: at least one scope is required")
+	}
+	for _, s := range scopes {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "openid", "profile", "offline_access":
+			return errReservedScopes
+		case "":
+			return errors.New("identity: empty scope")
+		}
+	}
+	return nil
+}
+
+// AcquireTokenSilent returns a token for account from the cache, refreshing it with the
+// cached refresh token when needed (MSAL: acquire_token_silent). When nothing usable is
+// cached, or the authority refused the refresh, the error matches
+// ErrInteractionRequired (and still unwraps to the authority's *Error). Network failures
+// are returned as they are: they are not the user's to fix.
+//
+// It reads WithForceRefresh, WithClaimsChallenge and WithRequestAuthority.
+func (a *ClientApplication) AcquireTokenSilent(ctx context.Context, scopes []string, account Account, opts ...CallOption) (Result, error) {
+	res, err := a.AcquireTokenSilentWithError(ctx, scopes, account, opts...)
+	if err == nil {
+		return res, nil
+	}
+	var ae *Error
+	if errors.As(err, &ae) && (ae.Code != "" || ae.StatusCode != 0) && !errors.Is(err, ErrInteractionRequired) {
+		return Result{}, fmt.Errorf("%w: %w", ErrInteractionRequired, err)
+	}
+	return Result{}, err
+}
+
+// AcquireTokenSilentWithError is AcquireTokenSilent keeping the authority's answer
+// apart (MSAL: acquire_token_silent_with_error): "nothing cached" matches
+// ErrInteractionRequired, while a failed refresh returns the authority's *Error as it
+// is (which matches ErrInteractionRequired only for invalid_grant and the like).
+//
+// The cached access token is used when it is valid for at least five more minutes,
+// matches the authority's environment (or an alias), tenant and client, and its scopes
+// include every requested one (case-insensitive). WithForceRefresh and
+// WithClaimsChallenge skip it. A token past its refresh_on time is refreshed, but still
+// returned if the refresh fails. The refresh redeems the account's family refresh
+// tokens first when the app may belong to the family, then its own; a refused refresh
+// token is kept, since it may still serve other scopes or tenants.
+func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, scopes []string, account Account, opts ...CallOption) (Result, error) {
+	if account.IsZero() {
+		return Result{}, ErrNoAccount
+	}
+	if err := checkUserScopes(scopes); err != nil {
+		return Result{}, err
+	}
+	cfg := applyCallOptions(opts)
+	info, resolveErr := a.cacheAuthority(ctx, cfg.authority)
+	if resolveErr != nil {
+		// Offline or discovery down: a valid cached token is still good, but nothing
+		// can be refreshed.
+		if info = a.staticAuthority(cfg.authority); info == nil {
+			return Result{}, resolveErr
+		}
+	}
+	var (
+		cached Result
+		found  bool
+		aging  bool
+	)
+	if !cfg.forceRefresh && cfg.claimsChallenge == "" {
+		c := a.cache
+		if err := c.beginAccess(ctx, false); err != nil {
+			return Result{}, err
+		}
+		c.mu.RLock()
+		cached, found, aging = a.lookupAccessToken(c.st, info, account, scopes)
+		c.mu.RUnlock()
+		if err := c.endAccess(ctx, false, false); err != nil {
+			return Result{}, err
+		}
+		if found && !aging {
+			return cached, nil
+		}
+	}
+	if resolveErr != nil {
+		if found {
+			return cached, nil
+		}
+		return Result{}, resolveErr
+	}
+	res, err := a.refreshSilently(ctx, info, scopes, account, cfg)
+	if err != nil && found {
+		return cached, nil // aging token: the refresh was a courtesy
+	}
+	return res, err
+}
+
+// lookupAccessToken finds a cached access token for the request. aging reports that
+// its refresh_on has passed.
+func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInfo, account Account, scopes []string) (res Result, found, aging bool) {
+	now := a.now().Unix()
+	home := strings.ToLower(account.HomeAccountID)
+	client := strings.ToLower(a.clientID)
+	var realms [2]string
+	nr := 1
+	realms[0] = strings.ToLower(info.Tenant)
+	if isCommonTenant(info.Tenant) {
+		// Tokens are cached under the tenant that issued them; MSAL Python also
+		// caches under the literal "common", so look there second.
+		realms[0], realms[1], nr = strings.ToLower(account.Realm), realms[0], 2
+	}
+	for _, env := range cacheEnvironments(info) {
+		for _, realm := range realms[:nr] {
+			for e := st.atBucket(home, env, client, realm); e != nil; e = e.next {
+				if e.has(fKeyID) || e.v[fUserAssertionHash] != "" {
+					continue // bound to a key, or to an OBO assertion
+				}
+				if e.expiresOn-now < expiryMargin || !containsAllFold(e.scopes, scopes) {
+					continue
+				}
+				return cachedResult(st, e, account), true, e.refreshOn != 0 && e.refreshOn < now
+			}
+		}
+	}
+	return Result{}, false, false
+}
+
+// containsAllFold reports whether have (lower-cased) holds every scope of want.
+func containsAllFold(have, want []string) bool {
+	for _, w := range want {
+		ok := false
+		for _, h := range have {
+			if strings.EqualFold(h, w) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// cachedResult builds a Result from a cached access token, with the ID token and
+// account cached beside it.
+func cachedResult(st *cacheState, at *cacheEntry, account Account) Result {
+	res := Result{
+		AccessToken: at.v[fSecret],
+		TokenType:   at.v[fTokenType],
+		ExpiresOn:   time.Unix(at.expiresOn, 0),
+		Scopes:      slices.Clone(at.scopesOrig),
+		Account:     account,
+		Source:      SourceCache,
+	}
+	if res.TokenType == "" {
+		res.TokenType = "Bearer"
+	}
+	if at.refreshOn != 0 {
+		res.RefreshOn = time.Unix(at.refreshOn, 0)
+	}
+	hk := idxKey{at.home, at.env}
+	for e := st.idt[hk]; e != nil; e = e.next {
+		if e.client == at.client && e.realm == at.realm {
+			res.IDToken = e.v[fSecret]
+			if c := e.idTokenClaims(); c != nil {
+				res.IDTokenClaims = maps.Clone(c)
+			}
+			break
+		}
+	}
+	for e := st.acct[hk]; e != nil; e = e.next {
+		if e.realm == at.realm {
+			res.Account = accountOf(e)
+			break
+		}
+	}
+	return res
+}
+
+// idTokenClaims decodes a cached ID token's payload once. It was verified when it was
+// received; here it is only read, as MSAL does for id_token_claims.
+func (e *cacheEntry) idTokenClaims() map[string]any {
+	if p := e.claims.Load(); p != nil {
+		return *p
+	}
+	claims := decodeJWTPayload(e.v[fSecret])
+	e.claims.Store(&claims)
+	return claims
+}
+
+// decodeJWTPayload returns the claims of a compact JWS without verifying it, or nil.
+func decodeJWTPayload(raw string) map[string]any {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil
+	}
+	var claims map[string]any
+	if json.Unmarshal(b, &claims) != nil {
+		return nil
+	}
+	return claims
+}
+
+// rtCandidate is a refresh token found in the cache, copied out so the network
+// request happens outside the cache lock and hook.
+type rtCandidate struct {
+	secret, familyID string
+	own              bool
+	modified         int64
+}
+
+// refreshSilently redeems the account's refresh tokens, as MSAL Python's
+// _acquire_token_silent_by_finding_rt_belongs_to_me_or_my_family.
+func (a *ClientApplication) refreshSilently(ctx context.Context, info *authorityInfo, scopes []string, account Account, cfg callConfig) (Result, error) {
+	home := strings.ToLower(account.HomeAccountID)
+	client := strings.ToLower(a.clientID)
+	var (
+		cands     []rtCandidate
+		hasMeta   bool
+		appFamily string
+	)
+	err := a.cache.view(ctx, func(st *cacheState) {
+		for _, env := range cacheEnvironments(info) {
+			if m := st.appMetadata(env, client); m != nil && !hasMeta {
+				hasMeta, appFamily = true, m.v[fFamilyID]
+			}
+			for e := st.rt[idxKey{home, env}]; e != nil; e = e.next {
+				c := rtCandidate{secret: e.v[fSecret], familyID: e.v[fFamilyID], own: e.client == client, modified: e.lastModified}
+				if c.secret != "" && (c.own || c.familyID != "") {
+					cands = append(cands, c)
+				}
+			}
+		}
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	// Newer refresh tokens are more likely to work.
+	slices.SortStableFunc(cands, func(x, y rtCandidate) int { return int(y.modified - x.modified) })
+
+	try := func(use func(rtCandidate) bool, stop func(error) bool) (Result, bool, error) {
+		var last error
+		tried := false
+		for _, c := range cands {
+			if !use(c) {
+				continue
+			}
+			tried = true
+			res, err := a.redeemCachedRT(ctx, info, c.secret, scopes, cfg)
+			if err == nil {
+				return res, true, nil
+			}
+			last = err
+			if stop != nil && stop(err) {
+				break
+			}
+		}
+		return Result{}, tried, last
+	}
+	var lastErr error
+	if !hasMeta {
+		// First use of this app here: try the family's tokens; if it works, the app
+		// is in the family. Their failure is not ours to report.
+		if res, tried, err := try(func(c rtCandidate) bool { return c.familyID == "1" }, isClientMismatch); tried && err == nil {
+			return res, nil
+		}
+	}
+	if appFamily != "" {
+		res, tried, err := try(func(c rtCandidate) bool { return c.familyID == appFamily }, nil)
+		if tried && err == nil {
+			return res, nil
+		}
+		lastErr = err
+	}
+	res, tried, err := try(func(c rtCandidate) bool { return c.own }, nil)
+	if tried && err == nil {
+		return res, nil
+	}
+	if tried {
+		return Result{}, err
+	}
+	if lastErr != nil {
+		return Result{}, lastErr
+	}
+	return Result{}, errNothingCached
+}
+
+// isClientMismatch reports Entra's answer that the app is not in the token's family.
+func isClientMismatch(err error) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.Classification == "client_mismatch"
+}
+
+// redeemCachedRT redeems one refresh token and stores the response (a rotated refresh
+// token replaces the old one). The refresh token is never removed on failure.
+func (a *ClientApplication) redeemCachedRT(ctx context.Context, info *authorityInfo, rt string, scopes []string, cfg callConfig) (Result, error) {
+	resp, err := a.redeemRefresh(ctx, tokenRequest{
+		authority: info,
+		apiID:     APIAcquireTokenSilent,
+		form:      url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}},
+		scopes:    scopes,
+		claims:    cfg.claimsChallenge,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return a.cache.storeCtx(ctx, storeParams{
+		authority:       info,
+		clientID:        a.clientID,
+		requestedScopes: scopes,
+		response:        resp,
+	}, true)
+}
