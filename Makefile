@@ -1,0 +1,78 @@
+# Tokendesk. The README's two commands: `make run` and `make test`.
+# Every target installs what it needs first (make deps), so a fresh Debian 12 clone works.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO       ?= go
+BIN      := bin/tokendesk
+PROVIDER := internal/testenv/provider
+FUZZTIME ?= 20s
+# Per test binary; a hang fails its package instead of the whole run.
+TEST_TIMEOUT ?= 20m
+# Top-level tests whose run (not skip) make test reports by name.
+REAL_TESTS ?= ^(TestKeyring|TestDiscovery|TestLogin|TestDeviceFlow|TestSmoke.*)$$
+
+# Fyne logs a locale error on every start without it.
+export LANG := en_US.UTF-8
+export GO FUZZTIME TEST_TIMEOUT REAL_TESTS
+
+.PHONY: deps deps-system build run test bench fuzz package screenshots lint clean
+
+## deps: system packages (only the missing ones) and the test provider's node_modules
+deps: deps-system $(PROVIDER)/node_modules/.package-lock.json
+
+deps-system:
+	@scripts/ci-deps.sh
+
+# npm writes node_modules/.package-lock.json; older than the lock file means stale.
+# Order-only on deps-system, which may install npm itself.
+$(PROVIDER)/node_modules/.package-lock.json: $(PROVIDER)/package-lock.json $(PROVIDER)/package.json | deps-system
+	@echo "deps: npm ci in $(PROVIDER)"
+	cd $(PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## build: the app binary, bin/tokendesk
+build:
+	$(GO) build -o $(BIN) .
+
+## run: deps, build, start the app (inside a D-Bus session with gnome-keyring when
+## there is no session bus; on a virtual Xvfb display when there is no DISPLAY)
+run: deps build
+	scripts/ci-session.sh --display=auto --keyring=persistent -- $(BIN)
+
+## test: deps, go vet, every test (-race) with real keyring, provider and Xvfb display
+test: deps
+	$(GO) vet ./...
+	scripts/ci-test.sh
+
+## bench: every package's Go benchmarks, then the window benchmark script if present
+bench: deps
+	scripts/ci-session.sh --display=private --keyring=private -- \
+		$(GO) test -run '^$$' -bench . -benchmem ./...
+	@if [ -f scripts/bench-window.sh ]; then bash scripts/bench-window.sh; \
+	else echo "bench: scripts/bench-window.sh absent, window benchmark skipped"; fi
+
+## fuzz: each Fuzz* target for FUZZTIME (default 20s)
+fuzz: deps
+	scripts/ci-session.sh --display=private --keyring=private -- scripts/ci-fuzz.sh
+
+## package: fyne package into dist/ (linux .tar.xz; windows .exe when mingw is present)
+package: deps
+	scripts/ci-package.sh
+
+## screenshots: the UI's screenshots (scripts/screenshots.sh) on a virtual display
+screenshots: deps build
+	@if [ -f scripts/screenshots.sh ]; then \
+		scripts/ci-session.sh --display=auto --keyring=private -- bash scripts/screenshots.sh; \
+	else echo "screenshots: scripts/screenshots.sh absent, nothing to do"; fi
+
+## lint: gofmt must list nothing, and go vet must pass
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Packages the app with the fyne tool into dist/: a linux .tar.xz, and a Windows .exe
+# when the mingw cross compiler is present. fyne bumps Build in FyneApp.toml on every
+# run; that churn is undone so the tree stays clean.
+set -euo pipefail
+go=${GO:-go}
+tool=fyne.io/tools/cmd/fyne@v1.7.4
+bin=$PWD/bin
+mkdir -p "$bin" dist
+if ! "$bin/fyne" version 2>/dev/null | grep -q 'v1.7.4'; then
+	echo "package: installing $tool into bin/"
+	GOBIN=$bin "$go" install "$tool"
+fi
+
+cp FyneApp.toml bin/FyneApp.toml.orig
+trap 'cp bin/FyneApp.toml.orig FyneApp.toml' EXIT
+
+name=$(sed -n 's/^ *Name *= *"\(.*\)"/\1/p' FyneApp.toml | head -1)
+echo "package: linux"
+rm -f "$name.tar.xz"
+"$bin/fyne" package --os linux --release
+mv -f "$name.tar.xz" dist/
+ls -l "dist/$name.tar.xz"
+
+if command -v x86_64-w64-mingw32-gcc >/dev/null; then
+	echo "package: windows (x86_64-w64-mingw32-gcc found)"
+	rm -f "$name.exe"
+	CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 "$bin/fyne" package --os windows --release
+	mv -f "$name.exe" dist/
+	ls -l "dist/$name.exe"
+else
+	echo "package: windows skipped (no x86_64-w64-mingw32-gcc; apt-get install gcc-mingw-w64-x86-64)"
+fi
