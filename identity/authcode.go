@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -110,6 +109,9 @@ func withQuery(endpoint string, q url.Values) string {
 // WithMaxAge, WithResponseMode, WithExtraQueryParameters and WithRequestAuthority.
 func (a *ClientApplication) InitiateAuthCodeFlow(ctx context.Context, scopes []string, opts ...CallOption) (*AuthCodeFlow, error) {
 	cc := applyCallOptions(opts)
+	if err := checkGrantScopes(scopes); err != nil {
+		return nil, err
+	}
 	if strings.Contains(cc.responseType, "token") {
 		return nil, localError(nil, "response_type %q is not allowed in an auth code flow", cc.responseType)
 	}
@@ -219,24 +221,6 @@ func (a *ClientApplication) AcquireTokenByAuthCodeFlow(ctx context.Context, flow
 	return a.redeemAndStore(ctx, req, storeParams{})
 }
 
-// redeemAndStore redeems req and hands the response to the cache, which builds the
-// Result. sp carries the grant's extras (appOnly, userAssertionHash).
-func (a *ClientApplication) redeemAndStore(ctx context.Context, req tokenRequest, sp storeParams) (Result, error) {
-	tr, err := a.redeem(ctx, req)
-	if err != nil {
-		return Result{}, err
-	}
-	sp.authority = req.authority
-	sp.clientID = a.clientID
-	sp.requestedScopes = req.scopes
-	sp.response = tr
-	res, err := a.cache.store(sp)
-	if err != nil {
-		return Result{}, fmt.Errorf("identity: storing the tokens: %w", err)
-	}
-	return res, nil
-}
-
 // AuthorizationRequestURL builds an authorization request URL without PKCE (MSAL:
 // get_authorization_request_url; prefer InitiateAuthCodeFlow). It reads
 // WithResponseType (default "code"), WithRedirectURI, WithState, WithNonce (sent
@@ -244,6 +228,9 @@ func (a *ClientApplication) redeemAndStore(ctx context.Context, req tokenRequest
 // WithResponseMode, WithExtraQueryParameters and WithRequestAuthority.
 func (a *ClientApplication) AuthorizationRequestURL(ctx context.Context, scopes []string, opts ...CallOption) (string, error) {
 	cc := applyCallOptions(opts)
+	if err := checkGrantScopes(scopes); err != nil {
+		return "", err
+	}
 	rt := cc.responseType
 	if rt == "" {
 		rt = "code"
@@ -273,6 +260,9 @@ func (a *ClientApplication) AcquireTokenByAuthorizationCode(ctx context.Context,
 	cc := applyCallOptions(opts)
 	if code == "" {
 		return Result{}, localError(nil, "the authorization code is empty")
+	}
+	if err := checkGrantScopes(scopes); err != nil {
+		return Result{}, err
 	}
 	info, err := a.resolveAuthority(ctx, cc.authority)
 	if err != nil {

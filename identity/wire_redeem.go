@@ -115,3 +115,26 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// redeemAndStore redeems req and hands the response to the cache, which builds the
+// Result. sp carries the grant's extras (appOnly, userAssertionHash).
+func (a *ClientApplication) redeemAndStore(ctx context.Context, req tokenRequest, sp storeParams) (Result, error) {
+	tr, err := a.redeem(ctx, req)
+	if err != nil {
+		return Result{}, err
+	}
+	return a.store(req.authority, req.scopes, tr, sp)
+}
+
+// store hands a response to the cache.
+func (a *ClientApplication) store(info *authorityInfo, scopes []string, tr *tokenResponse, sp storeParams) (Result, error) {
+	sp.authority, sp.clientID, sp.response = info, a.clientID, tr
+	if sp.requestedScopes == nil {
+		sp.requestedScopes = scopes
+	}
+	res, err := a.cache.store(sp)
+	if err != nil {
+		return Result{}, &Error{Err: err}
+	}
+	return res, nil
+}
