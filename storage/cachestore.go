@@ -71,6 +71,15 @@ type storeConfig struct {
 	lockTimeout time.Duration
 	onNotice    func(Notice)
 	now         func() time.Time
+	keyService  string
+	keyUser     string
+}
+
+// WithKeyringEntry stores the cache key under another keyring service and user than
+// KeyringService and CacheKeyUser, for a second, independent Tokendesk home
+// (TOKENDESK_HOME) and for tests.
+func WithKeyringEntry(service, user string) StoreOption {
+	return func(c *storeConfig) { c.keyService, c.keyUser = service, user }
 }
 
 // WithPlaintext stores the cache unencrypted and never asks the keyring: the explicit
@@ -142,7 +151,12 @@ var _ identity.CacheHook = (*CacheStore)(nil)
 // only (and not at all with WithPlaintext, where kr may be nil). Pass
 // SystemKeyring(DefaultKeyringTimeout) for the OS keyring.
 func OpenCacheStore(dir string, kr Keyring, opts ...StoreOption) (*CacheStore, error) {
-	cfg := storeConfig{lockTimeout: DefaultLockTimeout, now: time.Now}
+	cfg := storeConfig{
+		lockTimeout: DefaultLockTimeout,
+		now:         time.Now,
+		keyService:  KeyringService,
+		keyUser:     CacheKeyUser,
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -321,20 +335,20 @@ func (s *CacheStore) lockErr(ctx context.Context, what string) error {
 // under the exclusive file lock with a second look, so two first-time processes cannot
 // each store a different key and make the other's file unreadable.
 func (s *CacheStore) loadKey(lctx, ctx context.Context) error {
-	v, err := s.kr.Get(KeyringService, CacheKeyUser)
+	v, err := s.kr.Get(s.cfg.keyService, s.cfg.keyUser)
 	if errors.Is(err, ErrNotFound) {
 		if err := s.lockFile(lctx, ctx, true); err != nil {
 			return err
 		}
 		defer s.lock.Unlock()
-		v, err = s.kr.Get(KeyringService, CacheKeyUser)
+		v, err = s.kr.Get(s.cfg.keyService, s.cfg.keyUser)
 		if errors.Is(err, ErrNotFound) {
 			key := make([]byte, keyLen)
 			if _, err := rand.Read(key); err != nil {
 				return fmt.Errorf("storage: generating the cache key: %w", err)
 			}
 			v = base64.StdEncoding.EncodeToString(key)
-			err = s.kr.Set(KeyringService, CacheKeyUser, v)
+			err = s.kr.Set(s.cfg.keyService, s.cfg.keyUser, v)
 		}
 	}
 	if err != nil {
@@ -343,7 +357,7 @@ func (s *CacheStore) loadKey(lctx, ctx context.Context) error {
 	key, err := base64.StdEncoding.DecodeString(v)
 	if err != nil || len(key) != keyLen {
 		return fmt.Errorf("storage: the keyring entry %s/%s is not a Tokendesk cache key; "+
-			"delete it (the cached sign-ins are then lost)", KeyringService, CacheKeyUser)
+			"delete it (the cached sign-ins are then lost)", s.cfg.keyService, s.cfg.keyUser)
 	}
 	aead, err := newAEAD(key)
 	if err != nil {
@@ -442,6 +456,7 @@ func (s *CacheStore) save(cache cacheData) error {
 	if err != nil {
 		return err
 	}
+	s.removeStaleTemps()
 	if err := writeFileAtomic(s.path, file); err != nil {
 		return err
 	}
@@ -452,4 +467,14 @@ func (s *CacheStore) save(cache cacheData) error {
 	}
 	s.remember(cache, sig, gen)
 	return nil
+}
+
+// removeStaleTemps deletes temporary files a killed writer left behind (each as big as
+// the cache). Only the holder of the exclusive lock writes, and that is us, so every
+// temporary file present now is stale.
+func (s *CacheStore) removeStaleTemps() {
+	stale, _ := filepath.Glob(s.path + ".tmp-*")
+	for _, f := range stale {
+		os.Remove(f)
+	}
 }

@@ -55,14 +55,18 @@ var (
 // Errors: ErrNotFound for a missing secret, ErrKeyringTimeout when the daemon does not
 // answer, ErrKeyringUnavailable (wrapping the cause) when there is no keyring at all.
 func SystemKeyring(timeout time.Duration) Keyring {
+	return TimeoutKeyring(goKeyring{}, timeout)
+}
+
+// TimeoutKeyring bounds every call of kr by timeout (DefaultKeyringTimeout when
+// timeout <= 0), failing with ErrKeyringTimeout, and maps errors as SystemKeyring does.
+// A call that never returns keeps one goroutine; later calls wait for it at most
+// timeout too, so a hung keyring costs one goroutine, not one per call.
+func TimeoutKeyring(kr Keyring, timeout time.Duration) Keyring {
 	if timeout <= 0 {
 		timeout = DefaultKeyringTimeout
 	}
-	return &timeoutKeyring{
-		kr:      goKeyring{},
-		timeout: timeout,
-		slot:    make(chan struct{}, 1),
-	}
+	return &timeoutKeyring{kr: kr, timeout: timeout, slot: make(chan struct{}, 1)}
 }
 
 // goKeyring adapts go-keyring's package functions.

@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// runChild is the body of a re-executed test binary. The environment carries the
+// parameters; the exit code says how it went (0 ok, 1 failure, detail on stderr).
+func runChild(role string) int {
+	ctx := context.Background()
+	dir := os.Getenv("STORE_DIR")
+	user := os.Getenv("KEY_USER")
+	opts := []StoreOption{WithKeyringEntry(KeyringService, user), WithLockTimeout(2 * time.Minute)}
+	switch role {
+	case "writer":
+		// WRITER_ID adds WRITES distinct entries, one read-modify-write each.
+		id := os.Getenv("WRITER_ID")
+		n, _ := strconv.Atoi(os.Getenv("WRITES"))
+		s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), opts...)
+		if err != nil {
+			return fail(err)
+		}
+		c := newMapCache()
+		for i := range n {
+			if err := put(ctx, s, c, fmt.Sprintf("w%s-%03d", id, i), "token-"+id); err != nil {
+				return fail(err)
+			}
+		}
+		if ns := s.Notices(); len(ns) > 0 {
+			return fail(fmt.Errorf("unexpected notices: %v", ns))
+		}
+		return 0
+	case "churn":
+		// Rewrites a large cache forever, until killed. Each version's entries all
+		// carry the same generation, so a torn mix would show.
+		s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), opts...)
+		if err != nil {
+			return fail(err)
+		}
+		c := newMapCache()
+		blob := strings.Repeat("x", 64<<10)
+		for gen := 0; ; gen++ {
+			if err := s.before(ctx, c, true); err != nil {
+				return fail(err)
+			}
+			for i := range 64 {
+				c.set(fmt.Sprintf("e%02d", i), fmt.Sprintf("%d:%s", gen, blob))
+			}
+			if err := s.after(ctx, c, true); err != nil {
+				return fail(err)
+			}
+			if gen == 0 {
+				fmt.Println("first write done")
+			}
+		}
+	case "keyring-get":
+		// Tries the OS keyring with whatever D-Bus environment the parent set.
+		s, err := OpenCacheStore(dir, SystemKeyring(2*time.Second), opts...)
+		if err != nil {
+			return fail(err)
+		}
+		err = load(ctx, s, newMapCache())
+		fmt.Printf("unavailable=%v timeout=%v\n%v\n",
+			errors.Is(err, ErrKeyringUnavailable), errors.Is(err, ErrKeyringTimeout), err)
+		return 0
+	}
+	return fail(fmt.Errorf("unknown child role %q", role))
+}
+
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, err)
+	return 1
+}

@@ -1,0 +1,247 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/zalando/go-keyring"
+)
+
+// envChild selects a child-process role: the test binary re-executes itself so tests
+// can run real concurrent processes and kill one mid-write.
+const envChild = "TOKENDESK_STORAGE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(envChild); role != "" {
+		os.Exit(runChild(role))
+	}
+	os.Exit(m.Run())
+}
+
+// child starts this test binary in the given role with extra environment.
+func child(t testing.TB, role string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChild+"="+role)
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+// mapCache is a cacheData holding string entries, standing in for identity.TokenCache
+// so the store is tested on its own.
+type mapCache struct {
+	mu           sync.Mutex
+	m            map[string]string
+	deserialized int
+}
+
+func newMapCache() *mapCache { return &mapCache{m: map[string]string{}} }
+
+func (c *mapCache) Serialize() ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return json.Marshal(c.m)
+}
+
+func (c *mapCache) Deserialize(data []byte) error {
+	m := map[string]string{}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = m
+	c.deserialized++
+	return nil
+}
+
+func (c *mapCache) set(k, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[k] = v
+}
+
+func (c *mapCache) get(k string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *mapCache) keys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ks []string
+	for k := range c.m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// put runs one read-modify-write through the store, as identity does after a token
+// response.
+func put(ctx context.Context, s *CacheStore, c *mapCache, k, v string) error {
+	if err := s.before(ctx, c, true); err != nil {
+		return err
+	}
+	c.set(k, v)
+	return s.after(ctx, c, true)
+}
+
+// load runs one read access and returns the cache's content.
+func load(ctx context.Context, s *CacheStore, c *mapCache) error {
+	if err := s.before(ctx, c, false); err != nil {
+		return err
+	}
+	return s.after(ctx, c, false)
+}
+
+// memKeyring is an in-memory Keyring that counts calls.
+type memKeyring struct {
+	mu    sync.Mutex
+	m     map[string]string
+	calls int
+	err   error
+}
+
+func newMemKeyring() *memKeyring { return &memKeyring{m: map[string]string{}} }
+
+func (k *memKeyring) Get(service, user string) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls++
+	if k.err != nil {
+		return "", k.err
+	}
+	v, ok := k.m[service+"/"+user]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return v, nil
+}
+
+func (k *memKeyring) Set(service, user, secret string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls++
+	if k.err != nil {
+		return k.err
+	}
+	k.m[service+"/"+user] = secret
+	return nil
+}
+
+func (k *memKeyring) Delete(service, user string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls++
+	if _, ok := k.m[service+"/"+user]; !ok {
+		return ErrNotFound
+	}
+	delete(k.m, service+"/"+user)
+	return nil
+}
+
+func (k *memKeyring) callCount() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.calls
+}
+
+// countingKeyring counts the calls that reach an underlying Keyring.
+type countingKeyring struct {
+	Keyring
+	mu   sync.Mutex
+	gets int
+	sets int
+}
+
+func (k *countingKeyring) Get(service, user string) (string, error) {
+	k.mu.Lock()
+	k.gets++
+	k.mu.Unlock()
+	return k.Keyring.Get(service, user)
+}
+
+func (k *countingKeyring) Set(service, user, secret string) error {
+	k.mu.Lock()
+	k.sets++
+	k.mu.Unlock()
+	return k.Keyring.Set(service, user, secret)
+}
+
+// requireKeyring makes sure a real Secret Service answers, as internal/testenv's
+// RequireKeyring does: skip only when TOKENDESK_SKIP_KEYRING=1 outside CI.
+func requireKeyring(t testing.TB) {
+	t.Helper()
+	const probeUser = "storage-test-probe"
+	err := keyring.Set(KeyringService+"-test", probeUser, "probe")
+	if err == nil {
+		_, err = keyring.Get(KeyringService+"-test", probeUser)
+		keyring.Delete(KeyringService+"-test", probeUser)
+	}
+	if err == nil {
+		return
+	}
+	if os.Getenv("TOKENDESK_SKIP_KEYRING") == "1" && os.Getenv("CI") != "true" {
+		t.Skipf("no Secret Service (TOKENDESK_SKIP_KEYRING=1): %v", err)
+	}
+	t.Fatalf("no Secret Service reachable (%v): run the tests with `make test`, or inside "+
+		"dbus-run-session with an unlocked gnome-keyring-daemon (docs/environment.md)", err)
+}
+
+// testKeyUser returns a keyring user unique to the test and deletes it afterwards, so
+// tests never share or leave behind a cache key.
+func testKeyUser(t testing.TB) string {
+	t.Helper()
+	user := fmt.Sprintf("cache-key-test-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), os.Getpid())
+	t.Cleanup(func() { keyring.Delete(KeyringService, user) })
+	return user
+}
+
+// secretToolLookup reads a secret the way a user would, independently of go-keyring.
+func secretToolLookup(t testing.TB, service, user string) string {
+	t.Helper()
+	out, err := exec.Command("secret-tool", "lookup", "service", service, "username", user).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(ee.Stderr) == 0 {
+			return ""
+		}
+		t.Fatalf("secret-tool lookup: %v", err)
+	}
+	return string(out)
+}
+
+// blockingKeyring never answers, like a hung keyring daemon.
+type blockingKeyring struct {
+	block <-chan struct{}
+	calls atomic.Int32
+}
+
+func (k *blockingKeyring) Get(string, string) (string, error) {
+	k.calls.Add(1)
+	<-k.block
+	return "", errors.New("unblocked")
+}
+
+func (k *blockingKeyring) Set(string, string, string) error {
+	k.calls.Add(1)
+	<-k.block
+	return errors.New("unblocked")
+}
+
+func (k *blockingKeyring) Delete(string, string) error {
+	k.calls.Add(1)
+	<-k.block
+	return errors.New("unblocked")
+}

@@ -1,0 +1,251 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestSystemKeyringHoldsTheCacheKey(t *testing.T) {
+	requireKeyring(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	user := testKeyUser(t)
+	kr := &countingKeyring{Keyring: SystemKeyring(DefaultKeyringTimeout)}
+	s, err := OpenCacheStore(dir, kr, WithKeyringEntry(KeyringService, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := put(ctx, s, newMapCache(), "at", knownToken); err != nil {
+		t.Fatal(err)
+	}
+
+	// The key is in the OS keyring, as the user's own tools see it.
+	stored := secretToolLookup(t, KeyringService, user)
+	key, err := base64.StdEncoding.DecodeString(stored)
+	if err != nil || len(key) != keyLen {
+		t.Fatalf("keyring entry is not a %d-byte key (len %d, err %v)", keyLen, len(key), err)
+	}
+	raw, err := os.ReadFile(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(knownToken)) || bytes.Contains(raw, []byte("storage-test-known-token")) {
+		t.Fatal("cache file holds the token in plaintext")
+	}
+	if bytes.Contains(raw, []byte(stored)) || bytes.Contains(raw, key) {
+		t.Fatal("cache file holds its own key")
+	}
+
+	// Another process start reads the key with exactly one keyring call, however many
+	// operations follow.
+	kr2 := &countingKeyring{Keyring: SystemKeyring(DefaultKeyringTimeout)}
+	s2, err := OpenCacheStore(dir, kr2, WithKeyringEntry(KeyringService, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newMapCache()
+	for range 10 {
+		if err := load(ctx, s2, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.get("at") != knownToken {
+		t.Fatal("second store did not decrypt the cache")
+	}
+	if kr2.gets != 1 || kr2.sets != 0 {
+		t.Fatalf("keyring calls: %d gets, %d sets; want 1 get", kr2.gets, kr2.sets)
+	}
+}
+
+func TestProfileSecretGoesToKeyring(t *testing.T) {
+	requireKeyring(t)
+	kr := SystemKeyring(DefaultKeyringTimeout)
+	name := fmt.Sprintf("storage test %d", os.Getpid())
+	const secret = "storage-test-client-secret-value"
+	t.Cleanup(func() { DeleteProfileSecret(kr, name) })
+	if err := SetProfileSecret(kr, name, secret); err != nil {
+		t.Fatal(err)
+	}
+	if got := secretToolLookup(t, KeyringService, "profile-secret:"+name); got != secret {
+		t.Fatal("secret-tool does not see the profile secret under profile-secret:<name>")
+	}
+	if got, err := ProfileSecret(kr, name); err != nil || got != secret {
+		t.Fatalf("ProfileSecret: err %v, match %v", err, got == secret)
+	}
+	if err := DeleteProfileSecret(kr, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ProfileSecret(kr, name); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after delete: %v, want ErrNotFound", err)
+	}
+	if err := DeleteProfileSecret(kr, name); err != nil {
+		t.Fatalf("deleting a missing secret: %v", err)
+	}
+}
+
+// TestNoSecretService runs the keyring in child processes whose D-Bus environment has
+// no Secret Service, each a way a real desktop can lack one.
+func TestNoSecretService(t *testing.T) {
+	cases := map[string][]string{
+		"no session bus at the address": {"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus")},
+		"no session bus address at all": {"DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR=" + t.TempDir()},
+	}
+	if addr := privateBus(t); addr != "" {
+		cases["a session bus without a Secret Service"] = []string{"DBUS_SESSION_BUS_ADDRESS=" + addr}
+	}
+	for name, env := range cases {
+		t.Run(name, func(t *testing.T) {
+			cmd := child(t, "keyring-get", append(env, "STORE_DIR="+t.TempDir(), "KEY_USER=cache-key-test-nosecret")...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+			if !strings.HasPrefix(string(out), "unavailable=true timeout=false") {
+				t.Fatalf("want ErrKeyringUnavailable, child said:\n%s", out)
+			}
+			if !strings.Contains(string(out), "start gnome-keyring") || !strings.Contains(string(out), "allow_plaintext_cache") {
+				t.Fatalf("error does not name the fix:\n%s", out)
+			}
+		})
+	}
+}
+
+// privateBus starts a D-Bus session daemon that has no Secret Service on it and returns
+// its address ("" when dbus-daemon is not installed).
+func privateBus(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("dbus-daemon"); err != nil {
+		return ""
+	}
+	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1")
+	// Without a service directory the bus cannot activate gnome-keyring either.
+	cmd.Env = append(os.Environ(), "XDG_DATA_DIRS="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dbus-daemon: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// TestProcessesDoNotLoseWrites runs 20 real processes, each adding 50 entries through
+// its own read-modify-write cycles on one cache file at the same time.
+func TestProcessesDoNotLoseWrites(t *testing.T) {
+	requireKeyring(t)
+	if testing.Short() {
+		t.Skip("starts 20 processes")
+	}
+	const procs, writes = 20, 50
+	dir := t.TempDir()
+	user := testKeyUser(t)
+	var wg sync.WaitGroup
+	errs := make(chan string, procs)
+	for p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := child(t, "writer", "STORE_DIR="+dir, "KEY_USER="+user,
+				fmt.Sprintf("WRITER_ID=%02d", p), fmt.Sprintf("WRITES=%d", writes))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Sprintf("writer %d: %v\n%s", p, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), WithKeyringEntry(KeyringService, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newMapCache()
+	if err := load(context.Background(), s, c); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.keys()); n != procs*writes {
+		t.Fatalf("cache holds %d entries after %d processes x %d writes: writes were lost", n, procs, writes)
+	}
+	for p := range procs {
+		for i := range writes {
+			if k := fmt.Sprintf("w%02d-%03d", p, i); c.get(k) != fmt.Sprintf("token-%02d", p) {
+				t.Fatalf("entry %s missing or wrong", k)
+			}
+		}
+	}
+	if raw, _ := os.ReadFile(s.Path()); bytes.Contains(raw, []byte("token-00")) {
+		t.Fatal("cache file holds an entry in plaintext")
+	}
+}
+
+// TestKilledWriterLeavesReadableCache kills a process with SIGKILL while it rewrites a
+// multi-megabyte cache in a loop, at random moments, and checks each time that the file
+// on disk is a whole version.
+func TestKilledWriterLeavesReadableCache(t *testing.T) {
+	requireKeyring(t)
+	dir := t.TempDir()
+	user := testKeyUser(t)
+	ctx := context.Background()
+	for round := range 6 {
+		cmd := child(t, "churn", "STORE_DIR="+dir, "KEY_USER="+user)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("round %d: writer never finished its first write: %v\n%s", round, err, stderr.String())
+		}
+		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+
+		s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), WithKeyringEntry(KeyringService, user))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newMapCache()
+		if err := load(ctx, s, c); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if ns := s.Notices(); len(ns) > 0 {
+			t.Fatalf("round %d: the killed writer left an unreadable cache: %+v", round, ns)
+		}
+		if len(c.keys()) != 64 {
+			t.Fatalf("round %d: %d entries, want 64", round, len(c.keys()))
+		}
+		gen, _, _ := strings.Cut(c.get("e00"), ":")
+		for _, k := range c.keys() {
+			if g, _, _ := strings.Cut(c.get(k), ":"); g != gen {
+				t.Fatalf("round %d: torn cache: %s is from version %s, e00 from %s", round, k, g, gen)
+			}
+		}
+	}
+}
