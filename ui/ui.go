@@ -1,0 +1,165 @@
+package ui
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+
+	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
+)
+
+// Desk is the part of the use-case layer the window and tray drive; *usecase.Desk
+// implements it.
+type Desk interface {
+	Profiles(ctx context.Context) ([]usecase.Profile, error)
+	AddProfile(ctx context.Context, p usecase.Profile) error
+	Accounts(ctx context.Context) ([]usecase.AccountView, error)
+	ScopesOf(ctx context.Context, accounts []usecase.AccountView) (map[string][]usecase.Scope, error)
+	AddScope(ctx context.Context, accountKey, scope string) error
+	RemoveScope(ctx context.Context, accountKey, scope string) error
+	Token(ctx context.Context, accountKey string, scopes []string, forceRefresh bool) (identity.Result, error)
+	SignIn(ctx context.Context, profile string, opts usecase.SignInOptions) (usecase.AccountView, error)
+	SignInWithDeviceCode(ctx context.Context, profile string, opts usecase.DeviceCodeOptions) (usecase.AccountView, error)
+	SignOut(ctx context.Context, accountKey string) error
+	Subscribe(f func()) (cancel func())
+}
+
+var _ Desk = (*usecase.Desk)(nil)
+
+// Options tune the UI. The zero value is usable.
+type Options struct {
+	// ClipboardClear is how long a copied token stays on the clipboard (if it is still
+	// there then); 0 means 60 s, a negative value never clears.
+	ClipboardClear time.Duration
+	// Opener overrides the browser opener of sign-ins started from the window (tests
+	// inject a scripted browser); nil uses the Desk's.
+	Opener usecase.Opener
+	// Warning, when set, is shown as a banner above the account list (for example
+	// "tokens are stored in plain text").
+	Warning string
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock of the expiry countdown; nil means time.Now.
+	Now func() time.Time
+}
+
+// UI is Tokendesk's main window plus its tray menu.
+type UI struct {
+	app  fyne.App
+	desk Desk
+	opts Options
+	log  *slog.Logger
+	win  fyne.Window
+
+	list   *accountList
+	detail *detailPane
+
+	// ctx is cancelled by Close; every worker derives from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	jobs   sync.WaitGroup
+
+	mu        sync.Mutex
+	accounts  []usecase.AccountView
+	scopes    map[string][]usecase.Scope
+	clipToken string // the token we last put on the clipboard
+	clipGen   int
+	unsub     func()
+	trayOn    bool
+	quitting  bool
+
+	// lastDialog and lastConfirm are the dialogs shown last, for tests to drive.
+	lastDialog  *dialog.CustomDialog
+	lastConfirm *dialog.ConfirmDialog
+	signInDlg   *signInDialog
+	addProfile  *addProfileForm
+}
+
+// New builds the main window (not yet shown) on a; call Start to load accounts and
+// install the tray.
+func New(a fyne.App, desk Desk, opts Options) *UI {
+	if opts.ClipboardClear == 0 {
+		opts.ClipboardClear = 60 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	u := &UI{app: a, desk: desk, opts: opts, log: opts.Logger}
+	if u.log == nil {
+		u.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	u.ctx, u.cancel = context.WithCancel(context.Background())
+	u.win = a.NewWindow("Tokendesk")
+	u.build()
+	return u
+}
+
+// Window returns the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// Start loads the accounts in the background, installs the tray (when the driver has
+// one) and keeps both in step with the Desk.
+func (u *UI) Start() {
+	u.unsub = u.desk.Subscribe(func() { u.Reload() })
+	u.installTray()
+	u.Reload()
+}
+
+// Close stops background work and waits for it; the window is left to the app.
+func (u *UI) Close() {
+	u.cancel()
+	if u.unsub != nil {
+		u.unsub()
+	}
+	u.jobs.Wait()
+}
+
+// run runs work on a worker goroutine with the UI's context.
+func (u *UI) run(work func(ctx context.Context)) {
+	u.jobs.Add(1)
+	go func() {
+		defer u.jobs.Done()
+		work(u.ctx)
+	}()
+}
+
+// Reload re-reads accounts and scopes from the Desk in the background and refreshes
+// the list, the detail pane and the tray.
+func (u *UI) Reload() {
+	u.run(func(ctx context.Context) {
+		accs, err := u.desk.Accounts(ctx)
+		scopes, serr := u.desk.ScopesOf(ctx, accs)
+		if serr != nil && err == nil {
+			err = serr
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		fyne.Do(func() {
+			u.mu.Lock()
+			u.accounts, u.scopes = accs, scopes
+			u.mu.Unlock()
+			u.list.setAccounts(accs, err)
+			u.detail.accountsChanged(accs, scopes)
+			u.refreshTray()
+		})
+	})
+}
+
+// account returns the current view of the account with key.
+func (u *UI) account(key string) (usecase.AccountView, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, a := range u.accounts {
+		if a.Key == key {
+			return a, true
+		}
+	}
+	return usecase.AccountView{}, false
+}

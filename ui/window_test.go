@@ -1,0 +1,227 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
+)
+
+func demoAccounts() []usecase.AccountView {
+	return []usecase.AccountView{
+		{Key: "a-h", DisplayName: "Alice", Username: "alice@example.com", TenantOrIssuer: "tid", Profile: "Entra", Status: usecase.StatusValid},
+		{Key: "b-h", DisplayName: "Bob", Username: "bob@example.com", TenantOrIssuer: "tid", Profile: "Entra", Status: usecase.StatusNeedsSignIn},
+	}
+}
+
+func newFakeUI(t *testing.T, f *fakeDesk, opts Options) *UI {
+	t.Helper()
+	a := test.NewTempApp(t)
+	if f.scopes == nil {
+		f.scopes = map[string][]usecase.Scope{"a-h": {{Name: "api://one/.default"}}, "b-h": {{Name: "api://two/.default"}}}
+	}
+	u := New(a, f, opts)
+	u.Start()
+	u.settle()
+	t.Cleanup(u.Close)
+	return u
+}
+
+// settle waits for every background job (and the jobs they started) to end.
+func (u *UI) settle() { u.jobs.Wait() }
+
+func TestListAndFilter(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{})
+	if got := u.list.list.Length(); got != 2 {
+		t.Fatalf("list shows %d rows, want 2", got)
+	}
+	if u.list.empty.Visible() {
+		t.Error("empty-state text shown with accounts")
+	}
+	test.Type(u.list.filter, "BOB")
+	if len(u.list.shown) != 1 || u.list.shown[0].Key != "b-h" {
+		t.Errorf("filter BOB shows %v", u.list.shown)
+	}
+	u.list.filter.SetText("nobody")
+	if !u.list.empty.Visible() || !strings.Contains(u.list.empty.Text, "No account matches") {
+		t.Errorf("no-match text = %q (visible %v)", u.list.empty.Text, u.list.empty.Visible())
+	}
+}
+
+func TestEmptyState(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{}, Options{})
+	if !u.list.empty.Visible() || u.list.empty.Text != emptyText {
+		t.Errorf("empty state = %q visible %v", u.list.empty.Text, u.list.empty.Visible())
+	}
+}
+
+func TestCopyAndClipboardClear(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{ClipboardClear: 50 * time.Millisecond})
+	u.list.list.Select(0)
+	if u.detail.key != "a-h" {
+		t.Fatalf("detail shows %q", u.detail.key)
+	}
+	u.copySelected() // Ctrl+C
+	u.settle()
+	cb := u.app.Clipboard()
+	if got := cb.Content(); got != "fake-token-a-h-api://one/.default" {
+		t.Fatalf("clipboard = %q", got)
+	}
+	if u.detail.inspected != "api://one/.default" {
+		t.Errorf("inspector shows %q", u.detail.inspected)
+	}
+	// Something else copied later must survive the clear of the token.
+	deadline := time.Now().Add(2 * time.Second)
+	for cb.Content() != "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if cb.Content() != "" {
+		t.Fatal("token still on the clipboard after ClipboardClear")
+	}
+	u.copySelected()
+	u.settle()
+	cb.SetContent("user text")
+	time.Sleep(150 * time.Millisecond)
+	if cb.Content() != "user text" {
+		t.Errorf("clipboard cleared something the user copied: %q", cb.Content())
+	}
+}
+
+func TestInteractionRequiredOffersSignIn(t *testing.T) {
+	f := &fakeDesk{accounts: demoAccounts(), tokenErr: &identity.Error{Code: "invalid_grant", Description: "AADSTS70043: expired", CorrelationID: "corr-42"}}
+	u := newFakeUI(t, f, Options{})
+	u.list.list.Select(1)
+	u.copySelected()
+	u.settle()
+	if u.lastDialog == nil {
+		t.Fatal("no error dialog")
+	}
+	details := errorDetails(f.tokenErr)
+	for _, want := range []string{"invalid_grant", "AADSTS70043", "corr-42"} {
+		if !strings.Contains(details, want) {
+			t.Errorf("details lack %q:\n%s", want, details)
+		}
+	}
+	again := findButton(u.win.Canvas().Overlays().Top(), "Sign in again")
+	if again == nil {
+		t.Fatal("no \"Sign in again\" button")
+	}
+	test.Tap(again)
+	u.settle()
+	if u.signInDlg == nil || u.signInDlg.hint.Text != "bob@example.com" || u.signInDlg.profile.Selected != "Entra" {
+		t.Fatalf("sign-in dialog not opened for bob: %+v", u.signInDlg)
+	}
+	if plain := errors.New("boom"); strings.Contains(errorDetails(plain), "Correlation") {
+		t.Error("plain error shows a correlation id line")
+	}
+}
+
+func TestSignOutConfirm(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{})
+	u.list.list.Select(0)
+	u.win.Canvas().(interface{ OnTypedKey() func(*fyne.KeyEvent) }).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDelete})
+	if u.lastConfirm == nil {
+		t.Fatal("Delete did not ask for confirmation")
+	}
+	test.Tap(findButton(u.win.Canvas().Overlays().Top(), "Sign out"))
+	u.settle()
+	if n := len(u.list.all); n != 1 || u.list.all[0].Key != "b-h" {
+		t.Errorf("after sign out: %v", u.list.all)
+	}
+	if u.detail.key != "" {
+		t.Errorf("detail still shows %q", u.detail.key)
+	}
+}
+
+func TestSignInDialog(t *testing.T) {
+	f := &fakeDesk{signedIn: usecase.AccountView{Key: "c-h", DisplayName: "Carol", Username: "carol@example.com", Profile: "Local"}}
+	u := newFakeUI(t, f, Options{})
+	u.showSignIn("", "")
+	u.settle()
+	s := u.signInDlg
+	if s.profile.Selected != "Entra" || len(s.profile.Options) != 3 || s.profile.Options[2] != addProfileItem {
+		t.Fatalf("profiles %v selected %q", s.profile.Options, s.profile.Selected)
+	}
+	s.profile.SetSelected("Local")
+	test.Type(s.hint, "carol@example.com")
+	test.Tap(s.signIn)
+	u.settle()
+	if s.authURL == "" {
+		t.Error("sign-in link not kept for \"Copy sign-in link\"")
+	}
+	if len(u.list.all) != 1 || u.list.all[0].Key != "c-h" || u.detail.key != "c-h" {
+		t.Errorf("new account not listed and selected: %v, detail %q", u.list.all, u.detail.key)
+	}
+}
+
+func TestSignInBrowserUnavailableOffersDeviceCode(t *testing.T) {
+	f := &fakeDesk{signErr: errors.Join(identity.ErrBrowserUnavailable)}
+	u := newFakeUI(t, f, Options{})
+	u.showSignIn("Entra", "")
+	u.settle()
+	s := u.signInDlg
+	test.Tap(s.signIn)
+	u.settle()
+	if !strings.Contains(s.status.Text, "device code") || s.device.Importance != widget.HighImportance {
+		t.Fatalf("status %q", s.status.Text)
+	}
+	test.Tap(s.device)
+	deadline := time.Now().Add(2 * time.Second)
+	for !s.code.Visible() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !strings.Contains(s.code.Text, "WXYZ-1234") {
+		t.Fatalf("device code not shown: %q", s.code.Text)
+	}
+	test.Tap(s.cancel) // cancels the waiting device flow
+	u.settle()
+	if !strings.Contains(s.status.Text, "cancelled") {
+		t.Errorf("after cancel: %q", s.status.Text)
+	}
+}
+
+func TestTrayMenuModel(t *testing.T) {
+	accs := demoAccounts()
+	scopes := map[string][]usecase.Scope{"a-h": {{Name: "s1"}, {Name: "s2", Favourite: true}}}
+	var copied []string
+	m := TrayMenu(accs, scopes, TrayActions{Copy: func(k, s string) { copied = append(copied, k+" "+s) }})
+	var labels []string
+	for _, it := range m.Items {
+		labels = append(labels, it.Label)
+	}
+	want := []string{"Alice (alice@example.com)", "Bob (bob@example.com)", "", "Open Tokendesk", "Quit"}
+	if strings.Join(labels, "|") != strings.Join(want, "|") {
+		t.Fatalf("tray items = %q, want %q", labels, want)
+	}
+	alice := m.Items[0].ChildMenu.Items
+	if len(alice) != 2 || alice[1].Label != "s2" || alice[1].ChildMenu.Items[0].Label != "Copy token" {
+		t.Fatalf("alice's submenu = %+v", alice)
+	}
+	alice[1].ChildMenu.Items[0].Action()
+	if len(copied) != 1 || copied[0] != "a-h s2" {
+		t.Errorf("copy action got %v", copied)
+	}
+	if bob := m.Items[1].ChildMenu.Items; len(bob) != 1 || !bob[0].Disabled {
+		t.Errorf("bob without scopes: %+v", bob)
+	}
+	if empty := TrayMenu(nil, nil, TrayActions{}); !empty.Items[0].Disabled {
+		t.Error("empty tray has no disabled placeholder")
+	}
+}
+
+// findButton finds the button labelled text under o.
+func findButton(o fyne.CanvasObject, text string) *widget.Button {
+	for _, c := range test.LaidOutObjects(o) {
+		if b, ok := c.(*widget.Button); ok && b.Text == text && b.Visible() {
+			return b
+		}
+	}
+	return nil
+}
