@@ -234,7 +234,7 @@ func parseCache(data []byte) (*cacheState, error) {
 
 func (r *jsonReader) cacheEntry(k cacheKind, section, key string) (*cacheEntry, error) {
 	if r.peek() != '{' {
-		return nil, r.fail("%s cacheEntry %q is not a JSON object", section, key)
+		return nil, r.fail("%s entry %q is not a JSON object", section, key)
 	}
 	e := &cacheEntry{cacheKind: k, key: key}
 	err := r.object(func(name string) error {
@@ -256,12 +256,12 @@ func (r *jsonReader) cacheEntry(k cacheKind, section, key string) (*cacheEntry, 
 			e.put(f, v)
 		case 'n':
 			if !strings.HasPrefix(r.s[r.i:], "null") {
-				return r.fail("%s cacheEntry %q: bad value of %s", section, key, name)
+				return r.fail("%s entry %q: bad value of %s", section, key, name)
 			}
 			r.i += 4
 			e.putNull(f)
 		default:
-			return r.fail("%s cacheEntry %q: %s must be a string", section, key, name)
+			return r.fail("%s entry %q: %s must be a string", section, key, name)
 		}
 		return nil
 	})

@@ -1,0 +1,157 @@
+package identity
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fixtures shared by the cache layer's tests. Nothing here talks to a network: the
+// authority is pinned through cacheSeam and the token endpoint is a fakeSTS.
+
+const (
+	testClientID = "a0a0a0a0-1111-2222-3333-444444444444"
+	testHost     = "login.microsoftonline.com"
+)
+
+// testNow is the clock of every cache test (an arbitrary fixed instant).
+var testNow = time.Unix(1_800_000_000, 0)
+
+var entraAliases = []string{"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"}
+
+// entraAuthority is a resolved Entra authority as the wire layer produces it.
+func entraAuthority(tenant string) *authorityInfo {
+	return &authorityInfo{
+		CanonicalURL:       "https://" + testHost + "/" + tenant + "/",
+		Host:               testHost,
+		Tenant:             tenant,
+		Type:               authorityTypeMSSTS,
+		TokenEndpoint:      "https://" + testHost + "/" + tenant + "/oauth2/v2.0/token",
+		Aliases:            entraAliases,
+		PreferredCacheHost: testHost,
+	}
+}
+
+// fakeJWT builds an unsigned compact JWT carrying claims; the cache only decodes it.
+func fakeJWT(claims map[string]any) string {
+	enc := base64.RawURLEncoding
+	body, _ := json.Marshal(claims)
+	return enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc.EncodeToString(body) + ".c2ln"
+}
+
+// user describes a signed-in user of the fixtures.
+type user struct {
+	uid, utid, username string
+}
+
+func (u user) home() string { return u.uid + "." + u.utid }
+
+func (u user) claims(tenant string) map[string]any {
+	return map[string]any{
+		"iss": "https://login.microsoftonline.com/" + tenant + "/v2.0", "aud": testClientID,
+		"sub": "sub-" + u.uid, "oid": u.uid, "tid": tenant,
+		"preferred_username": u.username, "name": "Name " + u.uid,
+		"iat": float64(testNow.Unix()), "exp": float64(testNow.Unix() + 3600),
+	}
+}
+
+var alice = user{"0000aaaa", "72f988bf-0000-0000-0000-000000000001", "Alice@Contoso.com"}
+var bob = user{"0000bbbb", "72f988bf-0000-0000-0000-000000000001", "bob@contoso.com"}
+
+// userResponse is a token response for u in tenant (its home tenant by default).
+func userResponse(u user, tenant, scope, at, rt string) *tokenResponse {
+	if tenant == "" {
+		tenant = u.utid
+	}
+	claims := u.claims(tenant)
+	return &tokenResponse{
+		AccessToken: at, TokenType: "Bearer", RefreshToken: rt,
+		IDToken: fakeJWT(claims), Scope: scope, ExpiresIn: 3600, ExtExpiresIn: 7200,
+		ClientInfo: &clientInfo{UID: u.uid, UTID: u.utid}, IDTokenClaims: claims,
+		ReceivedAt: testNow,
+	}
+}
+
+// fakeSTS stands in for the token endpoint behind redeem.
+type fakeSTS struct {
+	mu      sync.Mutex
+	reqs    []tokenRequest
+	respond func(req tokenRequest) (*tokenResponse, error)
+}
+
+func (f *fakeSTS) redeem(_ context.Context, req tokenRequest) (*tokenResponse, error) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	respond := f.respond
+	f.mu.Unlock()
+	if respond == nil {
+		return nil, fmt.Errorf("fakeSTS: no response configured")
+	}
+	return respond(req)
+}
+
+func (f *fakeSTS) requests() []tokenRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]tokenRequest(nil), f.reqs...)
+}
+
+// pinSeam makes a use info and sts instead of the wire layer, for the test's duration.
+func pinSeam(t testing.TB, a *ClientApplication, info *authorityInfo, sts *fakeSTS) {
+	t.Helper()
+	s := &cacheSeam{authority: info}
+	if sts != nil {
+		s.redeem = sts.redeem
+	}
+	cacheSeams.Store(a, s)
+	cacheSeamsUsed.Store(true)
+	t.Cleanup(func() { cacheSeams.Delete(a) })
+}
+
+// newTestClient is a public client on the fixed clock, wired to info and sts.
+func newTestClient(t testing.TB, cache *TokenCache, info *authorityInfo, sts *fakeSTS) *PublicClient {
+	t.Helper()
+	return newTestClientID(t, testClientID, cache, info, sts)
+}
+
+func newTestClientID(t testing.TB, clientID string, cache *TokenCache, info *authorityInfo, sts *fakeSTS) *PublicClient {
+	t.Helper()
+	if cache == nil {
+		cache = NewTokenCache()
+	}
+	pc, err := NewPublicClient(clientID, WithTokenCache(cache), WithClock(func() time.Time { return testNow }),
+		WithAuthority("https://"+info.Host+"/"+info.Tenant))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinSeam(t, pc.ClientApplication, info, sts)
+	return pc
+}
+
+// mustStore stores resp for clientID at info.
+func mustStore(t testing.TB, c *TokenCache, info *authorityInfo, clientID string, resp *tokenResponse) Result {
+	t.Helper()
+	res, err := c.store(storeParams{authority: info, clientID: clientID, requestedScopes: []string{"User.Read"}, response: resp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// cacheJSON serializes c and decodes it generically, for assertions on the schema.
+func cacheJSON(t testing.TB, c *TokenCache) map[string]map[string]map[string]any {
+	t.Helper()
+	b, err := c.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]map[string]map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("Serialize wrote invalid JSON: %v", err)
+	}
+	return out
+}
