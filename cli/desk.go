@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/tokendesk/tokendesk/usecase"
+)
+
+// Run executes the command line args (without the program name) against desk and
+// returns the process exit code (ExitOK, ExitError, ExitUsage,
+// ExitInteractionRequired or ExitNotFound). Tokens and data go to stdout, messages to
+// stderr. Ctrl+C cancels a running command (a sign-in stops waiting). desk may be nil
+// when the app could not be set up; then only help and version work, and every other
+// command reports why with ExitError.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, desk *usecase.Desk) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	var svc service = deskService{desk}
+	if desk == nil {
+		svc = unavailable{errors.New("tokendesk is not set up: the token cache or configuration could not be opened")}
+	}
+	return run(ctx, args, &env{
+		stdin:  stdin,
+		stdout: stdout,
+		stderr: stderr,
+		getenv: os.Getenv,
+		now:    time.Now,
+		svc:    svc,
+	})
+}
+
+// deskService adapts *usecase.Desk to service: the only code here that follows
+// usecase's types.
+type deskService struct{ d *usecase.Desk }
+
+func (s deskService) Accounts(ctx context.Context) ([]account, error) {
+	views, err := s.d.Accounts(ctx)
+	out := make([]account, 0, len(views))
+	for _, v := range views {
+		out = append(out, accountOf(v))
+	}
+	return out, mapErr(err)
+}
+
+func (s deskService) FindAccount(ctx context.Context, query, profile string) (account, error) {
+	v, err := s.d.FindAccount(ctx, query, profile)
+	if err != nil {
+		return account{}, mapErr(err)
+	}
+	return accountOf(v), nil
+}
+
+func (s deskService) Profiles(ctx context.Context) ([]profile, error) {
+	ps, err := s.d.Profiles(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]profile, 0, len(ps))
+	for i, p := range ps {
+		out = append(out, profile{
+			Name:      p.Name,
+			Authority: p.AuthorityURL(),
+			ClientID:  p.ClientID,
+			Scopes:    p.Scopes,
+			Default:   i == 0, // usecase: the first profile is the default
+		})
+	}
+	return out, nil
+}
+
+func (s deskService) SignIn(ctx context.Context, req loginRequest) (account, error) {
+	v, err := s.d.SignIn(ctx, req.Profile, usecase.SignInOptions{
+		LoginHint: req.LoginHint,
+		OnAuthURL: req.OnURL,
+	})
+	if err != nil {
+		return account{}, mapErr(err)
+	}
+	return accountOf(v), nil
+}
+
+func (s deskService) SignInWithDeviceCode(ctx context.Context, req loginRequest) (account, error) {
+	v, err := s.d.SignInWithDeviceCode(ctx, req.Profile, usecase.DeviceCodeOptions{
+		OnCode: func(dc usecase.DeviceCode) {
+			req.OnDeviceCode(deviceCode{
+				UserCode:                dc.UserCode,
+				VerificationURI:         dc.VerificationURI,
+				VerificationURIComplete: dc.VerificationURIComplete,
+				Message:                 dc.Message,
+				ExpiresAt:               dc.ExpiresAt,
+			})
+		},
+	})
+	if err != nil {
+		return account{}, mapErr(err)
+	}
+	return accountOf(v), nil
+}
+
+func (s deskService) Token(ctx context.Context, key string, scopes []string, force bool) (token, error) {
+	res, err := s.d.Token(ctx, key, scopes, force)
+	if err != nil {
+		return token{}, mapErr(err)
+	}
+	return token{
+		AccessToken: res.AccessToken,
+		TokenType:   res.TokenType,
+		ExpiresOn:   res.ExpiresOn,
+		Scopes:      res.Scopes,
+		Account: account{
+			Key:       usecase.AccountKey(res.Account),
+			Username:  res.Account.Username,
+			Name:      res.Account.Name,
+			Tenant:    res.Account.Realm, // what az calls the tenant
+			Authority: res.Account.Environment,
+		},
+	}, nil
+}
+
+func (s deskService) SignOut(ctx context.Context, key string) error {
+	return mapErr(s.d.SignOut(ctx, key))
+}
+
+func accountOf(v usecase.AccountView) account {
+	status, _ := v.Status.MarshalText()
+	return account{
+		Key:       v.Key,
+		Username:  v.Username,
+		Name:      v.DisplayName,
+		Tenant:    v.TenantOrIssuer,
+		Authority: v.Account.Environment,
+		Profile:   v.Profile,
+		Status:    string(status),
+	}
+}
+
+// mappedError keeps usecase's message and chain, and adds the CLI sentinel that
+// decides the exit code.
+type mappedError struct{ err, kind error }
+
+func (e *mappedError) Error() string   { return e.err.Error() }
+func (e *mappedError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// mapErr tags usecase's sentinels with the CLI's.
+func mapErr(err error) error {
+	var kind error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, usecase.ErrAmbiguousAccount):
+		kind = errAmbiguousAccount
+	case errors.Is(err, usecase.ErrNoAccount):
+		kind = errNoSuchAccount
+	case errors.Is(err, usecase.ErrNoProfile):
+		kind = errNoSuchProfile
+	default:
+		return err
+	}
+	return &mappedError{err: err, kind: kind}
+}
+
+// unavailable is the service when no Desk could be built: every call fails with why.
+type unavailable struct{ err error }
+
+func (u unavailable) Accounts(context.Context) ([]account, error) { return nil, u.err }
+func (u unavailable) FindAccount(context.Context, string, string) (account, error) {
+	return account{}, u.err
+}
+func (u unavailable) Profiles(context.Context) ([]profile, error) { return nil, u.err }
+func (u unavailable) SignIn(context.Context, loginRequest) (account, error) {
+	return account{}, u.err
+}
+func (u unavailable) SignInWithDeviceCode(context.Context, loginRequest) (account, error) {
+	return account{}, u.err
+}
+func (u unavailable) Token(context.Context, string, []string, bool) (token, error) {
+	return token{}, u.err
+}
+func (u unavailable) SignOut(context.Context, string) error { return u.err }
