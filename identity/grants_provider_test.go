@@ -1,0 +1,172 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tokendesk/tokendesk/internal/testenv"
+)
+
+// cachedRefreshTokens returns the refresh tokens in c's cache, read through the
+// public serialization (the MSAL schema).
+func cachedRefreshTokens(t *testing.T, c *ClientApplication) []string {
+	t.Helper()
+	data, err := c.TokenCache().Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		RefreshToken map[string]struct {
+			Secret string `json:"secret"`
+		}
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, rt := range doc.RefreshToken {
+		out = append(out, rt.Secret)
+	}
+	return out
+}
+
+func TestProviderRefreshTokenRotation(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := newProviderPublicClient(t, p)
+	// prompt=consent: the provider otherwise leaves offline_access out of the refresh
+	// token's scope, and refreshes asking for it (as MSAL's always do) get invalid_scope.
+	signIn(t, ctx, p, c, "carol", WithPrompt(PromptConsent))
+	rts := cachedRefreshTokens(t, c.ClientApplication)
+	if len(rts) != 1 {
+		t.Fatalf("%d refresh tokens cached, want 1", len(rts))
+	}
+	old := rts[0]
+
+	// Migration into a fresh client: the refresh token is stored, and rotated.
+	c2 := newProviderPublicClient(t, p)
+	res, err := c2.AcquireTokenByRefreshToken(ctx, old, []string{"email"})
+	if err != nil {
+		t.Fatalf("AcquireTokenByRefreshToken: %v", err)
+	}
+	if res.AccessToken == "" || res.Account.IsZero() {
+		t.Fatalf("no access token or account from the refresh")
+	}
+	rotated := cachedRefreshTokens(t, c2.ClientApplication)
+	if len(rotated) != 1 || rotated[0] == old {
+		t.Fatalf("refresh token not stored or not rotated")
+	}
+
+	// Reusing the old refresh token revokes the grant: a typed invalid_grant.
+	_, err = c2.AcquireTokenByRefreshToken(ctx, old, []string{"email"})
+	var e *Error
+	if !errors.As(err, &e) || e.Code != "invalid_grant" || e.StatusCode != 400 || !errors.Is(err, ErrInteractionRequired) {
+		t.Fatalf("reused refresh token: err = %v, want invalid_grant", err)
+	}
+	// ... and the rotated one died with the grant.
+	if _, err := c2.AcquireTokenByRefreshToken(ctx, rotated[0], []string{"email"}); !errors.Is(err, ErrInteractionRequired) {
+		t.Fatalf("refresh token of a revoked grant: err = %v, want invalid_grant", err)
+	}
+}
+
+func TestProviderDeviceFlow(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := newProviderPublicClient(t, p)
+	polls := 0
+	c.wire.sleep = func(ctx context.Context, d time.Duration) error {
+		polls++
+		if d < deviceDefaultInterval {
+			t.Errorf("poll interval %v below the 5 s default", d)
+		}
+		return sleepCtx(ctx, 20*time.Millisecond)
+	}
+	flow, err := c.InitiateDeviceFlow(ctx, []string{"email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flow.Interval != deviceDefaultInterval || flow.UserCode == "" || flow.VerificationURI == "" {
+		t.Fatalf("flow = interval %v, user code %q, uri %q", flow.Interval, flow.UserCode, flow.VerificationURI)
+	}
+	approved := make(chan error, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond) // let the first poll see authorization_pending
+		approved <- p.ApproveDeviceCode(ctx, flow.UserCode, "dave")
+	}()
+	res, err := c.AcquireTokenByDeviceFlow(ctx, flow)
+	if err != nil {
+		t.Fatalf("AcquireTokenByDeviceFlow: %v", err)
+	}
+	if err := <-approved; err != nil {
+		t.Fatal(err)
+	}
+	if res.IDTokenClaims["sub"] != "dave" {
+		t.Errorf("sub = %v, want dave", res.IDTokenClaims["sub"])
+	}
+	if polls == 0 {
+		t.Errorf("no authorization_pending poll was seen")
+	}
+}
+
+func TestProviderDeviceFlowCancel(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := newProviderPublicClient(t, p)
+	flow, err := c.InitiateDeviceFlow(ctx, []string{"email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollCtx, stop := context.WithCancel(ctx)
+	c.wire.sleep = func(ctx context.Context, d time.Duration) error {
+		stop()
+		return sleepCtx(ctx, d)
+	}
+	_, err = c.AcquireTokenByDeviceFlow(pollCtx, flow)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestProviderClientCredentials(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := NewConfidentialClient(p.ConfidentialClientID, NewSecretCredential(p.ClientSecret), WithOIDCAuthority(p.Issuer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.AcquireTokenForClient(ctx, []string{"api://tokendesk/read"})
+	if err != nil {
+		t.Fatalf("AcquireTokenForClient: %v", err)
+	}
+	if res.AccessToken == "" || res.Source != SourceIdentityProvider || !res.Account.IsZero() {
+		t.Fatalf("first call: source %v, account %+v", res.Source, res.Account)
+	}
+	again, err := c.AcquireTokenForClient(ctx, []string{"api://tokendesk/read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Source != SourceCache || again.AccessToken != res.AccessToken {
+		t.Fatalf("second call did not come from the cache (source %v)", again.Source)
+	}
+	forced, err := c.AcquireTokenForClient(ctx, []string{"api://tokendesk/read"}, WithForceRefresh())
+	if err != nil || forced.Source != SourceIdentityProvider {
+		t.Fatalf("WithForceRefresh: source %v, err %v", forced.Source, err)
+	}
+
+	bad, err := NewConfidentialClient(p.ConfidentialClientID, NewSecretCredential("wrong"), WithOIDCAuthority(p.Issuer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bad.AcquireTokenForClient(ctx, []string{"api://tokendesk/read"})
+	var e *Error
+	if !errors.As(err, &e) || e.Code != "invalid_client" {
+		t.Fatalf("wrong secret: err = %v, want invalid_client", err)
+	}
+}
