@@ -103,7 +103,10 @@ func (f *fakeSTS) requests() []tokenRequest {
 // pinSeam makes a use info and sts instead of the wire layer, for the test's duration.
 func pinSeam(t testing.TB, a *ClientApplication, info *authorityInfo, sts *fakeSTS) {
 	t.Helper()
-	s := &cacheSeam{authority: info}
+	s := &cacheSeam{authority: info, redeem: func(context.Context, tokenRequest) (*tokenResponse, error) {
+		t.Error("unexpected token request")
+		return nil, fmt.Errorf("no token endpoint in this test")
+	}}
 	if sts != nil {
 		s.redeem = sts.redeem
 	}

@@ -132,7 +132,11 @@ func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInf
 	if isCommonTenant(info.Tenant) {
 		// Tokens are cached under the tenant that issued them; MSAL Python also
 		// caches under the literal "common", so look there second.
-		realms[0], realms[1], nr = strings.ToLower(account.Realm), realms[0], 2
+		own := account.Realm
+		if own == "" {
+			_, own, _ = strings.Cut(account.HomeAccountID, ".") // the home tenant
+		}
+		realms[0], realms[1], nr = strings.ToLower(own), realms[0], 2
 	}
 	for _, env := range cacheEnvironments(info) {
 		for _, realm := range realms[:nr] {
