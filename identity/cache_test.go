@@ -423,7 +423,10 @@ func TestCacheHookBracketsEveryAccess(t *testing.T) {
 		do   func() error
 		want []string
 	}{
-		{"store", func() error { mustStore(t, c, info, testClientID, userResponse(alice, "", "User.Read", "at", "rt")); return nil }, write},
+		{"store", func() error {
+			mustStore(t, c, info, testClientID, userResponse(alice, "", "User.Read", "at", "rt"))
+			return nil
+		}, write},
 		{"silent hit", func() error { _, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, acct); return err }, read},
 		{"silent refresh: lookup, RT lookup, store", func() error {
 			_, err := pc.AcquireTokenSilent(ctx, []string{"Mail.Read"}, acct)

@@ -96,8 +96,10 @@ func TestSilentCacheLookup(t *testing.T) {
 		account: &Account{HomeAccountID: "nobody.none", Environment: testHost},
 		wantErr: ErrInteractionRequired,
 	}, {
-		name:   "token cached under an alias environment",
-		seed:   func(c *TokenCache) { storeAt(c, entraAliasAuthority("login.windows.net"), atResponse(alice, "Mail.Read", "alias", 3600, 0)) },
+		name: "token cached under an alias environment",
+		seed: func(c *TokenCache) {
+			storeAt(c, entraAliasAuthority("login.windows.net"), atResponse(alice, "Mail.Read", "alias", 3600, 0))
+		},
 		scopes: []string{"Mail.Read"},
 		wantAT: "alias", wantSrc: SourceCache,
 	}, {
