@@ -226,8 +226,8 @@ func (d *Desk) SignOut(ctx context.Context, accountKey string) error {
 	if err := c.RemoveAccount(ctx, acc.Account); err != nil {
 		return fmt.Errorf("usecase: sign out %s: %w", acc.Key, err)
 	}
-	if _, ok := s.Favourites[acc.Key]; ok {
-		delete(s.Favourites, acc.Key)
+	if s.favourites(acc.Key) != nil {
+		s.setFavourites(acc.Account, nil)
 		if err := d.deps.Config.Save(ctx, s); err != nil {
 			d.log.Warn("could not forget favourite scopes", "err", err)
 		}

@@ -1,5 +1,3 @@
-//go:build tokendesk_identity
-
 package usecase
 
 import (
@@ -19,6 +17,7 @@ import (
 type identityClient struct {
 	*identity.PublicClient
 	redirectURI string
+	port        int
 }
 
 func newClient(p Profile, deps Deps, hc *http.Client, log *slog.Logger, now func() time.Time) (client, error) {
@@ -41,7 +40,7 @@ func newClient(p Profile, deps Deps, hc *http.Client, log *slog.Logger, now func
 	if err != nil {
 		return nil, fmt.Errorf("usecase: profile %q: %w", p.Name, err)
 	}
-	return &identityClient{PublicClient: pc, redirectURI: p.RedirectURI}, nil
+	return &identityClient{PublicClient: pc, redirectURI: p.RedirectURI, port: p.Port}, nil
 }
 
 func (c *identityClient) interactive(ctx context.Context, scopes []string, o SignInOptions, opener Opener) (identity.Result, error) {
@@ -54,6 +53,9 @@ func (c *identityClient) interactive(ctx context.Context, scopes []string, o Sig
 	}
 	if c.redirectURI != "" {
 		opts = append(opts, identity.WithInteractiveRedirectURI(c.redirectURI))
+	}
+	if c.port != 0 {
+		opts = append(opts, identity.WithPort(c.port))
 	}
 	if o.OnAuthURL != nil {
 		opts = append(opts, identity.WithOnBeforeLaunchingUI(o.OnAuthURL))

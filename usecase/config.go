@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/tokendesk/tokendesk/identity"
 )
 
 // Profile says where and as which application accounts sign in: the built-in
@@ -23,8 +25,12 @@ type Profile struct {
 	// RedirectURI is the registered loopback redirect URI; empty means the loopback
 	// listener's default (http://localhost on a free port).
 	RedirectURI string
-	// Scopes are offered for every account of the profile (its "default scopes").
+	// Port fixes the loopback port; 0 picks a free one.
+	Port int
+	// Scopes are offered for every account of the profile, before its favourites.
 	Scopes []string
+	// SignInScopes are requested at sign-in (see SignInOptions.Scopes for the default).
+	SignInScopes []string
 }
 
 // IsOIDC reports whether p is a generic OpenID Connect profile rather than Entra.
@@ -42,19 +48,58 @@ func (p Profile) AuthorityURL() string {
 type Settings struct {
 	// Profiles in the order the user sees them; the first is the default.
 	Profiles []Profile
-	// Favourites are extra scopes per account, keyed by AccountView.Key.
-	Favourites map[string][]string
+	// Favourites are extra scopes per account.
+	Favourites []Favourites
+}
+
+// Favourites are one account's favourite scopes, keyed as the token cache keys
+// accounts (home account id plus environment).
+type Favourites struct {
+	HomeAccountID string
+	Environment   string
+	Scopes        []string
+}
+
+// key is the AccountKey of the account f belongs to.
+func (f Favourites) key() string {
+	return AccountKey(identity.Account{HomeAccountID: f.HomeAccountID, Environment: f.Environment})
+}
+
+// favourites returns the favourite scopes of the account with key.
+func (s Settings) favourites(key string) []string {
+	for _, f := range s.Favourites {
+		if f.key() == key {
+			return f.Scopes
+		}
+	}
+	return nil
+}
+
+// setFavourites replaces a's favourite scopes; none removes the entry.
+func (s *Settings) setFavourites(a identity.Account, scopes []string) {
+	key := AccountKey(a)
+	i := slices.IndexFunc(s.Favourites, func(f Favourites) bool { return f.key() == key })
+	switch {
+	case i >= 0 && len(scopes) == 0:
+		s.Favourites = slices.Delete(s.Favourites, i, i+1)
+	case i >= 0:
+		s.Favourites[i].Scopes = scopes
+	case len(scopes) > 0:
+		s.Favourites = append(s.Favourites, Favourites{HomeAccountID: a.HomeAccountID, Environment: a.Environment, Scopes: scopes})
+	}
 }
 
 // clone returns a deep copy, so callers never share slices with a store.
 func (s Settings) clone() Settings {
-	out := Settings{Profiles: make([]Profile, len(s.Profiles)), Favourites: make(map[string][]string, len(s.Favourites))}
+	out := Settings{Profiles: make([]Profile, len(s.Profiles)), Favourites: make([]Favourites, len(s.Favourites))}
 	for i, p := range s.Profiles {
 		p.Scopes = slices.Clone(p.Scopes)
+		p.SignInScopes = slices.Clone(p.SignInScopes)
 		out.Profiles[i] = p
 	}
-	for k, v := range s.Favourites {
-		out.Favourites[k] = slices.Clone(v)
+	for i, f := range s.Favourites {
+		f.Scopes = slices.Clone(f.Scopes)
+		out.Favourites[i] = f
 	}
 	return out
 }

@@ -140,7 +140,7 @@ func (d *Desk) clientFor(p Profile) (client, error) {
 
 func sameProfile(a, b Profile) bool {
 	return a.Authority == b.Authority && a.Issuer == b.Issuer && a.ClientID == b.ClientID &&
-		a.RedirectURI == b.RedirectURI
+		a.RedirectURI == b.RedirectURI && a.Port == b.Port
 }
 
 // settings loads the configuration.
@@ -148,9 +148,6 @@ func (d *Desk) settings(ctx context.Context) (Settings, error) {
 	s, err := d.deps.Config.Load(ctx)
 	if err != nil {
 		return Settings{}, err
-	}
-	if s.Favourites == nil {
-		s.Favourites = map[string][]string{}
 	}
 	return s, nil
 }

@@ -22,7 +22,3 @@ var ErrNoScope = errors.New("usecase: no scope given")
 // ErrDefaultScope means RemoveScope was asked to remove one of the profile's default
 // scopes, which belong to the profile, not to the account.
 var ErrDefaultScope = errors.New("usecase: scope is a profile default")
-
-// ErrIdentityUnavailable is returned while the identity package lacks an operation this
-// build needs (see client_stub.go); it disappears once identity is complete.
-var ErrIdentityUnavailable = errors.New("usecase: identity operation not available in this build")

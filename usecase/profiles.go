@@ -31,6 +31,7 @@ func (d *Desk) AddProfile(ctx context.Context, p Profile) error {
 	p.Authority = strings.TrimSpace(p.Authority)
 	p.ClientID = strings.TrimSpace(p.ClientID)
 	p.Scopes = cleanScopes(p.Scopes)
+	p.SignInScopes = cleanScopes(p.SignInScopes)
 	s, err := d.settings(ctx)
 	if err != nil {
 		return err

@@ -13,9 +13,10 @@ import (
 type SignInOptions struct {
 	// LoginHint pre-fills the username at the sign-in page.
 	LoginHint string
-	// Scopes to consent to at sign-in. Empty means: the profile's default scopes for an
-	// OpenID Connect profile; none for Entra (an Entra request may name one resource only,
-	// and the refresh token then serves every resource silently).
+	// Scopes to consent to at sign-in. Empty means the profile's SignInScopes; when
+	// those are empty too, its Scopes for an OpenID Connect profile and none for Entra
+	// (an Entra request may name one resource only, and the refresh token then serves
+	// every resource silently).
 	Scopes []string
 	// Prompt is sent as prompt= (identity.PromptSelectAccount, ...); empty sends none.
 	Prompt string
@@ -114,6 +115,9 @@ func (d *Desk) profileClient(ctx context.Context, name string) (Profile, client,
 // (identity adds openid, profile and offline_access itself and refuses them from callers).
 func signInScopes(p Profile, asked []string) []string {
 	s := cleanScopes(asked)
+	if len(s) == 0 {
+		s = cleanScopes(p.SignInScopes)
+	}
 	if len(s) == 0 && p.IsOIDC() {
 		s = cleanScopes(p.Scopes)
 	}

@@ -84,14 +84,14 @@ func scopesOf(s Settings, acc AccountView) []Scope {
 	var out []Scope
 	seen := map[string]bool{}
 	if p, ok := s.profile(acc.Profile); ok {
-		for _, sc := range p.Scopes {
+		for _, sc := range profileScopes(p) {
 			if !seen[sc] {
 				seen[sc] = true
 				out = append(out, Scope{Name: sc})
 			}
 		}
 	}
-	for _, sc := range s.Favourites[acc.Key] {
+	for _, sc := range s.favourites(acc.Key) {
 		if !seen[sc] {
 			seen[sc] = true
 			out = append(out, Scope{Name: sc, Favourite: true})
@@ -123,7 +123,7 @@ func (d *Desk) AddScope(ctx context.Context, accountKey, scope string) error {
 			return nil
 		}
 	}
-	s.Favourites[acc.Key] = append(s.Favourites[acc.Key], scope)
+	s.setFavourites(acc.Account, append(slices.Clone(s.favourites(acc.Key)), scope))
 	if err := d.deps.Config.Save(ctx, s); err != nil {
 		return fmt.Errorf("usecase: save favourite scope: %w", err)
 	}
@@ -142,25 +142,32 @@ func (d *Desk) RemoveScope(ctx context.Context, accountKey, scope string) error 
 	if err != nil {
 		return err
 	}
-	if p, ok := s.profile(acc.Profile); ok && slices.Contains(p.Scopes, scope) {
+	if p, ok := s.profile(acc.Profile); ok && slices.Contains(profileScopes(p), scope) {
 		return fmt.Errorf("%w: %q belongs to profile %q", ErrDefaultScope, scope, p.Name)
 	}
-	favs := s.Favourites[acc.Key]
+	favs := slices.Clone(s.favourites(acc.Key))
 	i := slices.Index(favs, scope)
 	if i < 0 {
 		return nil
 	}
-	favs = slices.Delete(favs, i, i+1)
-	if len(favs) == 0 {
-		delete(s.Favourites, acc.Key)
-	} else {
-		s.Favourites[acc.Key] = favs
-	}
+	s.setFavourites(acc.Account, slices.Delete(favs, i, i+1))
 	if err := d.deps.Config.Save(ctx, s); err != nil {
 		return fmt.Errorf("usecase: save favourite scopes: %w", err)
 	}
 	d.changed()
 	return nil
+}
+
+// profileScopes are the scopes a profile offers every account: its Scopes, then its
+// sign-in scopes (minus the reserved ones, which are no token's audience).
+func profileScopes(p Profile) []string {
+	out := cleanScopes(p.Scopes)
+	for _, sc := range cleanScopes(p.SignInScopes) {
+		if !reservedScope(sc) && !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 // cleanScopes splits space-separated scope strings and drops empties, so "a b" and
