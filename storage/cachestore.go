@@ -352,7 +352,8 @@ func (s *CacheStore) loadKey(lctx, ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("storage: reading the token cache key from the OS keyring: %w", err)
+		// The keyring's errors already say what was read and how to fix it.
+		return err
 	}
 	key, err := base64.StdEncoding.DecodeString(v)
 	if err != nil || len(key) != keyLen {

@@ -259,6 +259,11 @@ func parseConfig(path string, data []byte) (*Config, error) {
 			l, col := lineCol(data, int(se.Offset))
 			return fail(Problem{Line: l, Column: col, Message: "JSON syntax: " + se.Error()})
 		}
+		var sa syntaxAt
+		if errors.As(err, &sa) {
+			l, col := lineCol(data, sa.off)
+			return fail(Problem{Line: l, Column: col, Message: "JSON syntax: " + sa.msg})
+		}
 		l, col := lineCol(data, len(data))
 		return fail(Problem{Line: l, Column: col, Message: "JSON syntax: " + err.Error()})
 	}
@@ -273,7 +278,8 @@ func parseConfig(path string, data []byte) (*Config, error) {
 		if errors.As(err, &te) {
 			l, col := lineCol(data, int(te.Offset))
 			field := te.Field
-			if off, ok := pos[field]; ok {
+			if p, off, ok := fieldAt(pos, te.Field, int(te.Offset)); ok {
+				field = p
 				l, col = lineCol(data, off)
 			}
 			return fail(Problem{Line: l, Column: col, Field: field,
@@ -283,7 +289,7 @@ func parseConfig(path string, data []byte) (*Config, error) {
 	}
 	probs := c.validate()
 	for i := range probs {
-		if off, ok := pos[probs[i].Field]; ok {
+		if off, ok := lookupPos(pos, probs[i].Field); ok {
 			probs[i].Line, probs[i].Column = lineCol(data, off)
 		}
 	}
@@ -315,6 +321,45 @@ func lineCol(data []byte, off int) (int, int) {
 	line := 1 + bytes.Count(data[:off], []byte{'\n'})
 	col := off - bytes.LastIndexByte(data[:off], '\n')
 	return line, col
+}
+
+// fieldAt turns encoding/json's index-free field name ("profiles.port") into the path
+// of the occurrence that failed ("profiles[1].port"): the last one starting before off.
+func fieldAt(pos map[string]int, field string, off int) (string, int, bool) {
+	best, bestOff := "", -1
+	if field == "" {
+		return "", 0, false
+	}
+	for p, o := range pos {
+		if o <= off && o > bestOff && strings.ReplaceAll(stripIndices(p), "[]", "") == field {
+			best, bestOff = p, o
+		}
+	}
+	return best, bestOff, bestOff >= 0
+}
+
+// syntaxAt is a syntax problem found by scanPositions itself.
+type syntaxAt struct {
+	off int
+	msg string
+}
+
+func (e syntaxAt) Error() string { return e.msg }
+
+// lookupPos finds where field is written or, for a missing field, where the object
+// that lacks it starts.
+func lookupPos(pos map[string]int, field string) (int, bool) {
+	for {
+		if off, ok := pos[field]; ok {
+			return off, true
+		}
+		i := strings.LastIndexAny(field, ".[")
+		if i < 0 {
+			off, ok := pos[""]
+			return off, ok
+		}
+		field = field[:i]
+	}
 }
 
 // keyAt is an object key seen while scanning: its path and offset.
@@ -386,9 +431,9 @@ func scanPositions(data []byte) (map[string]int, []keyAt, error) {
 	if err := walk("", 0); err != nil {
 		return nil, nil, err
 	}
+	off := skip()
 	if _, err := dec.Token(); err != io.EOF {
-		off := skip()
-		return nil, nil, &json.SyntaxError{Offset: int64(off)}
+		return nil, nil, syntaxAt{off: off, msg: "unexpected data after the top-level object"}
 	}
 	return pos, keys, nil
 }
