@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +77,17 @@ func userResponse(u user, tenant, scope, at, rt string) *tokenResponse {
 	}
 }
 
+// noNetwork is an HTTP client that fails every request without sending it.
+func noNetwork() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return nil, fmt.Errorf("test: no network (%s %s)", r.Method, r.URL.Host)
+	})}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 // fakeSTS stands in for the token endpoint behind redeem.
 type fakeSTS struct {
 	mu      sync.Mutex
@@ -126,8 +138,11 @@ func newTestClientID(t testing.TB, clientID string, cache *TokenCache, info *aut
 	if cache == nil {
 		cache = NewTokenCache()
 	}
-	pc, err := NewPublicClient(clientID, WithTokenCache(cache), WithClock(func() time.Time { return testNow }),
-		WithAuthority("https://"+info.Host+"/"+info.Tenant))
+	authority := WithAuthority("https://" + info.Host + "/" + info.Tenant)
+	if info.Type == authorityTypeGeneric {
+		authority = WithOIDCAuthority("http://" + info.Host)
+	}
+	pc, err := NewPublicClient(clientID, WithTokenCache(cache), WithClock(func() time.Time { return testNow }), authority)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,189 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAccounts(t *testing.T) {
+	org := entraAuthority("organizations")
+	guest := "99999999-0000-0000-0000-000000000000"
+	tests := []struct {
+		name     string
+		info     *authorityInfo
+		seed     func(c *TokenCache)
+		username string
+		want     []string // usernames
+	}{{
+		name: "grouped by home account id across tenants",
+		seed: func(c *TokenCache) {
+			store(c, userResponse(alice, "", "s", "a", "r"))
+			store(c, userResponse(alice, guest, "s", "a", "r"))
+			store(c, userResponse(bob, "", "s", "a", "r"))
+		},
+		want: []string{alice.username, bob.username},
+	}, {
+		name:     "username filter is case-insensitive",
+		seed:     func(c *TokenCache) { store(c, userResponse(alice, "", "s", "a", "r")); store(c, userResponse(bob, "", "s", "a", "r")) },
+		username: "ALICE@contoso.COM",
+		want:     []string{alice.username},
+	}, {
+		name:     "no match",
+		seed:     func(c *TokenCache) { store(c, userResponse(alice, "", "s", "a", "r")) },
+		username: "carol@contoso.com",
+	}, {
+		name: "accounts of another cloud are not listed",
+		seed: func(c *TokenCache) {
+			store(c, userResponse(alice, "", "s", "a", "r"))
+			cn := entraAuthority("organizations")
+			cn.Host = "login.chinacloudapi.cn"
+			storeAt(c, cn, userResponse(bob, "", "s", "a", "r"))
+		},
+		want: []string{alice.username},
+	}, {
+		name: "found under an alias when the host has none",
+		seed: func(c *TokenCache) { storeAt(c, entraAliasAuthority("login.windows.net"), userResponse(bob, "", "s", "a", "r")) },
+		want: []string{bob.username},
+	}, {
+		name: "generic OpenID accounts are listed",
+		info: &authorityInfo{Host: "127.0.0.1:5556", Type: authorityTypeGeneric, Aliases: []string{"127.0.0.1:5556"}},
+		seed: func(c *TokenCache) {
+			storeAt(c, &authorityInfo{Host: "127.0.0.1:5556", Type: authorityTypeGeneric}, &tokenResponse{
+				AccessToken: "a", IDToken: "x.y.z", ExpiresIn: 60, ReceivedAt: testNow,
+				IDTokenClaims: map[string]any{"sub": "s1", "email": "dev@example.org"}})
+		},
+		want: []string{"dev@example.org"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewTokenCache()
+			tt.seed(c)
+			info := tt.info
+			if info == nil {
+				info = org
+			}
+			pc := newTestClient(t, c, info, nil)
+			got, err := pc.Accounts(context.Background(), tt.username)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, a := range got {
+				names = append(names, a.Username)
+				if a.HomeAccountID == alice.home() && a.Realm != alice.utid {
+					t.Errorf("alice listed with realm %q, want her home tenant", a.Realm)
+				}
+			}
+			if fmt.Sprint(names) != fmt.Sprint(tt.want) {
+				t.Fatalf("accounts %v, want %v", names, tt.want)
+			}
+		})
+	}
+}
+
+func TestAccountsOfflineFallsBackToKnownAliases(t *testing.T) {
+	c := NewTokenCache()
+	storeAt(c, entraAliasAuthority("login.windows.net"), userResponse(alice, "", "User.Read", "at", "rt"))
+	// No seam: resolution goes to the wire layer, which must fail without a network;
+	// WithHTTPClient makes it fail at once instead of dialing anything.
+	pc, err := NewPublicClient(testClientID, WithTokenCache(c), WithHTTPClient(noNetwork()),
+		WithClock(func() time.Time { return testNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pc.Accounts(context.Background(), "")
+	if err != nil || len(got) != 1 || got[0].Username != alice.username {
+		t.Fatalf("offline Accounts = %v, %v", got, err)
+	}
+	res, err := pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, got[0])
+	if err != nil || res.AccessToken != "at" {
+		t.Fatalf("offline cache hit = %q, %v", res.AccessToken, err)
+	}
+	if _, err := pc.AcquireTokenSilent(context.Background(), []string{"Other.Scope"}, got[0]); err == nil ||
+		errors.Is(err, ErrInteractionRequired) {
+		t.Fatalf("offline refresh: err = %v, want the resolution error", err)
+	}
+}
+
+func TestRemoveAccount(t *testing.T) {
+	c := NewTokenCache()
+	org := entraAuthority("organizations")
+	const fam, stranger = "f0f0f0f0-0000-0000-0000-000000000000", "5555aaaa-0000-0000-0000-000000000000"
+	withFamily := func(r *tokenResponse) *tokenResponse { r.FamilyID = "1"; return r }
+	storeFor(c, testClientID, withFamily(userResponse(alice, "", "User.Read", "at-mine", "rt-mine")))
+	storeFor(c, testClientID, withFamily(userResponse(alice, "99999999-0000-0000-0000-000000000000", "Files.Read", "at-guest", "rt-mine2")))
+	storeFor(c, fam, withFamily(userResponse(alice, "", "User.Read", "at-fam", "rt-fam")))
+	storeFor(c, stranger, userResponse(alice, "", "User.Read", "at-stranger", "rt-stranger"))
+	storeAt(c, entraAliasAuthority("login.windows.net"), userResponse(alice, "", "Mail.Read", "at-alias", "rt-alias"))
+	storeFor(c, testClientID, withFamily(userResponse(bob, "", "User.Read", "at-bob", "rt-bob")))
+
+	pc := newTestClient(t, c, org, nil)
+	if err := pc.RemoveAccount(context.Background(), Account{}); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("zero account: %v", err)
+	}
+	if err := pc.RemoveAccount(context.Background(), aliceAccount()); err != nil {
+		t.Fatal(err)
+	}
+	got := cacheJSON(t, c)
+	secrets := func(sec string) []string {
+		var out []string
+		for _, e := range got[sec] {
+			out = append(out, e["secret"].(string))
+		}
+		return sorted(out)
+	}
+	if want := "[rt-bob rt-stranger]"; fmt.Sprint(secrets("RefreshToken")) != want {
+		t.Errorf("refresh tokens %v, want %v (mine, family's and the alias's gone; a stranger's kept)", secrets("RefreshToken"), want)
+	}
+	if want := "[at-bob]"; fmt.Sprint(secrets("AccessToken")) != want {
+		t.Errorf("access tokens %v, want %v", secrets("AccessToken"), want)
+	}
+	for _, sec := range []string{"IdToken", "Account"} {
+		for key := range got[sec] {
+			if strings.HasPrefix(key, strings.ToLower(alice.home())) {
+				t.Errorf("%s %q survived", sec, key)
+			}
+		}
+	}
+	if len(got["AppMetadata"]) != 4 {
+		t.Errorf("app metadata %v, want all kept", keys(got["AppMetadata"]))
+	}
+	if accts, _ := pc.Accounts(context.Background(), ""); len(accts) != 1 || accts[0].Username != bob.username {
+		t.Errorf("accounts after removal: %v", accts)
+	}
+}
+
+func TestRemoveTokensForClient(t *testing.T) {
+	c := NewTokenCache()
+	info := entraAuthority("contoso.onmicrosoft.com")
+	appOnly := func(clientID, at string) {
+		if _, err := c.store(storeParams{authority: info, clientID: clientID, appOnly: true,
+			response: &tokenResponse{AccessToken: at, Scope: "https://graph.microsoft.com/.default", ExpiresIn: 3600, ReceivedAt: testNow}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appOnly(testClientID, "app-mine")
+	appOnly("other-app", "app-other")
+	storeAt(c, info, userResponse(alice, "", "User.Read", "user-at", "user-rt"))
+
+	cc, err := NewConfidentialClient(testClientID, NewSecretCredential("not-a-real-secret"), WithTokenCache(c),
+		WithAuthority("https://login.microsoftonline.com/contoso.onmicrosoft.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinSeam(t, cc.ClientApplication, info, nil)
+	if err := cc.RemoveTokensForClient(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, at := range cacheJSON(t, c)["AccessToken"] {
+		left = append(left, at["secret"].(string))
+	}
+	if fmt.Sprint(sorted(left)) != "[app-other user-at]" {
+		t.Fatalf("access tokens left %v", sorted(left))
+	}
+}
