@@ -319,7 +319,9 @@ func (w *wireState) doResolve(ctx context.Context, spec *authoritySpec) (*author
 		info.Type = authorityTypeMSSTS
 		info.IsB2C = spec.kind == kindB2C
 		info.IsCIAM = spec.kind == kindCIAM
-		meta.knownToDeveloper = info.IsB2C || info.IsCIAM || !w.validateAuthority()
+		// Loopback hosts (local test authorities) cannot be an Entra cloud: asking
+		// Microsoft about them would only leak traffic off the machine.
+		meta.knownToDeveloper = info.IsB2C || info.IsCIAM || !w.validateAuthority() || isLoopback(spec.hostname())
 		discoveryURL = spec.scheme + "://" + spec.host + spec.path + "/v2.0/.well-known/openid-configuration"
 		switch aliases := knownAliases(spec.hostname()); {
 		case aliases != nil:

@@ -52,15 +52,15 @@ func (c *HTTPCache) clock() time.Time {
 	return time.Now()
 }
 
-// get returns the live entry for key.
-func (c *HTTPCache) get(key string) (httpCacheEntry, bool) {
+// get returns the entry for key if it is live at now (the client's clock).
+func (c *HTTPCache) get(key string, now time.Time) (httpCacheEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok {
 		return httpCacheEntry{}, false
 	}
-	if !c.clock().Before(e.Expires) {
+	if !now.Before(e.Expires) {
 		delete(c.entries, key)
 		return httpCacheEntry{}, false
 	}
@@ -69,14 +69,13 @@ func (c *HTTPCache) get(key string) (httpCacheEntry, bool) {
 
 // put remembers e under key, evicting expired entries first and then the entry closest
 // to expiry when the cache is full.
-func (c *HTTPCache) put(key string, e httpCacheEntry) {
+func (c *HTTPCache) put(key string, e httpCacheEntry, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
 		c.entries = make(map[string]httpCacheEntry)
 	}
 	if _, ok := c.entries[key]; !ok && len(c.entries) >= httpCacheCapacity {
-		now := c.clock()
 		for k, v := range c.entries {
 			if !now.Before(v.Expires) {
 				delete(c.entries, k)

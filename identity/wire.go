@@ -241,7 +241,7 @@ func readResponse(method, endpoint string, resp *http.Response) (*httpResponse, 
 // 2xx answer (MSAL caches such GETs for 24 h).
 func (w *wireState) getCached(ctx context.Context, endpoint string) (*httpResponse, error) {
 	key := "GET " + endpoint
-	if e, ok := w.httpCache.get(key); ok {
+	if e, ok := w.httpCache.get(key, w.cfg.now()); ok {
 		return &httpResponse{status: e.Status, header: e.Header, body: e.Body}, nil
 	}
 	hdr := http.Header{}
@@ -251,7 +251,7 @@ func (w *wireState) getCached(ctx context.Context, endpoint string) (*httpRespon
 		return nil, err
 	}
 	if res.status >= 200 && res.status < 300 {
-		w.httpCache.put(key, httpCacheEntry{Status: res.status, Body: res.body, Expires: w.cfg.now().Add(discoveryCacheTTL)})
+		w.httpCache.put(key, httpCacheEntry{Status: res.status, Body: res.body, Expires: w.cfg.now().Add(discoveryCacheTTL)}, w.cfg.now())
 	}
 	return res, nil
 }
@@ -278,7 +278,7 @@ func (w *wireState) postThrottled(ctx context.Context, endpoint string, form url
 		endpoint, form.Get("client_id"), form.Get("scope"), hashString(account))
 	key400 := fmt.Sprintf("POST %s hash=%s 400", endpoint, hashString(throttleBody(form)))
 	for _, key := range []string{key400, key429} {
-		if e, ok := w.httpCache.get(key); ok {
+		if e, ok := w.httpCache.get(key, w.cfg.now()); ok {
 			w.cfg.logger.Debug("identity: answered from throttling memory", "endpoint", redactURL(endpoint), "status", e.Status)
 			return &httpResponse{status: e.Status, header: e.Header, body: e.Body, throttled: true,
 				wait: e.Expires.Sub(w.cfg.now())}, nil
@@ -297,10 +297,10 @@ func (w *wireState) postThrottled(ctx context.Context, endpoint string, form url
 			d = throttleDefault
 		}
 		if d > 0 {
-			w.httpCache.put(key429, httpCacheEntry{Status: res.status, Header: keepHeaders(res.header), Body: res.body, Expires: now.Add(d)})
+			w.httpCache.put(key429, httpCacheEntry{Status: res.status, Header: keepHeaders(res.header), Body: res.body, Expires: now.Add(d)}, now)
 		}
 	case res.status == 400 && form.Get("grant_type") != deviceCodeGrant:
-		w.httpCache.put(key400, httpCacheEntry{Status: res.status, Header: keepHeaders(res.header), Body: res.body, Expires: now.Add(throttle400)})
+		w.httpCache.put(key400, httpCacheEntry{Status: res.status, Header: keepHeaders(res.header), Body: res.body, Expires: now.Add(throttle400)}, now)
 	}
 	return res, nil
 }
