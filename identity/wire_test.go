@@ -217,12 +217,18 @@ func TestTokenEndpointFaults(t *testing.T) {
 		handler func(w http.ResponseWriter)
 		want    error
 	}{
-		"malformed JSON": {func(w http.ResponseWriter) { w.WriteHeader(200); _, _ = io.WriteString(w, `{"access_token": "x",`) }, ErrMalformedResponse},
-		"JSON array":     {func(w http.ResponseWriter) { w.WriteHeader(200); _, _ = io.WriteString(w, `[1,2]`) }, ErrMalformedResponse},
+		"malformed JSON":  {func(w http.ResponseWriter) { w.WriteHeader(200); _, _ = io.WriteString(w, `{"access_token": "x",`) }, ErrMalformedResponse},
+		"JSON array":      {func(w http.ResponseWriter) { w.WriteHeader(200); _, _ = io.WriteString(w, `[1,2]`) }, ErrMalformedResponse},
 		"no access token": {func(w http.ResponseWriter) { writeJSON(w, 200, map[string]any{"token_type": "Bearer"}) }, ErrMalformedResponse},
-		"bad expires_in":  {func(w http.ResponseWriter) { writeJSON(w, 200, map[string]any{"access_token": "x", "expires_in": "soon"}) }, ErrMalformedResponse},
-		"bad client_info": {func(w http.ResponseWriter) { writeJSON(w, 200, map[string]any{"access_token": "x", "client_info": "%%%"}) }, ErrMalformedResponse},
-		"bad id token":    {func(w http.ResponseWriter) { writeJSON(w, 200, map[string]any{"access_token": "x", "id_token": "a.b.c"}) }, ErrInvalidIDToken},
+		"bad expires_in": {func(w http.ResponseWriter) {
+			writeJSON(w, 200, map[string]any{"access_token": "x", "expires_in": "soon"})
+		}, ErrMalformedResponse},
+		"bad client_info": {func(w http.ResponseWriter) {
+			writeJSON(w, 200, map[string]any{"access_token": "x", "client_info": "%%%"})
+		}, ErrMalformedResponse},
+		"bad id token": {func(w http.ResponseWriter) {
+			writeJSON(w, 200, map[string]any{"access_token": "x", "id_token": "a.b.c"})
+		}, ErrInvalidIDToken},
 		"50 MB body": {func(w http.ResponseWriter) {
 			w.WriteHeader(200)
 			chunk := bytes.Repeat([]byte(" "), 1<<20)
