@@ -1,0 +1,248 @@
+package usecase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/storage"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const testScope = "api://tokendesk/read"
+
+func localProfile(p *testenv.OIDCProvider) Profile {
+	return Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID,
+		RedirectURI: "http://127.0.0.1/", Scopes: []string{testScope}}
+}
+
+// scriptedBrowser returns an Opener that signs username in at p without a browser,
+// and a channel with its result.
+func scriptedBrowser(p *testenv.OIDCProvider, username string) (Opener, <-chan error) {
+	errc := make(chan error, 1)
+	return func(ctx context.Context, authURL string) error {
+		// identity wants the opener back once the page is "shown"; the scripted user
+		// then signs in on its own time, as a real one would.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			errc <- p.LoginAndDeliver(ctx, authURL, username)
+		}()
+		return nil
+	}, errc
+}
+
+func newProviderDesk(t *testing.T, cfg ConfigStore, cache *identity.TokenCache) *Desk {
+	t.Helper()
+	d, err := New(Deps{Config: cfg, Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestProviderSignInTokenSignOut(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), identity.NewTokenCache())
+	opener, browserErr := scriptedBrowser(p, "alice")
+	var authURL string
+	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener, OnAuthURL: func(u string) { authURL = u }})
+	if err != nil {
+		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
+	}
+	if err := <-browserErr; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(authURL, p.Issuer) || v.Username != "alice@example.test" || v.DisplayName != "Alice" || v.TenantOrIssuer != p.Issuer {
+		t.Fatalf("SignIn = %+v (auth URL %q)", v, authURL)
+	}
+
+	accs, err := d.Accounts(ctx)
+	if err != nil || len(accs) != 1 || accs[0].Key != v.Key || accs[0].Status != StatusValid || accs[0].ExpiresOn.IsZero() {
+		t.Fatalf("Accounts = %+v, %v", accs, err)
+	}
+	byName, err := d.FindAccount(ctx, "ALICE@example.test", "")
+	if err != nil || byName.Key != v.Key {
+		t.Fatalf("FindAccount by username = %+v, %v", byName, err)
+	}
+
+	res, err := d.Token(ctx, v.Key, []string{testScope}, false)
+	if err != nil || res.AccessToken == "" || res.Source != identity.SourceCache {
+		t.Fatalf("Token after sign-in: source %v, %v", res.Source, err)
+	}
+	refreshed, err := d.Token(ctx, v.Key, []string{testScope}, true)
+	if err != nil || refreshed.Source != identity.SourceIdentityProvider || refreshed.AccessToken == res.AccessToken {
+		t.Fatalf("forced refresh: source %v, same token %v, %v", refreshed.Source, refreshed.AccessToken == res.AccessToken, err)
+	}
+	if in := Inspect(refreshed.IDToken); !in.JWT || !strings.Contains(in.Claims, `"alice"`) {
+		t.Errorf("ID token inspection: %+v", in)
+	}
+
+	scopes, err := d.Scopes(ctx, v.Key)
+	if err != nil || len(scopes) != 1 || scopes[0].Name != testScope {
+		t.Errorf("Scopes = %v, %v", scopes, err)
+	}
+
+	if err := d.SignOut(ctx, v.Key); err != nil {
+		t.Fatal(err)
+	}
+	if accs, err := d.Accounts(ctx); err != nil || len(accs) != 0 {
+		t.Fatalf("after sign out: %+v, %v", accs, err)
+	}
+	if _, err := d.Token(ctx, v.Key, []string{testScope}, false); !errors.Is(err, ErrNoAccount) {
+		t.Errorf("token after sign out: %v", err)
+	}
+}
+
+// TestProviderStatusAndInteractionRequired drops cache sections the way expiry and
+// revocation would, and checks the status the list shows and the error Token returns.
+func TestProviderStatusAndInteractionRequired(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cache := identity.NewTokenCache()
+	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), cache)
+	opener, browserErr := scriptedBrowser(p, "erin")
+	v, err := d.SignIn(ctx, "Local", SignInOptions{Opener: opener})
+	if err != nil {
+		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
+	}
+	drop := func(section string) {
+		t.Helper()
+		data, err := cache.Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		doc[section] = json.RawMessage("{}")
+		data, _ = json.Marshal(doc)
+		if err := cache.Deserialize(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func() Status {
+		t.Helper()
+		a, err := d.FindAccount(ctx, v.Key, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Status
+	}
+	if s := status(); s != StatusValid {
+		t.Fatalf("fresh sign-in status %v", s)
+	}
+	drop("AccessToken")
+	if s := status(); s != StatusExpiredRefreshable {
+		t.Errorf("without access tokens: %v, want %v", s, StatusExpiredRefreshable)
+	}
+	drop("RefreshToken")
+	if s := status(); s != StatusNeedsSignIn {
+		t.Errorf("without any token: %v, want %v", s, StatusNeedsSignIn)
+	}
+	_, err = d.Token(ctx, v.Key, []string{testScope}, false)
+	if !errors.Is(err, identity.ErrInteractionRequired) || !strings.Contains(err.Error(), "Erin") {
+		t.Errorf("Token with nothing cached: %v, want ErrInteractionRequired naming the account", err)
+	}
+}
+
+func TestProviderDeviceCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("device flow polls every 5 s")
+	}
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), identity.NewTokenCache())
+	approved := make(chan error, 1)
+	v, err := d.SignInWithDeviceCode(ctx, "Local", DeviceCodeOptions{OnCode: func(dc DeviceCode) {
+		if dc.UserCode == "" || !strings.HasPrefix(dc.VerificationURI, p.Issuer) {
+			approved <- errors.New("device code lacks code or link")
+			return
+		}
+		go func() { approved <- p.ApproveDeviceCode(ctx, dc.UserCode, "dave") }()
+	}})
+	if aerr := <-approved; aerr != nil {
+		t.Fatal(aerr)
+	}
+	if err != nil || v.Username != "dave@example.test" {
+		t.Fatalf("device code sign-in = %+v, %v", v, err)
+	}
+}
+
+func TestProviderAddProfile(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx := context.Background()
+	d := newProviderDesk(t, NewMemoryConfig(), identity.NewTokenCache())
+	if err := d.AddProfile(ctx, Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID}); err != nil {
+		t.Fatalf("discovery of the real provider: %v", err)
+	}
+	err := d.AddProfile(ctx, Profile{Name: "Typo", Issuer: p.Issuer + "/typo", ClientID: p.PublicClientID})
+	if !errors.Is(err, ErrProfileInvalid) {
+		t.Errorf("a wrong issuer path: %v", err)
+	}
+}
+
+// TestProviderPersistentCache signs in through one Desk over the encrypted storage
+// cache (key in the real keyring) and config.json, then reads the account and a cached
+// token through a second Desk, as the CLI does while the window is open.
+func TestProviderPersistentCache(t *testing.T) {
+	testenv.RequireKeyring(t)
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	open := func() *Desk {
+		store, err := storage.OpenCacheStore(dir, storage.SystemKeyring(3*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newProviderDesk(t, StorageConfig(dir), identity.NewTokenCache(identity.WithCacheHook(store)))
+	}
+	window := open()
+	if err := window.AddProfile(ctx, localProfile(p)); err != nil {
+		t.Fatal(err)
+	}
+	opener, browserErr := scriptedBrowser(p, "carol")
+	v, err := window.SignIn(ctx, "Local", SignInOptions{Opener: opener})
+	if err != nil {
+		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
+	}
+	if err := window.AddScope(ctx, v.Key, "api://tokendesk/write"); err != nil {
+		t.Fatal(err)
+	}
+
+	cli := open()
+	accs, err := cli.Accounts(ctx)
+	if err != nil || len(accs) != 1 || accs[0].Key != v.Key || accs[0].Status != StatusValid {
+		t.Fatalf("second process sees %+v, %v", accs, err)
+	}
+	scopes, err := cli.Scopes(ctx, "carol@example.test")
+	if err != nil || len(scopes) != 2 || !scopes[1].Favourite || scopes[1].Name != "api://tokendesk/write" {
+		t.Fatalf("favourites from config.json: %+v, %v", scopes, err)
+	}
+	res, err := cli.Token(ctx, v.Key, []string{testScope}, false)
+	if err != nil || res.Source != identity.SourceCache {
+		t.Fatalf("token from the persisted cache: source %v, %v", res.Source, err)
+	}
+	if err := cli.SignOut(ctx, v.Key); err != nil {
+		t.Fatal(err)
+	}
+	if accs, _ := window.Accounts(ctx); len(accs) != 0 {
+		t.Errorf("the first Desk still sees %d accounts after the second signed out", len(accs))
+	}
+	cfg, err := storage.LoadConfig(dir)
+	if err != nil || len(cfg.AccountFavourites) != 0 {
+		t.Errorf("config after sign out: %+v, %v", cfg.AccountFavourites, err)
+	}
+}
