@@ -250,12 +250,32 @@ func asCacheData(cache *identity.TokenCache) (cacheData, error) {
 }
 
 func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (err error) {
-	lctx, cancel := context.WithTimeout(ctx, s.cfg.lockTimeout)
-	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// The deadline timer is made only when something has to wait: an uncontended
+	// operation is a few syscalls, and a timer would be a good part of its cost.
+	var lctx context.Context
+	var cancel context.CancelFunc
+	deadline := func() context.Context {
+		if lctx == nil {
+			lctx, cancel = context.WithTimeout(ctx, s.cfg.lockTimeout)
+		}
+		return lctx
+	}
+	defer func() {
+		if cancel != nil {
+			cancel()
+		}
+	}()
 	select {
 	case s.sem <- struct{}{}:
-	case <-lctx.Done():
-		return s.lockErr(ctx, "waiting for another operation in this process")
+	default:
+		select {
+		case s.sem <- struct{}{}:
+		case <-deadline().Done():
+			return s.lockErr(ctx, "waiting for another operation in this process")
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -263,11 +283,11 @@ func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (e
 		}
 	}()
 	if !s.cfg.plaintext && s.aead == nil {
-		if err := s.loadKey(lctx, ctx); err != nil {
+		if err := s.loadKey(deadline(), ctx); err != nil {
 			return err
 		}
 	}
-	if err := s.lockFile(lctx, ctx, write); err != nil {
+	if err := s.lockFileFast(deadline, ctx, write); err != nil {
 		return err
 	}
 	defer func() {
@@ -303,6 +323,25 @@ func (s *CacheStore) after(_ context.Context, cache cacheData, changed bool) err
 		return errors.New("storage: the token cache changed during a read-only access and was not saved")
 	}
 	return s.save(cache)
+}
+
+// lockFileFast tries the cross-process lock once before waiting for it within the
+// deadline.
+func (s *CacheStore) lockFileFast(deadline func() context.Context, ctx context.Context, exclusive bool) error {
+	var ok bool
+	var err error
+	if exclusive {
+		ok, err = s.lock.TryLock()
+	} else {
+		ok, err = s.lock.TryRLock()
+	}
+	if ok {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("storage: locking %s: %w", s.lock.Path(), err)
+	}
+	return s.lockFile(deadline(), ctx, exclusive)
 }
 
 // lockFile takes the cross-process lock within lctx.
