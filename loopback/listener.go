@@ -49,6 +49,7 @@ type Listener struct {
 	deliveries chan delivery // handler -> Wait
 	done       chan struct{} // closed by Close
 	closeOnce  sync.Once
+	mu         sync.Mutex  // guards stopAfter, which the Listen context may race to use
 	stopAfter  func() bool // detaches the Listen context
 	waiting    atomic.Bool
 }
@@ -146,7 +147,9 @@ func Listen(ctx context.Context, redirectURI string, opts ...Option) (*Listener,
 			_ = l.srv.Serve(ln) // returns http.ErrServerClosed on Close
 		}()
 	}
+	l.mu.Lock()
 	l.stopAfter = context.AfterFunc(ctx, func() { _ = l.Close() })
+	l.mu.Unlock()
 	return l, nil
 }
 
@@ -274,8 +277,11 @@ func (l *Listener) Wait(ctx context.Context, expectState string) (Response, erro
 func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.done)
-		if l.stopAfter != nil {
-			l.stopAfter()
+		l.mu.Lock()
+		stop := l.stopAfter
+		l.mu.Unlock()
+		if stop != nil {
+			stop()
 		}
 		_ = l.srv.Close()
 		l.serving.Wait()

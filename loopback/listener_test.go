@@ -519,6 +519,23 @@ func TestEndsAndFreesPort(t *testing.T) {
 	}
 }
 
+// TestListenContextEndsEarly: a Listen context that ends while Listen is still
+// setting up closes the listener cleanly (run with -race).
+func TestListenContextEndsEarly(t *testing.T) {
+	noLeaks(t)
+	for i := range 40 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i*10)*time.Microsecond)
+		l, err := Listen(ctx, "")
+		if err == nil {
+			_, err = l.Wait(context.Background(), testState)
+			if !errors.Is(err, ErrClosed) {
+				t.Fatalf("Wait after the Listen context ended: %v", err)
+			}
+		}
+		cancel()
+	}
+}
+
 // TestRequestBeforeWait: a fast browser may deliver before Wait is called; the request
 // is held, not lost.
 func TestRequestBeforeWait(t *testing.T) {
