@@ -132,7 +132,7 @@ func Listen(ctx context.Context, redirectURI string, opts ...Option) (*Listener,
 		l.hosts = append(l.hosts, strings.ToLower(u.Hostname()))
 	}
 	l.srv = &http.Server{
-		Handler:           l,
+		Handler:           http.HandlerFunc(l.serve),
 		ReadHeaderTimeout: cfg.readTimeout,
 		ReadTimeout:       cfg.readTimeout,
 		IdleTimeout:       cfg.readTimeout,
@@ -289,9 +289,9 @@ func (l *Listener) Close() error {
 	return nil
 }
 
-// ServeHTTP answers one request. Everything that is not a well-formed redirect for this
+// serve answers one request. Everything that is not a well-formed redirect for this
 // listener is answered and otherwise ignored; only Wait decides what ends the wait.
-func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (l *Listener) serve(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
 	if !l.hostAllowed(r.Host) {
 		// A foreign Host means a page on another origin (DNS rebinding) or a confused client.
