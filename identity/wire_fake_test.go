@@ -238,3 +238,11 @@ func assertOnlyHosts(t *testing.T, got []string, allowed ...string) {
 }
 
 var _ = net.ParseIP
+
+// newLoopbackServer starts h on 127.0.0.1 and returns its URL.
+func newLoopbackServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
