@@ -90,6 +90,18 @@ func (d *Desk) Accounts(ctx context.Context) ([]AccountView, error) {
 }
 
 func (d *Desk) accounts(ctx context.Context, s Settings) ([]AccountView, error) {
+	sum, err := d.inspect(ctx)
+	if err != nil {
+		// Without the summary the list still works, with every status unknown
+		// (shown as "needs sign-in") rather than no list at all.
+		d.log.Warn("account status unavailable", "err", err)
+		sum.accounts = -1
+	}
+	if sum.accounts == 0 {
+		// Nothing signed in: don't wake any authority (resolving an Entra authority
+		// is a network round trip) just to learn that.
+		return nil, nil
+	}
 	var (
 		out  []AccountView
 		seen = map[string]bool{}
@@ -115,23 +127,17 @@ func (d *Desk) accounts(ctx context.Context, s Settings) ([]AccountView, error) 
 			out = append(out, d.view(a, p))
 		}
 	}
-	if len(out) > 0 {
-		states, err := d.inspect()
-		if err != nil {
-			d.log.Warn("account status unavailable", "err", err)
-		}
-		now := d.now()
-		for i := range out {
-			st := states[out[i].Key]
-			out[i].ExpiresOn = st.latestExpiry
-			switch {
-			case st.latestExpiry.After(now):
-				out[i].Status = StatusValid
-			case st.hasRefresh:
-				out[i].Status = StatusExpiredRefreshable
-			default:
-				out[i].Status = StatusNeedsSignIn
-			}
+	now := d.now()
+	for i := range out {
+		st := sum.states[out[i].Key]
+		out[i].ExpiresOn = st.latestExpiry
+		switch {
+		case st.latestExpiry.After(now):
+			out[i].Status = StatusValid
+		case st.hasRefresh:
+			out[i].Status = StatusExpiredRefreshable
+		default:
+			out[i].Status = StatusNeedsSignIn
 		}
 	}
 	slices.SortStableFunc(out, func(a, b AccountView) int {

@@ -38,3 +38,11 @@ type tokenState struct {
 	// hasRefresh tells whether a refresh token is cached.
 	hasRefresh bool
 }
+
+// cacheSummary is what the cache holds, read without any network.
+type cacheSummary struct {
+	// accounts counts Account entries; none means no identity call is needed to list.
+	accounts int
+	// states are per AccountKey.
+	states map[string]tokenState
+}

@@ -91,17 +91,18 @@ type cacheEntry struct {
 // inspectCache reads what the cache holds per account (by AccountKey), from its
 // serialized MSAL unified schema, without any network: the account list shows a status
 // for 1,000 accounts without 1,000 silent acquisitions.
-func inspectCache(c *identity.TokenCache) (map[string]tokenState, error) {
+func inspectCache(c *identity.TokenCache) (cacheSummary, error) {
 	data, err := c.Serialize()
 	if err != nil {
-		return nil, err
+		return cacheSummary{}, err
 	}
 	var doc struct {
 		AccessToken  map[string]cacheEntry `json:"AccessToken"`
 		RefreshToken map[string]cacheEntry `json:"RefreshToken"`
+		Account      map[string]struct{}   `json:"Account"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("usecase: reading cache for status: %w", err)
+		return cacheSummary{}, fmt.Errorf("usecase: reading cache for status: %w", err)
 	}
 	out := map[string]tokenState{}
 	for _, e := range doc.AccessToken {
@@ -122,5 +123,5 @@ func inspectCache(c *identity.TokenCache) (map[string]tokenState, error) {
 		st.hasRefresh = true
 		out[k] = st
 	}
-	return out, nil
+	return cacheSummary{accounts: len(doc.Account), states: out}, nil
 }

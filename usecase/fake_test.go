@@ -82,6 +82,10 @@ func newFakeDesk(cfg ConfigStore, fc *fakeClient, states map[string]tokenState) 
 		panic(err)
 	}
 	d.makeClient = func(Profile) (client, error) { return fc, nil }
-	d.inspect = func() (map[string]tokenState, error) { return states, nil }
+	d.inspect = func(context.Context) (cacheSummary, error) {
+		fc.mu.Lock()
+		defer fc.mu.Unlock()
+		return cacheSummary{accounts: len(fc.accounts), states: states}, nil
+	}
 	return d
 }

@@ -207,7 +207,11 @@ func TestProviderPersistentCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return newProviderDesk(t, StorageConfig(dir), identity.NewTokenCache(identity.WithCacheHook(store)))
+		d, err := New(Deps{Config: StorageConfig(dir), Cache: identity.NewTokenCache(identity.WithCacheHook(store)), CacheHook: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
 	}
 	window := open()
 	if err := window.AddProfile(ctx, localProfile(p)); err != nil {
