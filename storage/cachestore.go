@@ -144,7 +144,10 @@ type cacheData interface {
 	Deserialize(data []byte) error
 }
 
-var _ identity.CacheHook = (*CacheStore)(nil)
+var (
+	_ identity.CacheHook = (*CacheStore)(nil)
+	_ cacheData          = (*identity.TokenCache)(nil)
+)
 
 // OpenCacheStore returns the store for the cache file in dir, creating dir (mode 0700)
 // when missing. kr holds the encryption key; it is asked on the first cache operation
@@ -219,34 +222,19 @@ func (s *CacheStore) notify(kind NoticeKind, path, msg string) {
 // BeforeAccess locks the cache (shared for reads, exclusive when write) and loads the
 // file into cache if it changed since cache last saw it. On error nothing stays locked.
 func (s *CacheStore) BeforeAccess(ctx context.Context, cache *identity.TokenCache, write bool) error {
-	d, err := asCacheData(cache)
-	if err != nil {
-		return err
+	if cache == nil {
+		return errors.New("storage: nil token cache")
 	}
-	return s.before(ctx, d, write)
+	return s.before(ctx, cache, write)
 }
 
 // AfterAccess saves cache when the operation changed it, then unlocks. A failed save
 // leaves the previous file intact and is returned.
 func (s *CacheStore) AfterAccess(ctx context.Context, cache *identity.TokenCache, write, changed bool) error {
-	d, err := asCacheData(cache)
-	if err != nil {
-		return err
-	}
-	return s.after(ctx, d, changed)
-}
-
-// asCacheData keeps the store independent of when identity's cache layer gains its
-// serialization methods.
-func asCacheData(cache *identity.TokenCache) (cacheData, error) {
 	if cache == nil {
-		return nil, errors.New("storage: nil token cache")
+		return errors.New("storage: nil token cache")
 	}
-	d, ok := any(cache).(cacheData)
-	if !ok {
-		return nil, errors.New("storage: identity.TokenCache has no Serialize/Deserialize")
-	}
-	return d, nil
+	return s.after(ctx, cache, changed)
 }
 
 func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (err error) {
