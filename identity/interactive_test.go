@@ -203,6 +203,7 @@ func TestBrowserErrorMatches(t *testing.T) {
 // loopback redirect URI; the account is then cached and silent acquisition hits.
 func TestInteractiveSignIn(t *testing.T) {
 	p := testenv.Provider(t)
+	freePort, _ := probeLoopback("")
 	tests := []struct {
 		name     string
 		opts     []InteractiveOption
@@ -215,11 +216,11 @@ func TestInteractiveSignIn(t *testing.T) {
 		{"localhost slash", []InteractiveOption{WithInteractiveRedirectURI("http://localhost/")}, "localhost", "/", false},
 		{"ipv6", []InteractiveOption{WithInteractiveRedirectURI("http://[::1]/")}, "::1", "/", true},
 		{"form_post", []InteractiveOption{WithInteractiveRedirectURI("http://127.0.0.1/"), WithInteractiveResponseMode("form_post")}, "127.0.0.1", "/", false},
-		{"fixed port", []InteractiveOption{WithInteractiveRedirectURI("http://127.0.0.1/"), WithPort(freeTCPPort(t))}, "127.0.0.1", "/", false},
+		{"fixed port", []InteractiveOption{WithInteractiveRedirectURI("http://127.0.0.1/"), WithPort(freePort)}, "127.0.0.1", "/", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.v6 && !v6Loopback() {
+			if _, ok := probeLoopback("http://[::1]/"); tt.v6 && !ok {
 				t.Skip("no IPv6 loopback here")
 			}
 			ctx := interactiveContext(t)
@@ -636,15 +637,19 @@ func TestInteractiveChromium(t *testing.T) {
 	}
 }
 
-// BenchmarkInteractiveSignIn is a whole scripted sign-in through AcquireTokenInteractive:
-// listener, authorization at the provider, redirect, code redemption.
-func BenchmarkInteractiveSignIn(b *testing.B) {
+func benchClient(b *testing.B) (*testenv.OIDCProvider, context.Context, *PublicClient) {
 	p := testenv.Provider(b)
-	ctx := interactiveContext(b)
 	c, err := NewPublicClient(p.PublicClientID, WithOIDCAuthority(p.Issuer))
 	if err != nil {
 		b.Fatal(err)
 	}
+	return p, interactiveContext(b), c
+}
+
+// BenchmarkInteractiveSignIn is a whole scripted sign-in through AcquireTokenInteractive:
+// listener, authorization at the provider, redirect, code redemption.
+func BenchmarkInteractiveSignIn(b *testing.B) {
+	p, ctx, c := benchClient(b)
 	for b.Loop() {
 		_, err := c.AcquireTokenInteractive(ctx, interactiveScopes,
 			WithInteractiveRedirectURI("http://127.0.0.1/"),
@@ -662,12 +667,7 @@ func BenchmarkInteractiveSignIn(b *testing.B) {
 // same auth code flow with the redirect taken from the scripted browser directly, no
 // listener. The difference between the two is what the loopback path costs.
 func BenchmarkProviderSignIn(b *testing.B) {
-	p := testenv.Provider(b)
-	ctx := interactiveContext(b)
-	c, err := NewPublicClient(p.PublicClientID, WithOIDCAuthority(p.Issuer))
-	if err != nil {
-		b.Fatal(err)
-	}
+	p, ctx, c := benchClient(b)
 	for b.Loop() {
 		flow, err := c.InitiateAuthCodeFlow(ctx, interactiveScopes, WithRedirectURI("http://127.0.0.1:8400/"))
 		if err != nil {
@@ -683,21 +683,13 @@ func BenchmarkProviderSignIn(b *testing.B) {
 	}
 }
 
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// probeLoopback binds uri with the package under test and lets go at once: it tells
+// whether the address family exists here and yields a port that was just free.
+func probeLoopback(uri string) (port int, ok bool) {
+	l, err := loopback.Listen(context.Background(), uri)
 	if err != nil {
-		t.Fatal(err)
+		return 0, false
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func v6Loopback() bool {
-	ln, err := net.Listen("tcp", "[::1]:0")
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
+	defer l.Close()
+	return l.Addrs()[0].(*net.TCPAddr).Port, true
 }
