@@ -27,8 +27,11 @@ func TestAccounts(t *testing.T) {
 		},
 		want: []string{alice.username, bob.username},
 	}, {
-		name:     "username filter is case-insensitive",
-		seed:     func(c *TokenCache) { store(c, userResponse(alice, "", "s", "a", "r")); store(c, userResponse(bob, "", "s", "a", "r")) },
+		name: "username filter is case-insensitive",
+		seed: func(c *TokenCache) {
+			store(c, userResponse(alice, "", "s", "a", "r"))
+			store(c, userResponse(bob, "", "s", "a", "r"))
+		},
 		username: "ALICE@contoso.COM",
 		want:     []string{alice.username},
 	}, {
@@ -46,7 +49,9 @@ func TestAccounts(t *testing.T) {
 		want: []string{alice.username},
 	}, {
 		name: "found under an alias when the host has none",
-		seed: func(c *TokenCache) { storeAt(c, entraAliasAuthority("login.windows.net"), userResponse(bob, "", "s", "a", "r")) },
+		seed: func(c *TokenCache) {
+			storeAt(c, entraAliasAuthority("login.windows.net"), userResponse(bob, "", "s", "a", "r"))
+		},
 		want: []string{bob.username},
 	}, {
 		name: "generic OpenID accounts are listed",

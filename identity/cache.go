@@ -22,9 +22,6 @@ type TokenCache struct {
 	st      *cacheState
 	changed atomic.Bool
 	hook    CacheHook
-	// lastSize is the length of the last serialized or deserialized cache, to size the
-	// next Serialize's buffer in one allocation.
-	lastSize atomic.Int64
 }
 
 // CacheOption configures a TokenCache.
@@ -36,7 +33,7 @@ func WithCacheHook(h CacheHook) CacheOption { return func(c *TokenCache) { c.hoo
 
 // NewTokenCache returns an empty cache.
 func NewTokenCache(opts ...CacheOption) *TokenCache {
-	c := &TokenCache{st: newCacheState()}
+	c := &TokenCache{st: newCacheState(0)}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -51,8 +48,7 @@ func NewTokenCache(opts ...CacheOption) *TokenCache {
 func (c *TokenCache) Serialize() ([]byte, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	b := serializeState(c.st, int(c.lastSize.Load()))
-	c.lastSize.Store(int64(len(b)))
+	b := serializeState(c.st)
 	c.changed.Store(false)
 	return b, nil
 }
@@ -69,7 +65,6 @@ func (c *TokenCache) Deserialize(data []byte) error {
 	c.st = st
 	c.changed.Store(false)
 	c.mu.Unlock()
-	c.lastSize.Store(int64(len(data)))
 	return nil
 }
 

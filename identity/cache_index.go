@@ -29,16 +29,22 @@ type cacheState struct {
 	accountsByEnv map[string][]Account
 }
 
-func newCacheState() *cacheState {
+// newCacheState returns an empty state with room for about perKind entries of each
+// kind, so loading a large cache does not rehash its maps over and over.
+func newCacheState(perKind int) *cacheState {
 	st := &cacheState{
-		at:   make(map[idxKey]map[idxKey]*cacheEntry),
-		rt:   make(map[idxKey]*cacheEntry),
-		idt:  make(map[idxKey]*cacheEntry),
-		acct: make(map[idxKey]*cacheEntry),
+		at:   make(map[idxKey]map[idxKey]*cacheEntry, perKind),
+		rt:   make(map[idxKey]*cacheEntry, perKind),
+		idt:  make(map[idxKey]*cacheEntry, perKind),
+		acct: make(map[idxKey]*cacheEntry, perKind),
 		meta: make(map[idxKey]*cacheEntry),
 	}
 	for k := range st.sections {
-		st.sections[k] = make(map[string]*cacheEntry)
+		if cacheKind(k) == kindAppMetadata {
+			st.sections[k] = make(map[string]*cacheEntry)
+			continue
+		}
+		st.sections[k] = make(map[string]*cacheEntry, perKind)
 	}
 	return st
 }

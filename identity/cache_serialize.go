@@ -193,7 +193,9 @@ func (r *jsonReader) object(member func(name string) error) error {
 
 // parseCache reads a serialized cache into a fresh state.
 func parseCache(data []byte) (*cacheState, error) {
-	st := newCacheState()
+	// Every entry has an "environment": counting them (a fast byte search) sizes the
+	// maps up front.
+	st := newCacheState(bytes.Count(data, []byte(`"environment"`)) / 3)
 	r := &jsonReader{s: string(data)}
 	if r.peek() == 0 { // empty input is an empty cache, as in MSAL Python
 		return st, nil
@@ -343,8 +345,8 @@ func (w *jsonWriter) cacheEntry(e *cacheEntry, level int) {
 }
 
 // serializeState writes st. Known and unknown sections are merged in name order.
-func serializeState(st *cacheState, sizeHint int) []byte {
-	w := &jsonWriter{b: make([]byte, 0, sizeHint+sizeHint/8+64)}
+func serializeState(st *cacheState) []byte {
+	w := &jsonWriter{b: make([]byte, 0, serializedSize(st))}
 	w.b = append(w.b, '{')
 	first := true
 	u := 0
@@ -388,6 +390,30 @@ func serializeState(st *cacheState, sizeHint int) []byte {
 	w.indent(0)
 	w.b = append(w.b, '}')
 	return w.b
+}
+
+// serializedSize estimates the output length from above (escapes aside), so the
+// output is written into one allocation.
+func serializedSize(st *cacheState) int {
+	n := 256
+	for _, u := range st.unknown {
+		n += len(u.name) + 2*len(u.raw) + 16
+	}
+	for _, sec := range st.sections {
+		n += 32
+		for key, e := range sec {
+			n += len(key) + 24
+			for f := cacheField(0); f < numFields; f++ {
+				if e.has(f) {
+					n += len(fieldNames[f]) + len(e.v[f]) + 24
+				}
+			}
+			for _, x := range e.extra {
+				n += len(x.name) + len(x.raw) + 24
+			}
+		}
+	}
+	return n
 }
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as

@@ -30,11 +30,12 @@ func checkUserScopes(scopes []string) error {
 		return errors.New("identity: at least one scope is required")
 	}
 	for _, s := range scopes {
-		switch strings.ToLower(strings.TrimSpace(s)) {
-		case "openid", "profile", "offline_access":
-			return errReservedScopes
-		case "":
+		s = strings.TrimSpace(s)
+		if s == "" {
 			return errors.New("identity: empty scope")
+		}
+		if strings.EqualFold(s, "openid") || strings.EqualFold(s, "profile") || strings.EqualFold(s, "offline_access") {
+			return errReservedScopes
 		}
 	}
 	return nil
@@ -78,7 +79,10 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 	if err := checkUserScopes(scopes); err != nil {
 		return Result{}, err
 	}
-	cfg := applyCallOptions(opts)
+	var cfg callConfig
+	if len(opts) > 0 { // applyCallOptions's config escapes: skip it on the hot path
+		cfg = applyCallOptions(opts)
+	}
 	info, resolveErr := a.cacheAuthority(ctx, cfg.authority)
 	if resolveErr != nil {
 		// Offline or discovery down: a valid cached token is still good, but nothing

@@ -1,0 +1,126 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Benchmarks of the cache layer (names fixed by the issue). Every account has an
+// access token, a refresh token, an ID token and an account entry, with token sizes
+// close to Entra's, so 10,000 accounts serialize to about 25 MB.
+
+var benchCaches sync.Map // accounts -> []byte, built once per test binary
+
+func benchUser(i int) user {
+	return user{fmt.Sprintf("%08x-0000-0000-0000-%012x", i, i), "72f988bf-86f1-41af-91ab-2d7cd011db47", fmt.Sprintf("user%05d@contoso.com", i)}
+}
+
+// benchCache returns a cache of n accounts, built once and then loaded from its
+// serialized form.
+func benchCache(b *testing.B, n int) *TokenCache {
+	b.Helper()
+	data, ok := benchCaches.Load(n)
+	if !ok {
+		c := NewTokenCache()
+		info := entraAuthority("organizations")
+		pad := strings.Repeat("x", 1100)
+		for i := range n {
+			u := benchUser(i)
+			r := userResponse(u, "", "User.Read Mail.Read profile openid", "eyJ0eXAiOiJKV1Qi."+pad+fmt.Sprint(i), "0.AR8A"+pad[:500]+fmt.Sprint(i))
+			if _, err := c.store(storeParams{authority: info, clientID: testClientID, response: r}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		out, err := c.Serialize()
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, _ = benchCaches.LoadOrStore(n, out)
+	}
+	c := NewTokenCache()
+	if err := c.Deserialize(data.([]byte)); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+var benchSizes = []int{1, 100, 1000, 10000}
+
+func BenchmarkAcquireTokenSilent(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			c := benchCache(b, n)
+			pc := newTestClient(b, c, entraAuthority("organizations"), nil)
+			accts := make([]Account, n)
+			for i := range accts {
+				u := benchUser(i)
+				accts[i] = Account{HomeAccountID: u.home(), Environment: testHost, Realm: u.utid, Username: u.username}
+			}
+			scopes := []string{"User.Read"}
+			ctx := context.Background()
+			// Warm up: the first hit of an account decodes its ID token once.
+			for _, a := range accts {
+				if _, err := pc.AcquireTokenSilent(ctx, scopes, a); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				res, err := pc.AcquireTokenSilent(ctx, scopes, accts[i%n])
+				if err != nil || res.Source != SourceCache {
+					b.Fatalf("not a cache hit: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAccounts(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			c := benchCache(b, n)
+			pc := newTestClient(b, c, entraAuthority("organizations"), nil)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				list, err := pc.Accounts(ctx, "")
+				if err != nil || len(list) != n {
+					b.Fatalf("got %d accounts, %v", len(list), err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCacheDeserialize(b *testing.B) {
+	benchCache(b, 10000)
+	v, _ := benchCaches.Load(10000)
+	data := v.([]byte)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		c := NewTokenCache()
+		if err := c.Deserialize(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCacheSerialize(b *testing.B) {
+	c := benchCache(b, 10000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		out, err := c.Serialize()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(out)))
+	}
+}
