@@ -173,7 +173,14 @@ func reportError(w io.Writer, cmd command, err error) {
 // error from anywhere is never echoed.
 var tokenLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_.-]+|[A-Za-z0-9_\-]{80,}`)
 
-func redact(s string) string { return tokenLike.ReplaceAllString(s, "[redacted]") }
+// secretParam matches the value of a URL or form parameter that carries a credential,
+// as in a redirect URL quoted by an HTTP client's error ("Get http://127.0.0.1/?code=…").
+var secretParam = regexp.MustCompile(`(?i)\b((?:code|access_token|refresh_token|id_token|client_secret|code_verifier|device_code|assertion|client_assertion|password)=)[^&\s"']+`)
+
+func redact(s string) string {
+	s = secretParam.ReplaceAllString(s, "${1}[redacted]")
+	return tokenLike.ReplaceAllString(s, "[redacted]")
+}
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: tokendesk COMMAND [flags]")

@@ -305,6 +305,9 @@ func TestRedact(t *testing.T) {
 		{"got eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. back", "got [redacted] back"},
 		{"invalid_grant: grant request is invalid (correlation id 0b7e-11)", "invalid_grant: grant request is invalid (correlation id 0b7e-11)"},
 		{"rt " + strings.Repeat("A", 90), "rt [redacted]"},
+		{`Get "http://127.0.0.1:1/?code=r2nqSR3Q_xy-1&state=s1&iss=x": timeout`, `Get "http://127.0.0.1:1/?code=[redacted]&state=s1&iss=x": timeout`},
+		{"form refresh_token=abc&client_id=c", "form refresh_token=[redacted]&client_id=c"},
+		{"user_code=ABCD-EFGH shown to the user", "user_code=ABCD-EFGH shown to the user"},
 	}
 	for _, tc := range tests {
 		if got := redact(tc.in); got != tc.want {

@@ -131,7 +131,7 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	} else {
 		acct, err = e.svc.SignIn(ctx, req)
 		if errors.Is(err, identity.ErrBrowserUnavailable) {
-			fmt.Fprintln(e.stderr, "No browser could be opened; signing in with a device code instead.")
+			fmt.Fprintf(e.stderr, "No browser could be opened (%s); signing in with a device code instead.\n", redact(err.Error()))
 			acct, err = e.svc.SignInWithDeviceCode(ctx, req)
 		}
 	}
