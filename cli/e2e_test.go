@@ -45,7 +45,8 @@ func e2eContext(t *testing.T) context.Context {
 }
 
 // newDesk builds a Desk the way main does: the encrypted cache store in home with its
-// key in the OS keyring, one shared token cache hooked to it, and a profile for p.
+// key in the OS keyring, one shared token cache hooked to it, and config.json in home
+// holding a profile for p.
 func newDesk(t *testing.T, home string, p *testenv.OIDCProvider, opener usecase.Opener) *usecase.Desk {
 	t.Helper()
 	store, err := storage.OpenCacheStore(home, storage.SystemKeyring(3*time.Second))
@@ -53,14 +54,9 @@ func newDesk(t *testing.T, home string, p *testenv.OIDCProvider, opener usecase.
 		t.Fatalf("OpenCacheStore: %v", err)
 	}
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
+	writeConfig(t, home, p)
 	desk, err := usecase.New(usecase.Deps{
-		Config: usecase.NewMemoryConfig(usecase.Profile{
-			Name:        "lab",
-			Issuer:      p.Issuer,
-			ClientID:    p.PublicClientID,
-			RedirectURI: "http://127.0.0.1/",
-			Scopes:      e2eScopes,
-		}),
+		Config: usecase.StorageConfig(home),
 		Cache:  cache,
 		Opener: opener,
 	})
