@@ -103,7 +103,7 @@ func Listen(ctx context.Context, redirectURI string, opts ...Option) (*Listener,
 	var lns []net.Listener
 	var bindErr error
 	for _, p := range candidates {
-		lns, bindErr = bindAll(ctx, ips, p)
+		lns, bindErr = bindAll(ctx, new(net.ListenConfig).Listen, ips, p)
 		if bindErr == nil || !errors.Is(bindErr, syscall.EADDRINUSE) {
 			break
 		}
@@ -186,11 +186,11 @@ func parseRedirectURI(uri string) (*url.URL, error) {
 // bindAll listens on every ip on one port: port, or a free one chosen for the first ip
 // when port is 0. A second address that is unavailable (no IPv6) is skipped; one that
 // is busy makes the whole attempt busy, or with a free port, retried on another.
-func bindAll(ctx context.Context, ips []string, port int) ([]net.Listener, error) {
-	var lc net.ListenConfig
+// listen is net.ListenConfig.Listen, a parameter so tests can make addresses fail.
+func bindAll(ctx context.Context, listen listenFunc, ips []string, port int) ([]net.Listener, error) {
 	const attempts = 8
 	for range attempts {
-		first, err := lc.Listen(ctx, "tcp", net.JoinHostPort(ips[0], strconv.Itoa(port)))
+		first, err := listen(ctx, "tcp", net.JoinHostPort(ips[0], strconv.Itoa(port)))
 		if err != nil {
 			return nil, err
 		}
@@ -198,7 +198,7 @@ func bindAll(ctx context.Context, ips []string, port int) ([]net.Listener, error
 		actual := first.Addr().(*net.TCPAddr).Port
 		var busy error
 		for _, ip := range ips[1:] {
-			ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(ip, strconv.Itoa(actual)))
+			ln, err := listen(ctx, "tcp", net.JoinHostPort(ip, strconv.Itoa(actual)))
 			switch {
 			case err == nil:
 				lns = append(lns, ln)
@@ -223,6 +223,8 @@ func bindAll(ctx context.Context, ips []string, port int) ([]net.Listener, error
 	}
 	return nil, fmt.Errorf("no port free on all of %v: %w", ips, syscall.EADDRINUSE)
 }
+
+type listenFunc func(ctx context.Context, network, address string) (net.Listener, error)
 
 // RedirectURI is the exact redirect URI to send to the authority, with the bound port.
 func (l *Listener) RedirectURI() string { return l.redirectURI }

@@ -704,3 +704,63 @@ func ipv6Available() bool {
 	ln.Close()
 	return true
 }
+
+// TestBindAll covers the address-family cases this machine may not have: no IPv6
+// loopback, and [::1] busy on the port chosen for 127.0.0.1.
+func TestBindAll(t *testing.T) {
+	noLeaks(t)
+	var lc net.ListenConfig
+	unavailable := &net.OpError{Op: "listen", Net: "tcp", Err: syscall.EADDRNOTAVAIL}
+	inUse := &net.OpError{Op: "listen", Net: "tcp", Err: syscall.EADDRINUSE}
+	// v6 fails with err on the first n attempts, then works (if it exists here).
+	v6 := func(err error, n int) (listenFunc, *int) {
+		calls := 0
+		return func(ctx context.Context, network, addr string) (net.Listener, error) {
+			if strings.HasPrefix(addr, "[::1]") {
+				calls++
+				if calls <= n {
+					return nil, err
+				}
+			}
+			return lc.Listen(ctx, network, addr)
+		}, &calls
+	}
+	both := []string{"127.0.0.1", "::1"}
+	tests := []struct {
+		name      string
+		err       error
+		failures  int
+		port      int
+		wantAddrs int // 0: want EADDRINUSE
+		wantCalls int
+	}{
+		{"no IPv6: 127.0.0.1 alone", unavailable, 100, 0, 1, 1},
+		{"::1 busy, free port: retried", inUse, 2, 0, 2, 3},
+		{"::1 busy on every try", inUse, 100, 0, 0, 8},
+		{"::1 busy, fixed port: busy", inUse, 100, freePort(t), 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantAddrs == 2 && !ipv6Available() {
+				t.Skip("no IPv6 loopback here")
+			}
+			listen, calls := v6(tt.err, tt.failures)
+			lns, err := bindAll(context.Background(), listen, both, tt.port)
+			for _, ln := range lns {
+				defer ln.Close()
+			}
+			if *calls != tt.wantCalls {
+				t.Errorf("[::1] tried %d times, want %d", *calls, tt.wantCalls)
+			}
+			if tt.wantAddrs == 0 {
+				if !errors.Is(err, syscall.EADDRINUSE) {
+					t.Fatalf("err %v, want EADDRINUSE", err)
+				}
+				return
+			}
+			if err != nil || len(lns) != tt.wantAddrs {
+				t.Fatalf("bound %d addresses, err %v; want %d", len(lns), err, tt.wantAddrs)
+			}
+		})
+	}
+}
