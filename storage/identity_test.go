@@ -16,8 +16,8 @@ import (
 // Account i's access token is accessToken with i appended.
 func msalCache(accounts int, accessToken string) []byte {
 	var at, rt, idt, acct strings.Builder
-	idToken := "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0." + strings.Repeat("eyJhdWQiOiJjaWQifQ", 30) + "."
-	refresh := "0.AAAA" + strings.Repeat("rt-storage-test", 50)
+	idToken := "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0." + strings.Repeat("eyJhdWQiOiJjaWQifQ", 12) + "."
+	refresh := "0.AAAA" + strings.Repeat("rt-storage-test", 25)
 	for i := range accounts {
 		sep := ","
 		if i == 0 {
