@@ -34,6 +34,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	})
 }
 
+// RunUnavailable is Run for when no Desk could be built (no keyring, a bad
+// config.json, an unwritable directory): help and version still work, and every other
+// command fails with ExitError and setupErr, which should say what to fix.
+func RunUnavailable(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, setupErr error) int {
+	if setupErr == nil {
+		setupErr = errors.New("tokendesk is not set up")
+	}
+	return run(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, svc: unavailable{setupErr}})
+}
+
 // deskService adapts *usecase.Desk to service: the only code here that follows
 // usecase's types.
 type deskService struct{ d *usecase.Desk }

@@ -53,3 +53,16 @@ func TestRunWithoutDesk(t *testing.T) {
 		t.Errorf("stdout %q, stderr %q", out.String(), errb.String())
 	}
 }
+
+func TestRunUnavailableSaysWhy(t *testing.T) {
+	var out, errb bytes.Buffer
+	setupErr := errors.New("storage: no OS keyring (Secret Service) reachable")
+	code := RunUnavailable(context.Background(), []string{"token", "--scope", "s"}, strings.NewReader(""), &out, &errb, setupErr)
+	if code != ExitError || out.Len() != 0 || !strings.Contains(errb.String(), "no OS keyring") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := RunUnavailable(context.Background(), []string{"help"}, strings.NewReader(""), &out, &errb, setupErr); code != ExitOK || !strings.Contains(out.String(), "usage") {
+		t.Errorf("help without a desk: exit %d", code)
+	}
+}
