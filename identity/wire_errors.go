@@ -52,10 +52,14 @@ func transportError(method, endpoint string, err error) *Error {
 	return &Error{Err: fmt.Errorf("%s %s: %w", method, redactURL(endpoint), err)}
 }
 
-// redactURL drops the query (it can hold a username) and keeps the rest for logs.
+// redactURL drops the query and a user realm path's username (personal data) and keeps
+// the rest for logs and errors.
 func redactURL(u string) string {
 	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i]
+		u = u[:i]
+	}
+	if i := strings.Index(u, "/userrealm/"); i >= 0 {
+		u = u[:i] + "/userrealm/(redacted)"
 	}
 	return u
 }
