@@ -254,6 +254,11 @@ func (l *Listener) Wait(ctx context.Context, expectState string) (Response, erro
 		case <-ctx.Done():
 			return Response{}, fmt.Errorf("loopback: no redirect received: %w", context.Cause(ctx))
 		case <-l.done:
+			if ctx.Err() != nil {
+				// Both ended; the caller's context is the cause worth reporting, since
+				// a shared Listen context may have closed the listener a moment before.
+				return Response{}, fmt.Errorf("loopback: no redirect received: %w", context.Cause(ctx))
+			}
 			return Response{}, ErrClosed
 		case d := <-l.deliveries:
 			ok := subtle.ConstantTimeCompare([]byte(d.resp.State), []byte(expectState)) == 1

@@ -764,3 +764,22 @@ func TestBindAll(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedContextReportsContextError: when the same context bounds Listen and Wait,
+// its end is reported as the context's error, never as a bare ErrClosed, whichever of
+// the two notices first.
+func TestSharedContextReportsContextError(t *testing.T) {
+	noLeaks(t)
+	for range 30 {
+		ctx, cancel := context.WithCancel(context.Background())
+		l, err := Listen(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = l.Close() // the listener is already gone when the context ends
+		cancel()
+		if _, err := l.Wait(ctx, testState); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wait: %v, want context.Canceled", err)
+		}
+	}
+}
