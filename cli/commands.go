@@ -24,12 +24,8 @@ func runAccounts(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("accounts")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	profileName := fs.String("profile", "", "list only the accounts of profile `P`")
-	rest, err := parse(e, fs, args)
-	if err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
 	}
 	// A failing profile still lets the others be listed; its error is reported after
 	// the list (and sets the exit code).
@@ -71,12 +67,8 @@ func runAccounts(ctx context.Context, e *env, args []string) error {
 func runProfiles(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("profiles")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	rest, err := parse(e, fs, args)
-	if err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
 	}
 	profs, err := e.svc.Profiles(ctx)
 	if err != nil {
@@ -105,12 +97,8 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	profileName := fs.String("profile", "", "sign in with profile `P` (default: the default profile)")
 	device := fs.Bool("device-code", false, "sign in with a code on another device instead of a browser")
 	hint := fs.String("login-hint", "", "pre-fill username `U` at the sign-in page")
-	rest, err := parse(e, fs, args)
-	if err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
 	}
 	if *profileName != "" {
 		if err := checkProfile(ctx, e, *profileName); err != nil {
@@ -125,7 +113,10 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 		},
 		OnDeviceCode: func(dc deviceCode) { printDeviceCode(e, dc) },
 	}
-	var acct account
+	var (
+		acct account
+		err  error
+	)
 	if *device || !haveDisplay(e) {
 		acct, err = e.svc.SignInWithDeviceCode(ctx, req)
 	} else {
@@ -193,7 +184,7 @@ func runLogout(ctx context.Context, e *env, args []string) error {
 
 func runVersion(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet("version")
-	if _, err := parse(e, fs, args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "tokendesk %s\n", version())
@@ -238,6 +229,18 @@ func runHelp(_ context.Context, e *env, args []string) error {
 		return nil
 	}
 	return err
+}
+
+// parseFlags parses the flags of a command that takes no positional arguments.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
+	rest, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	return nil
 }
 
 func filterProfile(accts []account, profile string) []account {

@@ -79,38 +79,27 @@ func (f *fakeService) SignInWithDeviceCode(ctx context.Context, req loginRequest
 	return f.signInAs, nil
 }
 
-// FindAccount matches as usecase.Desk.FindAccount does: key, else username (both
-// case-insensitive), within profile; "" matches all.
+// FindAccount is a simplified usecase.Desk.FindAccount: key or username
+// (case-insensitive) within profile, "" matching all; the fixtures never let a key
+// equal another account's username, so precedence does not matter here.
 func (f *fakeService) FindAccount(ctx context.Context, query, profile string) (account, error) {
 	if err := f.fail("FindAccount"); err != nil {
 		return account{}, err
 	}
-	var byKey, byName []account
-	for _, a := range f.accounts {
-		if profile != "" && !strings.EqualFold(a.Profile, profile) {
-			continue
-		}
-		switch {
-		case query == "":
-			byName = append(byName, a)
-		case strings.EqualFold(a.Key, query):
-			byKey = append(byKey, a)
-		case a.Username != "" && strings.EqualFold(a.Username, query):
-			byName = append(byName, a)
-		}
-	}
-	if len(byKey) == 1 {
-		return byKey[0], nil
-	}
-	switch len(byName) {
-	case 0:
-		return account{}, fmt.Errorf("%w: %q", errNoSuchAccount, query)
-	case 1:
-		return byName[0], nil
-	}
+	var found []account
 	var keys []string
-	for _, a := range byName {
-		keys = append(keys, a.Key)
+	for _, a := range f.accounts {
+		inProfile := profile == "" || strings.EqualFold(a.Profile, profile)
+		if inProfile && (query == "" || strings.EqualFold(a.Key, query) || strings.EqualFold(a.Username, query)) {
+			found = append(found, a)
+			keys = append(keys, a.Key)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], nil
+	}
+	if len(found) == 0 {
+		return account{}, fmt.Errorf("%w: %q", errNoSuchAccount, query)
 	}
 	return account{}, fmt.Errorf("%w: %q matches %s", errAmbiguousAccount, query, strings.Join(keys, ", "))
 }

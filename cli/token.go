@@ -53,17 +53,16 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	profileName := fs.String("profile", "", "choose among the accounts of profile `P`")
 	output := fs.String("output", outputToken, "output `shape`: token (bare), json, az (az account get-access-token) or exec-credential (kubectl)")
 	force := fs.Bool("force-refresh", false, "skip the cached access token and redeem the refresh token")
-	rest, err := parse(e, fs, args)
-	if err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q (scopes go in --scope)", rest[0])
 	}
 	if len(scopes) == 0 {
 		return usagef("--scope is required")
 	}
-	var execVersion string
+	var (
+		execVersion string
+		err         error
+	)
 	switch *output {
 	case outputToken, outputJSON, outputAz:
 	case outputExecCredential:
