@@ -205,21 +205,15 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 		if resp.RefreshIn > 0 {
 			at.put(fRefreshOn, epochString(nowS+resp.RefreshIn))
 		}
-		if p.userAssertionHash != "" {
-			at.put(fUserAssertionHash, p.userAssertionHash)
-		}
+		at.putNonEmpty(fUserAssertionHash, p.userAssertionHash)
 	}
 	if resp.RefreshToken != "" && !p.appOnly {
 		rt = base(kindRefreshToken)
 		rt.put(fSecret, resp.RefreshToken)
 		rt.put(fTarget, target)
 		rt.put(fLastModificationTime, epochString(nowS))
-		if resp.FamilyID != "" {
-			rt.put(fFamilyID, resp.FamilyID)
-		}
-		if p.userAssertionHash != "" {
-			rt.put(fUserAssertionHash, p.userAssertionHash)
-		}
+		rt.putNonEmpty(fFamilyID, resp.FamilyID)
+		rt.putNonEmpty(fUserAssertionHash, p.userAssertionHash)
 	}
 	if resp.IDToken != "" && !p.appOnly {
 		idt = base(kindIDToken)
@@ -236,9 +230,7 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 		}
 		acct.put(fLocalAccountID, local)
 		acct.put(fUsername, usernameOf(claims))
-		if name := claimString(claims, "name"); name != "" {
-			acct.put(fName, name)
-		}
+		acct.putNonEmpty(fName, claimString(claims, "name"))
 		typ := auth.Type
 		if typ == "" {
 			typ = authorityTypeMSSTS
@@ -251,9 +243,7 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 		}
 	}
 	meta := base(kindAppMetadata)
-	if resp.FamilyID != "" {
-		meta.put(fFamilyID, resp.FamilyID)
-	}
+	meta.putNonEmpty(fFamilyID, resp.FamilyID)
 	for _, e := range []*cacheEntry{at, rt, idt, acct, meta} {
 		if e != nil {
 			e.derive()

@@ -145,6 +145,13 @@ func (e *cacheEntry) put(f cacheField, v string) {
 	e.null &^= 1 << f
 }
 
+// putNonEmpty puts v unless it is empty (optional fields are omitted, not "").
+func (e *cacheEntry) putNonEmpty(f cacheField, v string) {
+	if v != "" {
+		e.put(f, v)
+	}
+}
+
 // putNull records f as JSON null, which is how MSAL Python writes a missing
 // home_account_id (app-only tokens).
 func (e *cacheEntry) putNull(f cacheField) {

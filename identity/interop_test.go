@@ -162,13 +162,20 @@ func interopClient(t *testing.T, c *TokenCache, sts *fakeSTS) *PublicClient {
 	return pc
 }
 
-func TestInteropPythonWritesGoReads(t *testing.T) {
-	requirePeer(t)
-	f := newInteropFixture("Pat.Peer@Contoso.com")
+// pythonSignIn has MSAL Python sign in (by refresh token, answered with at-from-python
+// and rt-from-python) and returns the cache it wrote.
+func pythonSignIn(t *testing.T, f interopFixture) peerOut {
+	t.Helper()
 	spec := f.spec()
 	spec.RefreshToken = "rt-from-elsewhere"
 	spec.TokenResponse = f.wireResponse("at-from-python", "rt-from-python")
-	out := runPeer(t, "write", spec)
+	return runPeer(t, "write", spec)
+}
+
+func TestInteropPythonWritesGoReads(t *testing.T) {
+	requirePeer(t)
+	f := newInteropFixture("Pat.Peer@Contoso.com")
+	out := pythonSignIn(t, f)
 	if !strings.HasPrefix(out.Version, "1.") {
 		t.Fatalf("unexpected MSAL Python version %q", out.Version)
 	}
@@ -236,10 +243,7 @@ func TestInteropGoWritesPythonReads(t *testing.T) {
 func TestInteropRoundTripKeepsUnknownAndNoDuplicates(t *testing.T) {
 	requirePeer(t)
 	f := newInteropFixture("pat.peer@contoso.com")
-	spec := f.spec()
-	spec.RefreshToken = "rt-from-elsewhere"
-	spec.TokenResponse = f.wireResponse("at-from-python", "rt-from-python")
-	written := runPeer(t, "write", spec).Cache
+	written := pythonSignIn(t, f).Cache
 
 	// Another MSAL app's additions: an unknown section and unknown fields.
 	var doc map[string]map[string]map[string]any
@@ -299,7 +303,7 @@ func TestInteropRoundTripKeepsUnknownAndNoDuplicates(t *testing.T) {
 		}
 	}
 	// And MSAL Python reads the result, getting the token written here.
-	spec = f.spec()
+	spec := f.spec()
 	spec.Cache = string(out)
 	spec.Scopes = []string{"Mail.Read"} // MSAL Python compares scopes case-sensitively
 	got := runPeer(t, "read", spec)
