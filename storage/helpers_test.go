@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/tokendesk/tokendesk/internal/testenv"
 )
 
 // envChild selects a child-process role: the test binary re-executes itself so tests
@@ -24,7 +26,7 @@ func TestMain(m *testing.M) {
 	if role := os.Getenv(envChild); role != "" {
 		os.Exit(runChild(role))
 	}
-	os.Exit(m.Run())
+	testenv.Main(m)
 }
 
 // child starts this test binary in the given role with extra environment.
@@ -177,26 +179,6 @@ func (k *countingKeyring) Set(service, user, secret string) error {
 	k.sets++
 	k.mu.Unlock()
 	return k.Keyring.Set(service, user, secret)
-}
-
-// requireKeyring makes sure a real Secret Service answers, as internal/testenv's
-// RequireKeyring does: skip only when TOKENDESK_SKIP_KEYRING=1 outside CI.
-func requireKeyring(t testing.TB) {
-	t.Helper()
-	const probeUser = "storage-test-probe"
-	err := keyring.Set(KeyringService+"-test", probeUser, "probe")
-	if err == nil {
-		_, err = keyring.Get(KeyringService+"-test", probeUser)
-		keyring.Delete(KeyringService+"-test", probeUser)
-	}
-	if err == nil {
-		return
-	}
-	if os.Getenv("TOKENDESK_SKIP_KEYRING") == "1" && os.Getenv("CI") != "true" {
-		t.Skipf("no Secret Service (TOKENDESK_SKIP_KEYRING=1): %v", err)
-	}
-	t.Fatalf("no Secret Service reachable (%v): run the tests with `make test`, or inside "+
-		"dbus-run-session with an unlocked gnome-keyring-daemon (docs/environment.md)", err)
 }
 
 // testKeyUser returns a keyring user unique to the test and deletes it afterwards, so

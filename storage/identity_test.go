@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/internal/testenv"
 )
 
 // msalCache returns an MSAL unified-schema cache (as MSAL Python writes it) with
@@ -41,7 +42,7 @@ func msalCache(accounts int, accessToken string) []byte {
 // TestTokenCacheThroughStore persists a real identity.TokenCache through the store and
 // the real OS keyring, as the app does, and checks no token reaches the disk readable.
 func TestTokenCacheThroughStore(t *testing.T) {
-	requireKeyring(t)
+	testenv.RequireKeyring(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	user := testKeyUser(t)

@@ -16,10 +16,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokendesk/tokendesk/internal/testenv"
 )
 
 func TestSystemKeyringHoldsTheCacheKey(t *testing.T) {
-	requireKeyring(t)
+	testenv.RequireKeyring(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	user := testKeyUser(t)
@@ -71,7 +73,7 @@ func TestSystemKeyringHoldsTheCacheKey(t *testing.T) {
 }
 
 func TestProfileSecretGoesToKeyring(t *testing.T) {
-	requireKeyring(t)
+	testenv.RequireKeyring(t)
 	kr := SystemKeyring(DefaultKeyringTimeout)
 	name := fmt.Sprintf("storage test %d", os.Getpid())
 	const secret = "storage-test-client-secret-value"
@@ -151,7 +153,7 @@ func privateBus(t *testing.T) string {
 // TestProcessesDoNotLoseWrites runs 20 real processes, each adding 50 entries through
 // its own read-modify-write cycles on one cache file at the same time.
 func TestProcessesDoNotLoseWrites(t *testing.T) {
-	requireKeyring(t)
+	testenv.RequireKeyring(t)
 	if testing.Short() {
 		t.Skip("starts 20 processes")
 	}
@@ -203,7 +205,7 @@ func TestProcessesDoNotLoseWrites(t *testing.T) {
 // multi-megabyte cache in a loop, at random moments, and checks each time that the file
 // on disk is a whole version.
 func TestKilledWriterLeavesReadableCache(t *testing.T) {
-	requireKeyring(t)
+	testenv.RequireKeyring(t)
 	dir := t.TempDir()
 	user := testKeyUser(t)
 	ctx := context.Background()
