@@ -121,7 +121,7 @@ func writeToken(e *env, output, execVersion string, tok token) error {
 			Kind:       "ExecCredential",
 			Status: execCredentialStatus{
 				Token:               tok.AccessToken,
-				ExpirationTimestamp: tok.ExpiresOn.UTC().Format(time.RFC3339),
+				ExpirationTimestamp: execExpiry(tok.ExpiresOn),
 			},
 		})
 	default:
@@ -161,8 +161,18 @@ type execCredential struct {
 }
 
 type execCredentialStatus struct {
-	ExpirationTimestamp string `json:"expirationTimestamp"`
+	// ExpirationTimestamp is optional in the schema; without it kubectl asks again on
+	// every call instead of caching, which is right for an unknown expiry.
+	ExpirationTimestamp string `json:"expirationTimestamp,omitempty"`
 	Token               string `json:"token"`
+}
+
+// execExpiry formats t as metav1.Time does (RFC 3339, seconds, UTC); "" when unknown.
+func execExpiry(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // execCredentialVersion picks the ExecCredential apiVersion: the one kubectl asks for
