@@ -272,12 +272,12 @@ func TestOutputShapes(t *testing.T) {
 
 func TestExecCredentialUnknownExpiry(t *testing.T) {
 	out := render(t, outputExecCredential, execCredentialV1, token{AccessToken: "fake-at"})
-	var m map[string]map[string]any
+	var m struct{ Status map[string]any }
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m["status"]["expirationTimestamp"]; ok || m["status"]["token"] != "fake-at" {
-		t.Errorf("status %v: an unknown expiry must be left out, not the zero time", m["status"])
+	if _, ok := m.Status["expirationTimestamp"]; ok || m.Status["token"] != "fake-at" {
+		t.Errorf("status %v: an unknown expiry must be left out, not the zero time", m.Status)
 	}
 }
 
