@@ -258,13 +258,7 @@ func (a *ClientApplication) AuthorizationRequestURL(ctx context.Context, scopes 
 // WithRequestAuthority. Prefer the auth code flow: it adds PKCE and checks state.
 func (a *ClientApplication) AcquireTokenByAuthorizationCode(ctx context.Context, code string, scopes []string, opts ...CallOption) (Result, error) {
 	cc := applyCallOptions(opts)
-	if code == "" {
-		return Result{}, localError(nil, "the authorization code is empty")
-	}
-	if err := checkGrantScopes(scopes); err != nil {
-		return Result{}, err
-	}
-	info, err := a.resolveAuthority(ctx, cc.authority)
+	info, err := a.grantStart(ctx, code, "authorization code", scopes, cc.authority)
 	if err != nil {
 		return Result{}, err
 	}

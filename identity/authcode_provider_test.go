@@ -80,6 +80,15 @@ func TestProviderAuthCodeFlowErrors(t *testing.T) {
 		}
 		return flow
 	}
+	// login starts a flow and signs bob in, returning the redirect's parameters.
+	login := func(t *testing.T) (*AuthCodeFlow, url.Values) {
+		flow := start()
+		redirect, err := p.Login(ctx, flow.AuthURI, "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return flow, redirect.Query()
+	}
 
 	t.Run("access denied", func(t *testing.T) {
 		flow := start()
@@ -94,49 +103,30 @@ func TestProviderAuthCodeFlowErrors(t *testing.T) {
 		}
 	})
 	t.Run("state mismatch", func(t *testing.T) {
-		flow := start()
-		redirect, err := p.Login(ctx, flow.AuthURI, "bob")
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := redirect.Query()
+		flow, q := login(t)
 		q.Set("state", "forged")
 		if _, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, q); !errors.Is(err, ErrStateMismatch) {
 			t.Fatalf("err = %v, want ErrStateMismatch", err)
 		}
 	})
 	t.Run("wrong iss", func(t *testing.T) {
-		flow := start()
-		redirect, err := p.Login(ctx, flow.AuthURI, "bob")
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := redirect.Query()
+		flow, q := login(t)
 		q.Set("iss", "http://127.0.0.1:1/evil")
 		if _, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, q); !errors.Is(err, ErrIssuerMismatch) {
 			t.Fatalf("err = %v, want ErrIssuerMismatch", err)
 		}
 	})
 	t.Run("missing iss", func(t *testing.T) {
-		flow := start()
-		redirect, err := p.Login(ctx, flow.AuthURI, "bob")
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := redirect.Query()
+		flow, q := login(t)
 		q.Del("iss")
 		if _, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, q); !errors.Is(err, ErrIssuerMismatch) {
 			t.Fatalf("err = %v, want ErrIssuerMismatch (discovery promises iss)", err)
 		}
 	})
 	t.Run("nonce mismatch", func(t *testing.T) {
-		flow := start()
-		redirect, err := p.Login(ctx, flow.AuthURI, "bob")
-		if err != nil {
-			t.Fatal(err)
-		}
+		flow, q := login(t)
 		flow.Nonce = "another"
-		if _, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, redirect.Query()); !errors.Is(err, ErrNonceMismatch) {
+		if _, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, q); !errors.Is(err, ErrNonceMismatch) {
 			t.Fatalf("err = %v, want ErrNonceMismatch", err)
 		}
 	})
@@ -148,15 +138,11 @@ func TestProviderAuthCodeFlowErrors(t *testing.T) {
 		}
 	})
 	t.Run("code replay", func(t *testing.T) {
-		flow := start()
-		redirect, err := p.Login(ctx, flow.AuthURI, "bob")
-		if err != nil {
+		flow, q := login(t)
+		if _, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, q); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, redirect.Query()); err != nil {
-			t.Fatal(err)
-		}
-		_, err = c.AcquireTokenByAuthCodeFlow(ctx, flow, redirect.Query())
+		_, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, q)
 		var e *Error
 		if !errors.As(err, &e) || e.Code != "invalid_grant" || !errors.Is(err, ErrInteractionRequired) {
 			t.Fatalf("replayed code: err = %v, want invalid_grant", err)

@@ -110,13 +110,7 @@ func (c *ConfidentialClient) AcquireTokenForClient(ctx context.Context, scopes [
 func (c *ConfidentialClient) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion string, scopes []string, opts ...CallOption) (Result, error) {
 	a := c.ClientApplication
 	cc := applyCallOptions(opts)
-	if userAssertion == "" {
-		return Result{}, localError(nil, "the user assertion is empty")
-	}
-	if err := checkGrantScopes(scopes); err != nil {
-		return Result{}, err
-	}
-	info, err := a.resolveAuthority(ctx, cc.authority)
+	info, err := a.grantStart(ctx, userAssertion, "user assertion", scopes, cc.authority)
 	if err != nil {
 		return Result{}, err
 	}

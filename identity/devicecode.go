@@ -1,9 +1,7 @@
 package identity
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -85,17 +83,9 @@ func (p *PublicClient) InitiateDeviceFlow(ctx context.Context, scopes []string, 
 
 // parseDeviceFlow reads a device authorization response.
 func parseDeviceFlow(res *httpResponse, now time.Time) (*DeviceFlow, error) {
-	if res.status != http.StatusOK {
-		return nil, parseErrorResponse(res, now)
-	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(res.body))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil || m == nil {
-		return nil, &Error{StatusCode: res.status, Err: fmt.Errorf("%w: device authorization response is not JSON", ErrMalformedResponse)}
-	}
-	if _, ok := m["error"]; ok {
-		return nil, parseErrorResponse(res, now)
+	m, err := successObject(res, now, "device authorization response")
+	if err != nil {
+		return nil, err
 	}
 	f := &DeviceFlow{
 		DeviceCode:              str(m["device_code"]),

@@ -17,18 +17,25 @@ func checkGrantScopes(scopes []string) error {
 	return nil
 }
 
+// grantStart does what every grant redeeming a caller-given value begins with: the
+// value must not be empty, the scopes must not be reserved, and the authority (or
+// override) is resolved.
+func (a *ClientApplication) grantStart(ctx context.Context, value, what string, scopes []string, authority string) (*authorityInfo, error) {
+	if value == "" {
+		return nil, localError(nil, "the %s is empty", what)
+	}
+	if err := checkGrantScopes(scopes); err != nil {
+		return nil, err
+	}
+	return a.resolveAuthority(ctx, authority)
+}
+
 // AcquireTokenByRefreshToken redeems a refresh token obtained elsewhere and stores the
 // new tokens, refresh token included (MSAL: acquire_token_by_refresh_token, for
 // migrating into the cache). It reads WithClaimsChallenge and WithRequestAuthority.
 func (a *ClientApplication) AcquireTokenByRefreshToken(ctx context.Context, refreshToken string, scopes []string, opts ...CallOption) (Result, error) {
 	cc := applyCallOptions(opts)
-	if refreshToken == "" {
-		return Result{}, localError(nil, "the refresh token is empty")
-	}
-	if err := checkGrantScopes(scopes); err != nil {
-		return Result{}, err
-	}
-	info, err := a.resolveAuthority(ctx, cc.authority)
+	info, err := a.grantStart(ctx, refreshToken, "refresh token", scopes, cc.authority)
 	if err != nil {
 		return Result{}, err
 	}

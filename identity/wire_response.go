@@ -90,9 +90,9 @@ var knownTokenFields = map[string]bool{
 	"foci": true, "client_info": true,
 }
 
-// parseTokenResponse reads a token endpoint answer. Errors are *Error values; the ID
-// token is not decoded here (that needs the authority: see checkIDToken).
-func parseTokenResponse(res *httpResponse, now time.Time) (*tokenResponse, error) {
+// successObject returns the JSON object of a 2xx answer; an error status, a non-object
+// body or an "error" member (some servers answer errors with 200) give an *Error.
+func successObject(res *httpResponse, now time.Time, what string) (map[string]any, error) {
 	if res.status < 200 || res.status > 299 {
 		return nil, parseErrorResponse(res, now)
 	}
@@ -100,10 +100,20 @@ func parseTokenResponse(res *httpResponse, now time.Time) (*tokenResponse, error
 	dec := json.NewDecoder(bytes.NewReader(res.body))
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil || m == nil {
-		return nil, &Error{StatusCode: res.status, Err: fmt.Errorf("%w: token response is not a JSON object", ErrMalformedResponse)}
+		return nil, &Error{StatusCode: res.status, Err: fmt.Errorf("%w: %s is not a JSON object", ErrMalformedResponse, what)}
 	}
 	if _, isErr := m["error"]; isErr {
 		return nil, parseErrorResponse(res, now)
+	}
+	return m, nil
+}
+
+// parseTokenResponse reads a token endpoint answer. Errors are *Error values; the ID
+// token is not decoded here (that needs the authority: see checkIDToken).
+func parseTokenResponse(res *httpResponse, now time.Time) (*tokenResponse, error) {
+	m, err := successObject(res, now, "token response")
+	if err != nil {
+		return nil, err
 	}
 	tr := &tokenResponse{
 		AccessToken:  str(m["access_token"]),
