@@ -91,42 +91,57 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 			return Result{}, resolveErr
 		}
 	}
-	var (
-		cached Result
-		found  bool
-		aging  bool
-	)
+	var hit atLookup
+	reason := refreshForce // MSAL reports a claims challenge as a forced refresh too
 	if !cfg.forceRefresh && cfg.claimsChallenge == "" {
 		c := a.cache
 		if err := c.beginAccess(ctx, false); err != nil {
 			return Result{}, err
 		}
 		c.mu.RLock()
-		cached, found, aging = a.lookupAccessToken(c.st, info, account, scopes)
+		hit = a.lookupAccessToken(c.st, info, account, scopes)
 		c.mu.RUnlock()
 		if err := c.endAccess(ctx, false, false); err != nil {
 			return Result{}, err
 		}
-		if found && !aging {
-			return cached, nil
+		switch {
+		case hit.found && !hit.aging:
+			if a.wire != nil {
+				a.wire.telemetry.hitAccessToken()
+			}
+			return hit.res, nil
+		case hit.found:
+			reason = refreshATAging
+		case hit.expired:
+			reason = refreshATExpired
+		default:
+			reason = refreshATAbsent
 		}
 	}
 	if resolveErr != nil {
-		if found {
-			return cached, nil
+		if hit.found {
+			return hit.res, nil
 		}
 		return Result{}, resolveErr
 	}
+	// One correlation id for every refresh token tried, as MSAL.
+	ctx = withRefreshReason(withCorrelationID(ctx, newCorrelationID()), reason)
 	res, err := a.refreshSilently(ctx, info, scopes, account, cfg)
-	if err != nil && found {
-		return cached, nil // aging token: the refresh was a courtesy
+	if err != nil && hit.found {
+		return hit.res, nil // aging token: the refresh was a courtesy
 	}
 	return res, err
 }
 
-// lookupAccessToken finds a cached access token for the request. aging reports that
-// its refresh_on has passed.
-func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInfo, account Account, scopes []string) (res Result, found, aging bool) {
+// atLookup is the outcome of an access-token lookup: the hit, whether its refresh_on
+// has passed (aging), and whether a matching but expired token was seen.
+type atLookup struct {
+	res                   Result
+	found, aging, expired bool
+}
+
+// lookupAccessToken finds a cached access token for the request.
+func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInfo, account Account, scopes []string) (out atLookup) {
 	now := a.now().Unix()
 	home := strings.ToLower(account.HomeAccountID)
 	client := strings.ToLower(a.clientID)
@@ -148,14 +163,19 @@ func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInf
 				if e.has(fKeyID) || e.v[fUserAssertionHash] != "" {
 					continue // bound to a key, or to an OBO assertion
 				}
-				if e.expiresOn-now < expiryMargin || !containsAllFold(e.scopes, scopes) {
+				if !containsAllFold(e.scopes, scopes) {
 					continue
 				}
-				return cachedResult(st, e, account), true, e.refreshOn != 0 && e.refreshOn < now
+				if e.expiresOn-now < expiryMargin {
+					out.expired = true
+					continue
+				}
+				out.res, out.found, out.aging = cachedResult(st, e, account), true, e.refreshOn != 0 && e.refreshOn < now
+				return out
 			}
 		}
 	}
-	return Result{}, false, false
+	return out
 }
 
 // containsAllFold reports whether have (lower-cased) holds every scope of want.
