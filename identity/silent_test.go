@@ -1,11 +1,19 @@
 package identity
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func aliceAccount() Account {
@@ -396,4 +404,107 @@ func TestSilentNetworkErrorIsNotFolded(t *testing.T) {
 	if !errors.Is(err, netErr) || errors.Is(err, ErrInteractionRequired) {
 		t.Fatalf("err = %v, want the network error, not interaction required", err)
 	}
+}
+
+// entraStub answers Entra's discovery and token endpoints in-process (nothing is
+// sent anywhere), so the silent refresh runs through the real wire layer.
+type entraStub struct {
+	t     *testing.T
+	token func(form url.Values) (int, map[string]any)
+	posts []url.Values
+}
+
+func (f *entraStub) RoundTrip(r *http.Request) (*http.Response, error) {
+	reply := func(status int, body any) (*http.Response, error) {
+		b, _ := json.Marshal(body)
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(b)), Request: r}, nil
+	}
+	base := "https://login.microsoftonline.com/organizations"
+	switch {
+	case r.Method == http.MethodGet && r.URL.String() == base+"/v2.0/.well-known/openid-configuration":
+		return reply(200, map[string]any{
+			"authorization_endpoint": base + "/oauth2/v2.0/authorize", "token_endpoint": base + "/oauth2/v2.0/token",
+			"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0", "jwks_uri": base + "/discovery/v2.0/keys",
+		})
+	case r.Method == http.MethodPost && r.URL.String() == base+"/oauth2/v2.0/token":
+		if err := r.ParseForm(); err != nil {
+			return nil, err
+		}
+		f.posts = append(f.posts, r.PostForm)
+		status, body := f.token(r.PostForm)
+		return reply(status, body)
+	}
+	f.t.Errorf("unexpected request %s %s", r.Method, r.URL)
+	return nil, fmt.Errorf("entraStub: no route for %s", r.URL)
+}
+
+func TestSilentRefreshThroughWireLayer(t *testing.T) {
+	c := NewTokenCache()
+	store(c, userResponse(alice, "", "User.Read", "", "rt-own"))
+	entra := &entraStub{t: t}
+	pc, err := NewPublicClient(testClientID, WithTokenCache(c), WithClock(func() time.Time { return testNow }),
+		WithAuthority("https://login.microsoftonline.com/organizations"), WithHTTPClient(&http.Client{Transport: entra}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := func(form url.Values) (int, map[string]any) {
+		claims := alice.claims(alice.utid)
+		return 200, map[string]any{
+			"token_type": "Bearer", "scope": "Mail.Read openid profile", "expires_in": 3600,
+			"access_token": "at-wire", "refresh_token": "rt-rotated", "id_token": fakeJWT(claims),
+			"client_info": base64.RawURLEncoding.EncodeToString([]byte(`{"uid":"` + alice.uid + `","utid":"` + alice.utid + `"}`)),
+		}
+	}
+	entra.token = ok
+	res, err := pc.AcquireTokenSilentWithError(context.Background(), []string{"Mail.Read"}, aliceAccount())
+	if err != nil || res.AccessToken != "at-wire" || res.Source != SourceIdentityProvider {
+		t.Fatalf("refresh through the wire layer: %q, %v", res.AccessToken, err)
+	}
+	form := entra.posts[0]
+	if form.Get("grant_type") != "refresh_token" || form.Get("refresh_token") != "rt-own" ||
+		form.Get("client_info") != "1" || form.Get("client_id") != testClientID {
+		t.Fatalf("token request %v", redactForm(form))
+	}
+	for _, s := range []string{"Mail.Read", "openid", "profile", "offline_access"} {
+		if !slices.Contains(strings.Fields(form.Get("scope")), s) {
+			t.Errorf("scope %q lacks %s", form.Get("scope"), s)
+		}
+	}
+	// The rotated refresh token replaced the old one; the new access token is a hit.
+	var rts []string
+	for _, rt := range cacheJSON(t, c)["RefreshToken"] {
+		rts = append(rts, rt["secret"].(string))
+	}
+	if fmt.Sprint(rts) != "[rt-rotated]" {
+		t.Fatalf("refresh tokens %v", rts)
+	}
+	if res, err := pc.AcquireTokenSilent(context.Background(), []string{"Mail.Read"}, aliceAccount()); err != nil || res.Source != SourceCache {
+		t.Fatalf("after refresh: %v, %v", res.Source, err)
+	}
+
+	// invalid_grant: the server's error comes back and the refresh token stays.
+	entra.token = func(url.Values) (int, map[string]any) {
+		return 400, map[string]any{"error": "invalid_grant", "error_description": "AADSTS50173: revoked", "error_codes": []int{50173}, "suberror": "bad_token"}
+	}
+	_, err = pc.AcquireTokenSilentWithError(context.Background(), []string{"Files.Read"}, aliceAccount())
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Code != "invalid_grant" || !errors.Is(err, ErrInteractionRequired) {
+		t.Fatalf("err = %v, want the server's invalid_grant", err)
+	}
+	if rts := cacheJSON(t, c)["RefreshToken"]; len(rts) != 1 {
+		t.Fatalf("refresh token removed after invalid_grant: %v", keys(rts))
+	}
+}
+
+// redactForm drops secrets from a form before it is printed.
+func redactForm(form url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range form {
+		if k == "refresh_token" || k == "client_secret" || k == "code" {
+			v = []string{"<redacted>"}
+		}
+		out[k] = v
+	}
+	return out
 }
