@@ -287,6 +287,11 @@ func (w *wireState) resolve(ctx context.Context, spec *authoritySpec) (*authorit
 	w.mu.Unlock()
 	select {
 	case <-call.done:
+		if call.err != nil && ctx.Err() == nil &&
+			(errors.Is(call.err, context.Canceled) || errors.Is(call.err, context.DeadlineExceeded)) {
+			// The leader gave up on its own context, not on ours: try ourselves.
+			return w.resolve(ctx, spec)
+		}
 		return call.info, call.meta, call.err
 	case <-ctx.Done():
 		return nil, nil, &Error{Err: ctx.Err()}
@@ -332,7 +337,7 @@ func (w *wireState) doResolve(ctx context.Context, spec *authoritySpec) (*author
 				return nil, nil, err
 			}
 			info.Aliases = aliases
-			if tenantDiscovery != "" {
+			if u, err := url.Parse(tenantDiscovery); err == nil && u.Scheme == "https" && u.Host != "" {
 				discoveryURL = tenantDiscovery
 			}
 		default:

@@ -10,9 +10,9 @@ import (
 	"github.com/tokendesk/tokendesk/internal/testenv"
 )
 
-// cachedRefreshTokens returns the refresh tokens in c's cache, read through the
+// wireCachedRTs returns the refresh tokens in c's cache, read through the
 // public serialization (the MSAL schema).
-func cachedRefreshTokens(t *testing.T, c *ClientApplication) []string {
+func wireCachedRTs(t *testing.T, c *ClientApplication) []string {
 	t.Helper()
 	data, err := c.TokenCache().Serialize()
 	if err != nil {
@@ -37,18 +37,18 @@ func TestProviderRefreshTokenRotation(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := newProviderPublicClient(t, p)
+	c := wireProviderClient(t, p)
 	// prompt=consent: the provider otherwise leaves offline_access out of the refresh
 	// token's scope, and refreshes asking for it (as MSAL's always do) get invalid_scope.
-	signIn(t, ctx, p, c, "carol", WithPrompt(PromptConsent))
-	rts := cachedRefreshTokens(t, c.ClientApplication)
+	wireSignIn(t, ctx, p, c, "carol", WithPrompt(PromptConsent))
+	rts := wireCachedRTs(t, c.ClientApplication)
 	if len(rts) != 1 {
 		t.Fatalf("%d refresh tokens cached, want 1", len(rts))
 	}
 	old := rts[0]
 
 	// Migration into a fresh client: the refresh token is stored, and rotated.
-	c2 := newProviderPublicClient(t, p)
+	c2 := wireProviderClient(t, p)
 	res, err := c2.AcquireTokenByRefreshToken(ctx, old, []string{"email"})
 	if err != nil {
 		t.Fatalf("AcquireTokenByRefreshToken: %v", err)
@@ -56,7 +56,7 @@ func TestProviderRefreshTokenRotation(t *testing.T) {
 	if res.AccessToken == "" || res.Account.IsZero() {
 		t.Fatalf("no access token or account from the refresh")
 	}
-	rotated := cachedRefreshTokens(t, c2.ClientApplication)
+	rotated := wireCachedRTs(t, c2.ClientApplication)
 	if len(rotated) != 1 || rotated[0] == old {
 		t.Fatalf("refresh token not stored or not rotated")
 	}
@@ -77,7 +77,7 @@ func TestProviderDeviceFlow(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := newProviderPublicClient(t, p)
+	c := wireProviderClient(t, p)
 	polls := 0
 	c.wire.sleep = func(ctx context.Context, d time.Duration) error {
 		polls++
@@ -117,7 +117,7 @@ func TestProviderDeviceFlowCancel(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := newProviderPublicClient(t, p)
+	c := wireProviderClient(t, p)
 	flow, err := c.InitiateDeviceFlow(ctx, []string{"email"})
 	if err != nil {
 		t.Fatal(err)
@@ -168,5 +168,27 @@ func TestProviderClientCredentials(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Code != "invalid_client" {
 		t.Fatalf("wrong secret: err = %v, want invalid_client", err)
+	}
+}
+
+// TestProviderStockConsentPolicy keeps one test on oidc-provider's stock rules, which
+// real providers share: without prompt=consent no refresh token is issued, and the
+// sign-in still succeeds with the tokens it got.
+func TestProviderStockConsentPolicy(t *testing.T) {
+	p := testenv.NewProvider(t, testenv.WithStockConsentPolicy())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := wireProviderClient(t, p)
+	res, _ := wireSignIn(t, ctx, p, c, "erin")
+	if res.AccessToken == "" || res.IDTokenClaims["sub"] != "erin" {
+		t.Fatalf("sign-in under the stock policy: %+v", res.IDTokenClaims)
+	}
+	if rts := wireCachedRTs(t, c.ClientApplication); len(rts) != 0 {
+		t.Errorf("%d refresh tokens cached without prompt=consent, want 0", len(rts))
+	}
+	c2 := wireProviderClient(t, p)
+	wireSignIn(t, ctx, p, c2, "erin", WithPrompt(PromptConsent))
+	if rts := wireCachedRTs(t, c2.ClientApplication); len(rts) != 1 {
+		t.Errorf("%d refresh tokens cached with prompt=consent, want 1", len(rts))
 	}
 }

@@ -19,17 +19,17 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
-// loopbackTransport sends every request to target, keeping the Host header, so tests can
+// wireLoopbackTransport sends every request to target, keeping the Host header, so tests can
 // use real Entra authority URLs while no byte leaves the machine. It records the hosts
 // asked for and refuses any target that is not loopback.
-type loopbackTransport struct {
+type wireLoopbackTransport struct {
 	target *url.URL
 	base   http.RoundTripper
 	mu     sync.Mutex
 	hosts  []string
 }
 
-func (l *loopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (l *wireLoopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !isLoopback(l.target.Hostname()) {
 		return nil, fmt.Errorf("test transport: refusing non-loopback target %s", l.target.Host)
 	}
@@ -43,18 +43,18 @@ func (l *loopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return l.base.RoundTrip(c)
 }
 
-func (l *loopbackTransport) seen() []string {
+func (l *wireLoopbackTransport) seen() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.hosts...)
 }
 
-// fakeEntra is an httptest server shaped like Entra: discovery, instance discovery,
+// wireEntra is an httptest server shaped like Entra: discovery, instance discovery,
 // user realm, device code and token endpoints, with per-test token behaviour.
-type fakeEntra struct {
+type wireEntra struct {
 	t   *testing.T
 	srv *httptest.Server
-	tr  *loopbackTransport
+	tr  *wireLoopbackTransport
 	key *rsa.PrivateKey
 
 	mu       sync.Mutex
@@ -66,30 +66,30 @@ type fakeEntra struct {
 	idClaims map[string]any
 }
 
-func newFakeEntra(t *testing.T) *fakeEntra {
+func newWireEntra(t *testing.T) *wireEntra {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeEntra{t: t, key: key, hits: map[string]int{}, realm: "Managed"}
+	f := &wireEntra{t: t, key: key, hits: map[string]int{}, realm: "Managed"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	u, _ := url.Parse(f.srv.URL)
-	f.tr = &loopbackTransport{target: u, base: http.DefaultTransport}
+	f.tr = &wireLoopbackTransport{target: u, base: http.DefaultTransport}
 	return f
 }
 
 // client returns an HTTP client that reaches the fake whatever host is asked for.
-func (f *fakeEntra) client() *http.Client { return &http.Client{Transport: f.tr} }
+func (f *wireEntra) client() *http.Client { return &http.Client{Transport: f.tr} }
 
-func (f *fakeEntra) count(path string) int {
+func (f *wireEntra) count(path string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.hits[path]
 }
 
-func (f *fakeEntra) lastForm() url.Values {
+func (f *wireEntra) lastForm() url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.forms) == 0 {
@@ -98,7 +98,7 @@ func (f *fakeEntra) lastForm() url.Values {
 	return f.forms[len(f.forms)-1]
 }
 
-func (f *fakeEntra) lastHeader() http.Header {
+func (f *wireEntra) lastHeader() http.Header {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.headers) == 0 {
@@ -107,13 +107,13 @@ func (f *fakeEntra) lastHeader() http.Header {
 	return f.headers[len(f.headers)-1]
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func wireJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
+func (f *wireEntra) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.hits[r.URL.Path]++
 	f.mu.Unlock()
@@ -126,11 +126,11 @@ func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/common/discovery/instance":
 		ae := r.URL.Query().Get("authorization_endpoint")
 		if strings.Contains(ae, "evil.example") {
-			writeJSON(w, 400, map[string]any{"error": "invalid_instance", "error_description": "AADSTS50049: Unknown or invalid instance."})
+			wireJSON(w, 400, map[string]any{"error": "invalid_instance", "error_description": "AADSTS50049: Unknown or invalid instance."})
 			return
 		}
 		u, _ := url.Parse(ae)
-		writeJSON(w, 200, map[string]any{
+		wireJSON(w, 200, map[string]any{
 			"tenant_discovery_endpoint": "https://" + u.Host + "/" + strings.Split(strings.Trim(u.Path, "/"), "/")[0] + "/v2.0/.well-known/openid-configuration",
 			"metadata": []map[string]any{{"preferred_network": u.Host, "preferred_cache": u.Host,
 				"aliases": []string{u.Host, "alias." + u.Host}}},
@@ -139,24 +139,24 @@ func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 		p := strings.TrimSuffix(r.URL.Path, "/.well-known/openid-configuration")
 		p = strings.TrimSuffix(p, "/v2.0")
 		if strings.Contains(p, "nonexistent") {
-			writeJSON(w, 400, map[string]any{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found.", "error_codes": []int{90002}})
+			wireJSON(w, 400, map[string]any{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found.", "error_codes": []int{90002}})
 			return
 		}
 		if p == "/adfs" {
-			writeJSON(w, 200, map[string]any{"issuer": base + "/adfs",
+			wireJSON(w, 200, map[string]any{"issuer": base + "/adfs",
 				"authorization_endpoint": base + "/adfs/oauth2/authorize", "token_endpoint": base + "/adfs/oauth2/token"})
 			return
 		}
-		writeJSON(w, 200, map[string]any{
+		wireJSON(w, 200, map[string]any{
 			"issuer":                 "https://login.microsoftonline.com/{tenantid}/v2.0",
 			"authorization_endpoint": base + p + "/oauth2/v2.0/authorize",
 			"token_endpoint":         base + p + "/oauth2/v2.0/token",
 			"jwks_uri":               base + p + "/discovery/v2.0/keys",
 		})
 	case len(parts) >= 3 && parts[0] == "common" && parts[1] == "userrealm":
-		writeJSON(w, 200, map[string]any{"ver": "1.0", "account_type": f.realm, "domain_name": "contoso.com"})
+		wireJSON(w, 200, map[string]any{"ver": "1.0", "account_type": f.realm, "domain_name": "contoso.com"})
 	case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/devicecode"):
-		writeJSON(w, 200, map[string]any{"device_code": "DC", "user_code": "UC", "verification_uri": "https://microsoft.com/devicelogin",
+		wireJSON(w, 200, map[string]any{"device_code": "DC", "user_code": "UC", "verification_uri": "https://microsoft.com/devicelogin",
 			"expires_in": "900", "interval": "1", "message": "To sign in, use a web browser..."})
 	case strings.HasSuffix(r.URL.Path, "/token"):
 		_ = r.ParseForm()
@@ -175,17 +175,17 @@ func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // idToken signs an Entra-shaped ID token.
-func (f *fakeEntra) idToken(extra map[string]any) string {
+func (f *wireEntra) idToken(extra map[string]any) string {
 	now := time.Now()
 	claims := map[string]any{"iss": "https://login.microsoftonline.com/t1/v2.0", "aud": "client", "sub": "s1", "oid": "u1", "tid": "t1",
 		"preferred_username": "alice@contoso.com", "name": "Alice", "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	for k, v := range extra {
 		claims[k] = v
 	}
-	return signTestJWT(f.t, f.key, "k1", claims)
+	return wireSignJWT(f.t, f.key, "k1", claims)
 }
 
-func (f *fakeEntra) success(w http.ResponseWriter, r *http.Request, form url.Values) {
+func (f *wireEntra) success(w http.ResponseWriter, r *http.Request, form url.Values) {
 	f.mu.Lock()
 	extra := f.idClaims
 	f.mu.Unlock()
@@ -196,10 +196,10 @@ func (f *fakeEntra) success(w http.ResponseWriter, r *http.Request, form url.Val
 		resp["id_token"] = f.idToken(extra)
 		resp["client_info"] = base64.RawURLEncoding.EncodeToString([]byte(`{"uid":"u1","utid":"t1"}`))
 	}
-	writeJSON(w, 200, resp)
+	wireJSON(w, 200, resp)
 }
 
-func signTestJWT(t testing.TB, key *rsa.PrivateKey, kid string, claims map[string]any) string {
+func wireSignJWT(t testing.TB, key *rsa.PrivateKey, kid string, claims map[string]any) string {
 	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
@@ -214,7 +214,7 @@ func signTestJWT(t testing.TB, key *rsa.PrivateKey, kid string, claims map[strin
 }
 
 // entraClient builds a client of the fake for authority (a real Entra URL).
-func entraPublic(t *testing.T, f *fakeEntra, authority string, opts ...Option) *PublicClient {
+func wireEntraPublic(t *testing.T, f *wireEntra, authority string, opts ...Option) *PublicClient {
 	t.Helper()
 	c, err := NewPublicClient("client", append([]Option{WithAuthority(authority), WithHTTPClient(f.client())}, opts...)...)
 	if err != nil {
@@ -224,7 +224,7 @@ func entraPublic(t *testing.T, f *fakeEntra, authority string, opts ...Option) *
 }
 
 // loopbackHost reports whether every host in hosts was reached only via the fake.
-func assertOnlyHosts(t *testing.T, got []string, allowed ...string) {
+func wireOnlyHosts(t *testing.T, got []string, allowed ...string) {
 	t.Helper()
 	for _, h := range got {
 		ok := false
@@ -239,8 +239,8 @@ func assertOnlyHosts(t *testing.T, got []string, allowed ...string) {
 
 var _ = net.ParseIP
 
-// newLoopbackServer starts h on 127.0.0.1 and returns its URL.
-func newLoopbackServer(t *testing.T, h http.Handler) string {
+// wireLoopbackServer starts h on 127.0.0.1 and returns its URL.
+func wireLoopbackServer(t *testing.T, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

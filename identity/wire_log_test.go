@@ -11,19 +11,19 @@ import (
 	"testing"
 )
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
+// wireLogBuffer is a log sink safe for concurrent handlers.
+type wireLogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *wireLogBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *wireLogBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -31,9 +31,9 @@ func (s *syncBuffer) String() string {
 
 func TestDebugLogsHoldNoSecrets(t *testing.T) {
 	ctx := context.Background()
-	var logs syncBuffer
+	var logs wireLogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f := newFakeEntra(t)
+	f := newWireEntra(t)
 	var secrets []string
 	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		for _, k := range []string{"code", "refresh_token", "password", "client_secret", "code_verifier"} {
@@ -43,7 +43,7 @@ func TestDebugLogsHoldNoSecrets(t *testing.T) {
 		}
 		f.success(w, r, form)
 	}
-	c := entraPublic(t, f, "https://login.microsoftonline.com/common", WithLogger(logger))
+	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common", WithLogger(logger))
 	flow, err := c.InitiateAuthCodeFlow(ctx, []string{"User.Read"})
 	if err != nil {
 		t.Fatal(err)
