@@ -19,15 +19,26 @@ type TrayActions struct {
 	Quit func()
 }
 
+// TrayMaxAccounts caps the accounts listed in the tray: a menu is the quick path for
+// the few accounts in daily use, and a menu of 1,000 entries is neither usable nor
+// cheap to send over D-Bus. The rest are a click away in the window.
+const TrayMaxAccounts = 25
+
 // TrayMenu builds the tray menu for accounts: each account opens a submenu of its
-// scopes, each scope a "Copy token" item; then "Open Tokendesk" and "Quit". It is a
-// pure function of its inputs so tests can compare the model with the accounts.
+// scopes, each scope a "Copy token" item; then "Open Tokendesk" and "Quit". Beyond
+// TrayMaxAccounts, one item says how many more the window has. It is a pure function
+// of its inputs so tests can compare the model with the accounts.
 func TrayMenu(accounts []usecase.AccountView, scopes map[string][]usecase.Scope, act TrayActions) *fyne.Menu {
 	var items []*fyne.MenuItem
 	if len(accounts) == 0 {
 		none := fyne.NewMenuItem("No accounts yet", nil)
 		none.Disabled = true
 		items = append(items, none)
+	}
+	more := 0
+	if len(accounts) > TrayMaxAccounts {
+		more = len(accounts) - TrayMaxAccounts
+		accounts = accounts[:TrayMaxAccounts]
 	}
 	for _, a := range accounts {
 		a := a
@@ -55,6 +66,9 @@ func TrayMenu(accounts []usecase.AccountView, scopes map[string][]usecase.Scope,
 		acc.ChildMenu = fyne.NewMenu("", sub...)
 		items = append(items, acc)
 	}
+	if more > 0 {
+		items = append(items, fyne.NewMenuItem(fmt.Sprintf("%d more accounts in the window…", more), act.Open))
+	}
 	open := fyne.NewMenuItem("Open Tokendesk", act.Open)
 	quit := fyne.NewMenuItem("Quit", act.Quit)
 	quit.IsQuit = true
@@ -69,9 +83,8 @@ func (u *UI) installTray() {
 		return
 	}
 	u.trayOn = true
-	if icon := u.app.Icon(); icon != nil {
-		u.app.(desktop.App).SetSystemTrayIcon(icon)
-	}
+	// No SetSystemTrayIcon: the driver takes the app icon when the tray starts, and
+	// setting it here would decode the 512 px PNG twice during start-up.
 	u.win.SetCloseIntercept(func() { u.win.Hide() })
 	u.refreshTray()
 }

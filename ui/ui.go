@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -47,6 +48,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of the expiry countdown; nil means time.Now.
 	Now func() time.Time
+	// Trace, when set, is called on the UI goroutine with "first-frame" when the window
+	// is first painted and "accounts-frame" when the first loaded account list is
+	// (scripts/bench-window.sh measures start-up with it).
+	Trace func(event string)
 }
 
 // UI is Tokendesk's main window plus its tray menu.
@@ -59,6 +64,8 @@ type UI struct {
 
 	list   *accountList
 	detail *detailPane
+	probe  *frameProbe // nil unless Options.Trace
+	loaded bool        // the first account list arrived
 
 	// ctx is cancelled by Close; every worker derives from it.
 	ctx    context.Context
@@ -96,7 +103,9 @@ func New(a fyne.App, desk Desk, opts Options) *UI {
 	}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	u.win = a.NewWindow("Tokendesk")
+	u.trace("window-created")
 	u.build()
+	u.trace("window-laid-out")
 	return u
 }
 
@@ -107,8 +116,10 @@ func (u *UI) Window() fyne.Window { return u.win }
 // one) and keeps both in step with the Desk.
 func (u *UI) Start() {
 	u.unsub = u.desk.Subscribe(func() { u.Reload() })
-	u.installTray()
 	u.Reload()
+	u.trace("reload-started")
+	u.installTray()
+	u.trace("tray-installed")
 }
 
 // Close stops background work and waits for it; the window is left to the app.
@@ -118,6 +129,13 @@ func (u *UI) Close() {
 		u.unsub()
 	}
 	u.jobs.Wait()
+}
+
+// trace reports a start-up milestone when tracing.
+func (u *UI) trace(event string) {
+	if u.opts.Trace != nil {
+		u.opts.Trace(event)
+	}
 }
 
 // run runs work on a worker goroutine with the UI's context.
@@ -148,6 +166,15 @@ func (u *UI) Reload() {
 			u.list.setAccounts(accs, err)
 			u.detail.accountsChanged(accs, scopes)
 			u.refreshTray()
+			if !u.loaded {
+				u.loaded = true
+				if u.probe != nil {
+					u.probe.expect("accounts-frame")
+				}
+				// Loading decrypts and parses the whole cache once; hand that garbage
+				// back to the OS now rather than carry it as idle RSS.
+				go debug.FreeOSMemory()
+			}
 		})
 	})
 }
@@ -162,4 +189,9 @@ func (u *UI) account(key string) (usecase.AccountView, bool) {
 		}
 	}
 	return usecase.AccountView{}, false
+}
+
+// ShowNotice shows something the user should know (a cache moved aside, ...).
+func (u *UI) ShowNotice(title, message string) {
+	dialog.ShowInformation(title, message, u.win)
 }

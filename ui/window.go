@@ -29,7 +29,12 @@ func (u *UI) build() {
 	}
 	split := container.NewHSplit(u.list.content, u.detail.content)
 	split.Offset = 0.4
-	u.win.SetContent(container.NewBorder(top, nil, nil, nil, split))
+	var bottom fyne.CanvasObject
+	if u.opts.Trace != nil {
+		u.probe = newFrameProbe(u.opts.Trace)
+		bottom = container.NewHBox(u.probe.raster)
+	}
+	u.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	u.win.Resize(fyne.NewSize(1000, 640))
 
 	c := u.win.Canvas()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -213,6 +214,14 @@ func TestTrayMenuModel(t *testing.T) {
 	}
 	if empty := TrayMenu(nil, nil, TrayActions{}); !empty.Items[0].Disabled {
 		t.Error("empty tray has no disabled placeholder")
+	}
+	many := make([]usecase.AccountView, TrayMaxAccounts+7)
+	for i := range many {
+		many[i] = usecase.AccountView{Key: fmt.Sprint(i), DisplayName: fmt.Sprint("user ", i)}
+	}
+	items := TrayMenu(many, nil, TrayActions{}).Items
+	if len(items) != TrayMaxAccounts+4 || items[TrayMaxAccounts].Label != "7 more accounts in the window…" {
+		t.Errorf("capped tray: %d items, item %d = %q", len(items), TrayMaxAccounts, items[TrayMaxAccounts].Label)
 	}
 }
 
