@@ -32,10 +32,15 @@ type authoritySpec struct {
 	tenant string
 	// issuer is the configured OIDC issuer (no trailing slash).
 	issuer string
+	// key caches canonical(), so a memoized resolution allocates nothing.
+	key string
 }
 
 // canonical is the memoization key and authorityInfo.CanonicalURL.
 func (s *authoritySpec) canonical() string {
+	if s.key != "" {
+		return s.key
+	}
 	if s.kind == kindOIDC {
 		return s.issuer
 	}
@@ -107,10 +112,17 @@ func checkScheme(u *url.URL) error {
 }
 
 func parseConfiguredAuthority(cfg *config) (*authoritySpec, error) {
+	parse := parseAuthority
+	raw := cfg.authority
 	if cfg.oidcAuthority != "" {
-		return parseOIDCIssuer(cfg.oidcAuthority)
+		parse, raw = parseOIDCIssuer, cfg.oidcAuthority
 	}
-	return parseAuthority(cfg.authority)
+	s, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	s.key = s.canonical()
+	return s, nil
 }
 
 // parseOIDCIssuer parses WithOIDCAuthority's issuer.

@@ -52,7 +52,7 @@ func (l *wireLoopbackTransport) seen() []string {
 // wireEntra is an httptest server shaped like Entra: discovery, instance discovery,
 // user realm, device code and token endpoints, with per-test token behaviour.
 type wireEntra struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	tr  *wireLoopbackTransport
 	key *rsa.PrivateKey
@@ -66,7 +66,7 @@ type wireEntra struct {
 	idClaims map[string]any
 }
 
-func newWireEntra(t *testing.T) *wireEntra {
+func newWireEntra(t testing.TB) *wireEntra {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
