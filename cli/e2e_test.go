@@ -56,9 +56,10 @@ func newDesk(t *testing.T, home string, p *testenv.OIDCProvider, opener usecase.
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
 	writeConfig(t, home, p)
 	desk, err := usecase.New(usecase.Deps{
-		Config: usecase.StorageConfig(home),
-		Cache:  cache,
-		Opener: opener,
+		Config:    usecase.StorageConfig(home),
+		Cache:     cache,
+		CacheHook: store,
+		Opener:    opener,
 	})
 	if err != nil {
 		t.Fatalf("usecase.New: %v", err)
@@ -406,6 +407,22 @@ func TestEndToEndBinary(t *testing.T) {
 	var accts []account
 	if err := json.Unmarshal([]byte(r.stdout), &accts); err != nil || len(accts) != 2 {
 		t.Fatalf("accounts --json: %v, %d accounts\n%s", err, len(accts), r.stdout)
+	}
+
+	// The window's view of the same TOKENDESK_HOME (a Desk in this process, built as
+	// main builds it) sees the accounts the CLI added, and serves the same cached token.
+	window := newDesk(t, home, p, nil)
+	views, err := window.Accounts(ctx)
+	if err != nil || len(views) != 2 {
+		t.Fatalf("the window's Desk sees %d accounts (%v), want the CLI's 2", len(views), err)
+	}
+	winTok, err := window.Token(ctx, keys["erin"], []string{e2eScope}, false)
+	if err != nil {
+		t.Fatalf("window Token: %v", err)
+	}
+	r = c.run(ctx, nil, "token", "--scope", e2eScope, "--account", keys["erin"])
+	if r.code != ExitOK || strings.TrimSpace(r.stdout) != winTok.AccessToken {
+		t.Errorf("CLI and window disagree on erin's cached token: %v", r)
 	}
 
 	// Without --account, two accounts are ambiguous: a usage error listing both keys.
