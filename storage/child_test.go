@@ -59,6 +59,11 @@ func runChild(role string) int {
 				fmt.Println("first write done")
 			}
 		}
+	case "diskfull":
+		if err := diskFullChild(dir); err != nil {
+			return fail(err)
+		}
+		return 0
 	case "keyring-get":
 		// Tries the OS keyring with whatever D-Bus environment the parent set.
 		s, err := OpenCacheStore(dir, SystemKeyring(2*time.Second), opts...)
