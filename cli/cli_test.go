@@ -121,6 +121,8 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 			wantCode: ExitError, wantStdout: "", stderrHas: []string{"expired_token"}},
 
 		{name: "profiles", args: []string{"profiles"}, wantCode: ExitOK, stdoutHas: []string{"entra (default)", "lab", "c2"}},
+		{name: "profiles default named so", args: []string{"profiles"}, setup: func(f *fakeService) { f.profiles[0].Name = "Microsoft Entra (default)" },
+			wantCode: ExitOK, stdoutHas: []string{"Microsoft Entra (default)  "}},
 		{name: "profiles json", args: []string{"profiles", "--json"}, wantCode: ExitOK, stdoutHas: []string{`"clientId": "c1"`}},
 	}
 	for _, tc := range tests {

@@ -84,7 +84,7 @@ func runProfiles(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(tw, "PROFILE\tAUTHORITY\tCLIENT ID\tSCOPES")
 	for _, p := range profs {
 		name := p.Name
-		if p.Default {
+		if p.Default && !strings.Contains(strings.ToLower(name), "default") {
 			name += " (default)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, p.Authority, p.ClientID, dash(strings.Join(p.Scopes, " ")))
