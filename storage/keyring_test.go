@@ -209,7 +209,10 @@ func TestKilledWriterLeavesReadableCache(t *testing.T) {
 	dir := t.TempDir()
 	user := testKeyUser(t)
 	ctx := context.Background()
-	for round := range 6 {
+	const rounds = 8
+	midWrite := 0
+	defer func() { t.Logf("%d of %d kills landed inside a write", midWrite, rounds) }()
+	for round := range rounds {
 		cmd := child(t, "churn", "STORE_DIR="+dir, "KEY_USER="+user)
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
@@ -228,6 +231,10 @@ func TestKilledWriterLeavesReadableCache(t *testing.T) {
 		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
+		// A temporary file left behind shows the kill landed inside a write.
+		if tmps, _ := filepath.Glob(filepath.Join(dir, CacheFileName+".tmp-*")); len(tmps) > 0 {
+			midWrite++
+		}
 
 		s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), WithKeyringEntry(KeyringService, user))
 		if err != nil {
