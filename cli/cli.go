@@ -152,6 +152,10 @@ func reportError(w io.Writer, cmd command, err error) {
 	// The package prefix of usecase errors says nothing to a user; identity's stays, as
 	// it marks what the authority answered.
 	msg := redact(strings.ReplaceAll(err.Error(), "usecase: ", ""))
+	if errors.Is(err, context.Canceled) {
+		// Ctrl+C: the user knows why; the wrapped chain would only say "context canceled".
+		msg = "cancelled"
+	}
 	fmt.Fprintf(w, "tokendesk %s: %s\n", cmd.name, msg)
 	switch exitCode(err) {
 	case ExitUsage:
