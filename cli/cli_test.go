@@ -125,7 +125,9 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 		{name: "profiles default named so", args: []string{"profiles"}, setup: func(f *fakeService) { f.profiles[0].Name = "Microsoft Entra (default)" },
 			wantCode: ExitOK, stdoutHas: []string{"Microsoft Entra (default)  "}},
 		{name: "login cancelled", args: []string{"login", "--device-code"},
-			setup:    func(f *fakeService) { f.err = map[string]error{"SignInWithDeviceCode": fmt.Errorf("device flow: %w", context.Canceled)} },
+			setup: func(f *fakeService) {
+				f.err = map[string]error{"SignInWithDeviceCode": fmt.Errorf("device flow: %w", context.Canceled)}
+			},
 			wantCode: ExitError, stderrHas: []string{"tokendesk login: cancelled"}},
 		{name: "profiles json", args: []string{"profiles", "--json"}, wantCode: ExitOK, stdoutHas: []string{`"clientId": "c1"`}},
 	}
