@@ -192,3 +192,54 @@ func TestProviderStockConsentPolicy(t *testing.T) {
 		t.Errorf("%d refresh tokens cached with prompt=consent, want 1", len(rts))
 	}
 }
+
+// TestProviderIDTokenKeyRotation checks ID token signatures against real provider
+// keys: a JWKS cached from before a restart (another instance's keys) is re-fetched
+// when the kid is unknown, and a token signed by another provider's key is refused.
+func TestProviderIDTokenKeyRotation(t *testing.T) {
+	p1 := testenv.Provider(t)
+	p2 := testenv.NewProvider(t) // its keys stand for p1's keys before a restart
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	c := wireProviderClient(t, p1)
+	info, err := c.resolveAuthority(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := c.wire.fetchJWKS(ctx, p2.Endpoint("jwks_uri"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := c.wire.fetchJWKS(ctx, info.JWKSURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stale.Keys) > 0 && len(current.Keys) > 0 && stale.Keys[0].KeyID == current.Keys[0].KeyID {
+		// testenv's server.mjs configures no jwks, so every instance signs with
+		// oidc-provider's fixed development key ("keystore-CHANGE-ME"). The same checks
+		// run against rotating keys in TestIDTokenVerificationWithKeyRotation.
+		t.Skipf("provider instances share the signing key %q: testenv must generate keys per start", current.Keys[0].KeyID)
+	}
+	c.wire.jwksFor(info.JWKSURI).keys = stale
+	res, _ := wireSignIn(t, ctx, p1, c, "frank")
+	if res.IDTokenClaims["sub"] != "frank" {
+		t.Fatalf("sign-in after a key change: claims %v", res.IDTokenClaims)
+	}
+	if st := c.wire.jwksFor(info.JWKSURI); st.lastRefetch.IsZero() {
+		t.Error("the unknown kid did not trigger a JWKS re-fetch")
+	}
+
+	// A genuine ID token of another provider: signed by a key p1 never published.
+	other, _ := wireSignIn(t, ctx, p2, wireProviderClient(t, p2), "mallory")
+	fresh := wireProviderClient(t, p1)
+	if _, err := fresh.resolveAuthority(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.wire.verifyIDToken(ctx, info.JWKSURI, other.IDToken); !errors.Is(err, ErrInvalidIDToken) {
+		t.Fatalf("foreign ID token: err = %v, want ErrInvalidIDToken", err)
+	}
+	if _, err := fresh.checkIDToken(ctx, info, other.IDToken, "", nil); err == nil {
+		t.Fatal("foreign ID token accepted by checkIDToken")
+	}
+}
