@@ -38,10 +38,7 @@ func benchStore(b *testing.B) (*CacheStore, *rawCache) {
 	}
 	c := &rawCache{data: data}
 	ctx := context.Background()
-	if err := s.before(ctx, c, true); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.after(ctx, c, true); err != nil {
+	if err := bracket(ctx, s, c, true, true); err != nil {
 		b.Fatal(err)
 	}
 	return s, c
@@ -55,10 +52,7 @@ func BenchmarkCacheLoad(b *testing.B) {
 	b.SetBytes(int64(len(c.data)))
 	for b.Loop() {
 		s.synced = nil // as if the file had changed
-		if err := s.before(ctx, c, false); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.after(ctx, c, false); err != nil {
+		if err := bracket(ctx, s, c, false, false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -71,10 +65,7 @@ func BenchmarkCacheSave(b *testing.B) {
 	ctx := context.Background()
 	b.SetBytes(int64(len(c.data)))
 	for b.Loop() {
-		if err := s.before(ctx, c, true); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.after(ctx, c, true); err != nil {
+		if err := bracket(ctx, s, c, true, true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -86,10 +77,7 @@ func BenchmarkUnchangedCheck(b *testing.B) {
 	s, c := benchStore(b)
 	ctx := context.Background()
 	for b.Loop() {
-		if err := s.before(ctx, c, false); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.after(ctx, c, false); err != nil {
+		if err := bracket(ctx, s, c, false, false); err != nil {
 			b.Fatal(err)
 		}
 	}

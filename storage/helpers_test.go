@@ -99,12 +99,18 @@ func put(ctx context.Context, s *CacheStore, c *mapCache, k, v string) error {
 	return s.after(ctx, c, true)
 }
 
-// load runs one read access and returns the cache's content.
-func load(ctx context.Context, s *CacheStore, c *mapCache) error {
-	if err := s.before(ctx, c, false); err != nil {
+// load runs one read access, loading c if the file changed.
+func load(ctx context.Context, s *CacheStore, c cacheData) error {
+	return bracket(ctx, s, c, false, false)
+}
+
+// bracket runs the hook's two calls around an operation that changed nothing or, with
+// changed, everything (as identity does).
+func bracket(ctx context.Context, s *CacheStore, c cacheData, write, changed bool) error {
+	if err := s.before(ctx, c, write); err != nil {
 		return err
 	}
-	return s.after(ctx, c, false)
+	return s.after(ctx, c, changed)
 }
 
 // memKeyring is an in-memory Keyring that counts calls.
