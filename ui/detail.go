@@ -68,13 +68,19 @@ func newDetailPane(u *UI) *detailPane {
 		return l
 	}
 	d.atHeader, d.atClaims, d.idHeader, d.idClaims = mono(), mono(), mono(), mono()
+	// Header and claims side by side: claims are the long part and get the width.
+	pane := func(h, c *widget.Label) fyne.CanvasObject {
+		titled := func(title string, l *widget.Label) fyne.CanvasObject {
+			return container.NewBorder(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+				nil, nil, nil, container.NewScroll(l))
+		}
+		split := container.NewHSplit(titled("Header", h), titled("Claims", c))
+		split.Offset = 0.35
+		return split
+	}
 	d.tabs = container.NewAppTabs(
-		container.NewTabItem("Access token", container.NewVScroll(container.NewVBox(
-			widget.NewLabelWithStyle("Header", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.atHeader,
-			widget.NewLabelWithStyle("Claims", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.atClaims))),
-		container.NewTabItem("ID token", container.NewVScroll(container.NewVBox(
-			widget.NewLabelWithStyle("Header", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.idHeader,
-			widget.NewLabelWithStyle("Claims", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.idClaims))),
+		container.NewTabItem("Access token", pane(d.atHeader, d.atClaims)),
+		container.NewTabItem("ID token", pane(d.idHeader, d.idClaims)),
 	)
 	d.clearInspector()
 

@@ -103,7 +103,7 @@ func demoCache(n int, now time.Time) map[string]section {
 	for i := 0; i < n; i++ {
 		p := demoProviders[i%len(demoProviders)]
 		env := strings.ToLower(hostOf(p.Issuer))
-		first, last := firstNames[i%len(firstNames)], lastNames[(i/len(firstNames))%len(lastNames)]
+		first, last := firstNames[i%len(firstNames)], lastNames[(i*5+i/len(firstNames))%len(lastNames)]
 		name := first + " " + last
 		if i >= len(firstNames)*len(lastNames) {
 			name += " " + strconv.Itoa(i)
