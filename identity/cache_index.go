@@ -24,6 +24,9 @@ type cacheState struct {
 	// meta: (environment, client_id) -> app metadata.
 	meta map[idxKey]*cacheEntry
 
+	// interned holds one copy of every identity string (see internIdentity).
+	interned map[string]string
+
 	// accountsByEnv is the Accounts listing per environment, built on first use and
 	// dropped whenever an Account entry changes.
 	accountsByEnv map[string][]Account
@@ -77,12 +80,44 @@ func (st *cacheState) add(e *cacheEntry) {
 	if old := st.sections[e.cacheKind][e.key]; old != nil {
 		st.remove(old)
 	}
+	st.internIdentity(e)
 	st.sections[e.cacheKind][e.key] = e
 	m, k := st.chainMap(e, true)
 	e.next = m[k]
 	m[k] = e
 	if e.cacheKind == kindAccount {
 		st.accountsByEnv = nil
+	}
+}
+
+// internIdentity makes e's identity strings share memory with every other entry's
+// equal ones. Index keys then compare by pointer (Go's string equality checks that
+// first), so a lookup in a cache of thousands of accounts does not touch the bytes
+// of every candidate key, and the strings are stored once.
+func (st *cacheState) internIdentity(e *cacheEntry) {
+	if st.interned == nil {
+		st.interned = make(map[string]string)
+	}
+	in := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		if v, ok := st.interned[s]; ok {
+			return v
+		}
+		st.interned[s] = s
+		return s
+	}
+	e.home, e.env, e.client, e.realm = in(e.home), in(e.env), in(e.client), in(e.realm)
+	// Accounts hand these out; sharing them lets a later lookup compare by pointer.
+	if e.v[fHomeAccountID] == e.home {
+		e.v[fHomeAccountID] = e.home
+	}
+	if e.v[fEnvironment] == e.env {
+		e.v[fEnvironment] = e.env
+	}
+	if e.v[fRealm] == e.realm {
+		e.v[fRealm] = e.realm
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -69,7 +68,9 @@ func (a *ClientApplication) AcquireTokenSilent(ctx context.Context, scopes []str
 // matches the authority's environment (or an alias), tenant and client, and its scopes
 // include every requested one (case-insensitive). WithForceRefresh and
 // WithClaimsChallenge skip it. A token past its refresh_on time is refreshed, but still
-// returned if the refresh fails. The refresh redeems the account's family refresh
+// returned if the refresh fails. On a cache hit, Result.IDTokenClaims is decoded once
+// per cached ID token and shared by every hit: read it, never modify it (copying it on
+// every hit would triple the cost of a silent hit). The refresh redeems the account's family refresh
 // tokens first when the app may belong to the family, then its own; a refused refresh
 // token is kept, since it may still serve other scopes or tenants.
 func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, scopes []string, account Account, opts ...CallOption) (Result, error) {
@@ -217,10 +218,13 @@ func cachedResult(st *cacheState, at *cacheEntry, account Account) Result {
 		if e.client == at.client && e.realm == at.realm {
 			res.IDToken = e.v[fSecret]
 			if c := e.idTokenClaims(); c != nil {
-				res.IDTokenClaims = maps.Clone(c)
+				res.IDTokenClaims = c
 			}
 			break
 		}
+	}
+	if account.LocalAccountID != "" && strings.EqualFold(account.Realm, at.realm) {
+		return res // the caller's account is the cached one (it came from Accounts)
 	}
 	for e := st.acct[hk]; e != nil; e = e.next {
 		if e.realm == at.realm {
