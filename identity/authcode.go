@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"net/url"
@@ -147,13 +148,17 @@ func (a *ClientApplication) InitiateAuthCodeFlow(ctx context.Context, scopes []s
 	return flow, nil
 }
 
-// issuerPattern turns an issuer template such as Entra's
-// "https://login.microsoftonline.com/{tenantid}/v2.0" into a matcher.
+// placeholder matches a template variable such as Entra's "{tenantid}".
+var placeholder = regexp.MustCompile(`\{[^}]*\}`)
+
+// issuerMatches reports whether iss is the issuer of template, which may be a plain
+// issuer or a template such as Entra's "https://login.microsoftonline.com/{tenantid}/v2.0"
+// (a placeholder matches one path segment).
 func issuerMatches(template, iss string) bool {
 	if !strings.Contains(template, "{") {
 		return strings.TrimSuffix(template, "/") == strings.TrimSuffix(iss, "/")
 	}
-	parts := regexp.MustCompile(`\{[^}]*\}`).Split(template, -1)
+	parts := placeholder.Split(template, -1)
 	for i, p := range parts {
 		parts[i] = regexp.QuoteMeta(p)
 	}
@@ -172,7 +177,7 @@ func (a *ClientApplication) AcquireTokenByAuthCodeFlow(ctx context.Context, flow
 	if flow == nil || flow.State == "" {
 		return Result{}, localError(ErrStateMismatch, "the auth code flow has no state (was it started with InitiateAuthCodeFlow?)")
 	}
-	if response.Get("state") != flow.State {
+	if subtle.ConstantTimeCompare([]byte(response.Get("state")), []byte(flow.State)) != 1 {
 		return Result{}, localError(ErrStateMismatch, "the response's state is not this flow's")
 	}
 	if flow.requested != nil && !scopeSubset(flow.Scopes, flow.requested) {
