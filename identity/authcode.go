@@ -79,6 +79,9 @@ func (a *ClientApplication) authParams(info *authorityInfo, scopes []string, cc 
 	set("redirect_uri", cc.redirectURI)
 	set("prompt", cc.prompt)
 	set("login_hint", cc.loginHint)
+	if cc.loginHint != "" && info.Type == authorityTypeMSSTS {
+		q.Set("X-AnchorMailbox", "UPN:"+cc.loginHint) // CCS routing, as MSAL
+	}
 	set("domain_hint", cc.domainHint)
 	set("response_mode", cc.responseMode)
 	if cc.maxAge != nil {
@@ -202,6 +205,9 @@ func (a *ClientApplication) AcquireTokenByAuthCodeFlow(ctx context.Context, flow
 	code := response.Get("code")
 	if code == "" {
 		return Result{}, localError(ErrMalformedResponse, "the response has neither code nor error")
+	}
+	if ci, err := decodeClientInfo(response.Get("client_info")); err == nil && ci.UID != "" && ci.UTID != "" {
+		ctx = withAnchorMailbox(ctx, "Oid:"+ci.UID+"@"+ci.UTID)
 	}
 	form := url.Values{}
 	form.Set("grant_type", "authorization_code")

@@ -26,6 +26,9 @@ func TestUsernamePassword(t *testing.T) {
 	if form.Get("grant_type") != "password" || form.Get("username") != "alice@contoso.com" {
 		t.Errorf("form %v", form)
 	}
+	if got := f.lastHeader().Get("X-AnchorMailbox"); got != "upn:alice@contoso.com" {
+		t.Errorf("X-AnchorMailbox = %q", got)
+	}
 	if f.count("/common/userrealm/alice@contoso.com") != 1 {
 		t.Error("no user realm discovery")
 	}
@@ -148,7 +151,7 @@ func TestEntraAuthCodeFlow(t *testing.T) {
 		t.Errorf("auth URI %s", u.Redacted())
 	}
 	for k, want := range map[string]string{"client_info": "1", "login_hint": "alice@contoso.com", "domain_hint": "contoso.com",
-		"prompt": "select_account", "max_age": "3600", "response_mode": "form_post", "dc": "ESTS-PUB", "state": flow.State,
+		"prompt": "select_account", "max_age": "3600", "X-AnchorMailbox": "UPN:alice@contoso.com", "response_mode": "form_post", "dc": "ESTS-PUB", "state": flow.State,
 		"nonce": nonceHash(flow.Nonce), "code_challenge": pkceChallenge(flow.CodeVerifier), "redirect_uri": "http://localhost:1234",
 		"claims": `{"access_token":{"xms_cc":{"values":["CP1"]}}}`} {
 		if q.Get(k) != want {
@@ -160,10 +163,14 @@ func TestEntraAuthCodeFlow(t *testing.T) {
 	}
 	now := time.Now().Unix()
 	f.idClaims = map[string]any{"aud": "client", "nonce": nonceHash(flow.Nonce), "auth_time": now - 60}
-	resp := url.Values{"code": {"C1"}, "state": {flow.State}, "iss": {"https://login.microsoftonline.com/t1/v2.0"}}
+	resp := url.Values{"code": {"C1"}, "state": {flow.State}, "iss": {"https://login.microsoftonline.com/t1/v2.0"},
+		"client_info": {"eyJ1aWQiOiJ1MSIsInV0aWQiOiJ0MSJ9"}}
 	res, err := c.AcquireTokenByAuthCodeFlow(ctx, flow, resp)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := f.lastHeader().Get("X-AnchorMailbox"); got != "Oid:u1@t1" {
+		t.Errorf("X-AnchorMailbox = %q, want Oid:u1@t1 from the response's client_info", got)
 	}
 	if res.Account.HomeAccountID != "u1.t1" {
 		t.Errorf("account %+v", res.Account)

@@ -68,6 +68,7 @@ func (a *ClientApplication) AcquireTokenByUsernamePassword(ctx context.Context, 
 	if a.cfg.piiLogging {
 		a.log.DebugContext(ctx, "identity: username/password sign-in", "username", username)
 	}
+	ctx = withAnchorMailbox(ctx, "upn:"+username)
 	form := url.Values{}
 	form.Set("grant_type", "password")
 	form.Set("username", username)

@@ -122,7 +122,14 @@ type ctxKey int
 const (
 	ctxCorrelationID ctxKey = iota
 	ctxRefreshReason
+	ctxAnchorMailbox
 )
+
+// withAnchorMailbox routes a token request to the user's home region in Entra's
+// cache-credential service (MSAL's X-AnchorMailbox: "Oid:<uid>@<utid>" or "upn:<name>").
+func withAnchorMailbox(ctx context.Context, anchor string) context.Context {
+	return context.WithValue(ctx, ctxAnchorMailbox, anchor)
+}
 
 // withCorrelationID makes every request made with ctx carry id as client-request-id
 // (device flow keeps one id across its polls, as MSAL does).

@@ -46,6 +46,9 @@ func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*toke
 		reason = refreshForce
 	}
 	hdr := a.wire.telemetry.headers(req.apiID, correlationID, reason)
+	if anchor, _ := ctx.Value(ctxAnchorMailbox).(string); anchor != "" && info.Type == authorityTypeMSSTS {
+		hdr.Set("X-AnchorMailbox", anchor)
+	}
 	a.log.DebugContext(ctx, "identity: token request", "endpoint", info.TokenEndpoint,
 		"grant_type", form.Get("grant_type"), "api_id", string(req.apiID), "correlation_id", correlationID)
 
