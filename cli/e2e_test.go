@@ -315,9 +315,10 @@ func (c cliProc) login(ctx context.Context, p *testenv.OIDCProvider, username st
 	sc := bufio.NewScanner(stderr)
 	var code string
 	for code == "" && sc.Scan() {
+		// The code lines stay out of what a failure prints.
 		if m := deviceCodeLine.FindStringSubmatch(sc.Text()); m != nil {
 			code = m[1]
-		} else {
+		} else if !strings.Contains(sc.Text(), "user_code=") {
 			errTail.WriteString(sc.Text() + "\n")
 		}
 	}
