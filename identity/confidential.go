@@ -99,7 +99,7 @@ func (c *ConfidentialClient) AcquireTokenForClient(ctx context.Context, scopes [
 	if err != nil {
 		return Result{}, err
 	}
-	return a.store(info, scopes, tr, storeParams{appOnly: true})
+	return a.store(ctx, info, scopes, tr, storeParams{appOnly: true})
 }
 
 // AcquireTokenOnBehalfOf exchanges the token a middle-tier API received
@@ -129,5 +129,5 @@ func (c *ConfidentialClient) AcquireTokenOnBehalfOf(ctx context.Context, userAss
 	if err != nil {
 		return Result{}, err
 	}
-	return a.store(info, scopes, tr, storeParams{userAssertionHash: assertionHash(userAssertion)})
+	return a.store(ctx, info, scopes, tr, storeParams{userAssertionHash: assertionHash(userAssertion)})
 }

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -126,18 +127,21 @@ func (a *ClientApplication) redeemAndStore(ctx context.Context, req tokenRequest
 	if err != nil {
 		return Result{}, err
 	}
-	return a.store(req.authority, req.scopes, tr, sp)
+	return a.store(ctx, req.authority, req.scopes, tr, sp)
 }
 
 // store hands a response to the cache.
-func (a *ClientApplication) store(info *authorityInfo, scopes []string, tr *tokenResponse, sp storeParams) (Result, error) {
+func (a *ClientApplication) store(ctx context.Context, info *authorityInfo, scopes []string, tr *tokenResponse, sp storeParams) (Result, error) {
 	sp.authority, sp.clientID, sp.response = info, a.clientID, tr
 	if sp.requestedScopes == nil {
 		sp.requestedScopes = scopes
 	}
-	res, err := a.cache.store(sp)
+	// storeCtx is the cache layer's store with a context, so the CacheHook (storage's
+	// lock and keyring) sees the caller's deadline.
+	res, err := a.cache.storeCtx(ctx, sp, false)
 	if err != nil {
-		return Result{}, &Error{Err: err}
+		// Not the authority's fault: a plain error, so callers do not mistake it for one.
+		return Result{}, fmt.Errorf("identity: storing the tokens: %w", err)
 	}
 	return res, nil
 }
