@@ -1,0 +1,164 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/storage"
+	"github.com/tokendesk/tokendesk/usecase"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const realScope = "api://tokendesk/read"
+
+// realDesk opens the profile directory dir the way main does: config.json, the
+// encrypted cache with its key in the real keyring, the use cases.
+func realDesk(t *testing.T, dir string) *usecase.Desk {
+	t.Helper()
+	store, err := storage.OpenCacheStore(dir, storage.SystemKeyring(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := usecase.New(usecase.Deps{Config: usecase.StorageConfig(dir),
+		Cache: identity.NewTokenCache(identity.WithCacheHook(store)), CacheHook: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// scripted is an Opener that signs username in at p, as a user in a browser would.
+func scripted(t *testing.T, p *testenv.OIDCProvider, username string) usecase.Opener {
+	return func(ctx context.Context, authURL string) error {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := p.LoginAndDeliver(ctx, authURL, username); err != nil {
+				t.Errorf("scripted browser: %v", err)
+			}
+		}()
+		return nil
+	}
+}
+
+// seededProfile signs users in at the real provider into a fresh profile directory,
+// as an earlier run of Tokendesk would have.
+func seededProfile(t *testing.T, p *testenv.OIDCProvider, users ...string) string {
+	t.Helper()
+	testenv.RequireKeyring(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	d := realDesk(t, dir)
+	err := d.AddProfile(ctx, usecase.Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID,
+		RedirectURI: "http://127.0.0.1/", Scopes: []string{realScope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if _, err := d.SignIn(ctx, "Local", usecase.SignInOptions{Opener: scripted(t, p, u)}); err != nil {
+			t.Fatalf("seeding %s: %v", u, err)
+		}
+	}
+	return dir
+}
+
+func TestRealListCopySignOut(t *testing.T) {
+	p := testenv.Provider(t)
+	dir := seededProfile(t, p, "alice", "bob")
+	desk := realDesk(t, dir) // a new process's view of the same profile
+	a := test.NewTempApp(t)
+	u := New(a, desk, Options{ClipboardClear: -1})
+	u.Start()
+	u.settle()
+	t.Cleanup(u.Close)
+
+	if len(u.list.all) != 2 || u.list.all[0].Username != "alice@example.test" || u.list.all[1].Username != "bob@example.test" {
+		t.Fatalf("list shows %+v", u.list.all)
+	}
+	if u.list.list.Length() != 2 || u.list.empty.Visible() {
+		t.Fatalf("list widget: %d rows, empty state visible %v", u.list.list.Length(), u.list.empty.Visible())
+	}
+
+	// The tray offers the same accounts, each with the profile's scope.
+	m := u.trayMenu()
+	if got := m.Items[0].Label + "|" + m.Items[1].Label; got != "Alice (alice@example.test)|Bob (bob@example.test)" {
+		t.Errorf("tray accounts %q", got)
+	}
+	if sc := m.Items[0].ChildMenu.Items; len(sc) != 1 || sc[0].Label != realScope {
+		t.Errorf("tray scopes of Alice: %+v", sc)
+	}
+
+	// Copy: the clipboard holds exactly the token the use case hands out for the scope.
+	u.list.list.Select(0)
+	copyBtn := findButton(u.win.Content(), "Copy token")
+	if copyBtn == nil {
+		t.Fatal("no Copy token button in the detail pane")
+	}
+	want, err := desk.Token(context.Background(), u.list.all[0].Key, []string{realScope}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test.AssertNotificationSent(t, fyne.NewNotification("Token copied",
+		fmt.Sprintf("Access token for %s (alice@example.test), expires %s.", realScope, want.ExpiresOn.Local().Format("15:04"))),
+		func() {
+			test.Tap(copyBtn)
+			u.settle()
+		})
+	if got := a.Clipboard().Content(); got == "" || got != want.AccessToken {
+		t.Fatalf("clipboard holds a different token than the cache's (%d vs %d bytes)", len(got), len(want.AccessToken))
+	}
+
+	// Sign out Alice through the confirmation dialog.
+	test.Tap(findButton(u.win.Content(), "Sign out…"))
+	test.Tap(findButton(u.win.Canvas().Overlays().Top(), "Sign out"))
+	u.settle()
+	if len(u.list.all) != 1 || u.list.all[0].Username != "bob@example.test" {
+		t.Fatalf("after sign out the list shows %+v", u.list.all)
+	}
+	if accs, _ := realDesk(t, dir).Accounts(context.Background()); len(accs) != 1 {
+		t.Errorf("sign out did not reach the stored cache: %d accounts", len(accs))
+	}
+	if m := u.trayMenu(); m.Items[0].Label != "Bob (bob@example.test)" {
+		t.Errorf("tray not rebuilt after sign out: %q", m.Items[0].Label)
+	}
+}
+
+func TestRealSignInDialog(t *testing.T) {
+	p := testenv.Provider(t)
+	dir := seededProfile(t, p)
+	a := test.NewTempApp(t)
+	u := New(a, realDesk(t, dir), Options{Opener: scripted(t, p, "frank")})
+	u.Start()
+	u.settle()
+	t.Cleanup(u.Close)
+	if !u.list.empty.Visible() {
+		t.Fatal("an empty profile shows no empty state")
+	}
+
+	u.showSignIn("", "")
+	u.settle()
+	s := u.signInDlg
+	s.profile.SetSelected("Local")
+	test.Type(s.hint, "frank")
+	test.Tap(s.signIn)
+	u.settle()
+	if s.authURL == "" || !strings.HasPrefix(s.authURL, p.Issuer) {
+		t.Errorf("sign-in link for Copy sign-in link = %q", s.authURL)
+	}
+	if len(u.list.all) != 1 || u.list.all[0].Username != "frank@example.test" || u.list.all[0].Status != usecase.StatusValid {
+		t.Fatalf("after sign-in the list shows %+v (status %q)", u.list.all, s.status.Text)
+	}
+	if u.detail.key != u.list.all[0].Key {
+		t.Errorf("the new account is not selected")
+	}
+}
