@@ -3,6 +3,7 @@ package identity
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -268,22 +269,36 @@ func hashString(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// processKey keys the hashes of low-entropy secrets (passwords, usernames) in throttling
+// keys, so a persisted HTTPCache cannot be brute-forced offline. Such entries then only
+// match within this process, which is all their short windows need.
+var processKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
+}()
+
+func keyedHash(s string) string {
+	m := hmac.New(sha256.New, processKey)
+	m.Write([]byte(s))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 // postThrottled POSTs form to a token-like endpoint behind MSAL's two throttles:
 //   - after a 429, a 5xx or any Retry-After, the same client, scope and "account"
 //     (refresh token, code or username) get the remembered answer until the window ends;
 //   - an identical request answered 400 moments ago gets the same 400 for a minute
 //     (except device-flow polls, whose authorization_pending is expected).
 func (w *wireState) postThrottled(ctx context.Context, endpoint string, form url.Values, hdr http.Header) (*httpResponse, error) {
-	account := form.Get("refresh_token")
-	if account == "" {
-		account = form.Get("code")
-	}
-	if account == "" {
-		account = form.Get("username")
+	// The "account" of the request: refresh tokens and codes are high-entropy and hash
+	// plainly (a Retry-After then survives a CLI restart); a username is keyed.
+	account := hashString(form.Get("refresh_token") + form.Get("code"))
+	if form.Get("refresh_token") == "" && form.Get("code") == "" {
+		account = keyedHash(form.Get("username"))
 	}
 	key429 := fmt.Sprintf("POST %s client_id=%s scope=%s hash=%s 429/5xx/Retry-After",
-		endpoint, form.Get("client_id"), form.Get("scope"), hashString(account))
-	key400 := fmt.Sprintf("POST %s hash=%s 400", endpoint, hashString(throttleBody(form)))
+		endpoint, form.Get("client_id"), form.Get("scope"), account)
+	key400 := fmt.Sprintf("POST %s hash=%s 400", endpoint, keyedHash(throttleBody(form)))
 	for _, key := range []string{key400, key429} {
 		if e, ok := w.httpCache.get(key, w.cfg.now()); ok {
 			w.cfg.logger.Debug("identity: answered from throttling memory", "endpoint", redactURL(endpoint), "status", e.Status)
