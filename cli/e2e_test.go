@@ -326,7 +326,11 @@ func (c cliProc) login(ctx context.Context, p *testenv.OIDCProvider, username st
 	if code != "" {
 		approveErr = p.ApproveDeviceCode(ctx, code, username)
 	}
-	go io.Copy(&errTail, stderr)
+	if approveErr != nil {
+		cmd.Process.Kill() // it would poll until the code expires
+	}
+	// Read stderr to its end before Wait, which closes the pipe.
+	io.Copy(&errTail, stderr)
 	waitErr := cmd.Wait()
 	if approveErr != nil {
 		return "", fmt.Errorf("approving the device code: %v (login: %v)\n%s", approveErr, waitErr, errTail.String())
