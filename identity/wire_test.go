@@ -398,3 +398,35 @@ func TestFaultsKeepTheCache(t *testing.T) {
 		t.Error("a failed token request changed the cache")
 	}
 }
+
+func TestRetryAfterSurvivesACLIRestart(t *testing.T) {
+	f := newWireEntra(t)
+	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
+		w.Header().Set("Retry-After", "120")
+		wireJSON(w, 429, map[string]any{"error": "temporarily_unavailable"})
+	}
+	ctx := context.Background()
+	hc := NewHTTPCache()
+	c := wireLoopbackPublic(t, f, WithHTTPCache(hc))
+	if _, err := c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"}); err == nil {
+		t.Fatal("429 not reported")
+	}
+	saved, err := hc.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(saved, []byte(`"RT"`)) || bytes.Contains(saved, []byte("refresh_token=RT")) {
+		t.Fatal("the persisted http cache holds the refresh token")
+	}
+	next := NewHTTPCache()
+	if err := next.UnmarshalBinary(saved); err != nil {
+		t.Fatal(err)
+	}
+	c2 := wireLoopbackPublic(t, f, WithHTTPCache(next))
+	if _, err := c2.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"}); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("after restart: err = %v, want ErrThrottled", err)
+	}
+	if n := f.count(wireTenantTokenPath); n != 1 {
+		t.Fatalf("%d token requests, want 1", n)
+	}
+}
