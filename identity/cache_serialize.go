@@ -75,6 +75,12 @@ func (r *jsonReader) str() (string, error) {
 	}
 	start := r.i
 	r.i++
+	// Fast path: a string of plain ASCII (every token is), found 8 bytes at a time.
+	r.i += plainPrefix(r.s[r.i:])
+	if r.i < len(r.s) && r.s[r.i] == '"' {
+		r.i++
+		return r.s[start+1 : r.i-1], nil
+	}
 	escaped := false
 	for r.i < len(r.s) {
 		c := r.s[r.i]
@@ -421,7 +427,7 @@ func serializedSize(st *cacheState) int {
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := plainPrefix(s); i < len(s); {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -457,4 +463,30 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plainPrefix returns the length of s's leading run of bytes that need no JSON
+// escaping and are ASCII: not a control character, '"', '\\' or >= 0x80. It tests 8
+// bytes at a time (SWAR), which makes reading and writing the cache several times
+// faster than a byte loop: nearly all of a cache is such bytes.
+func plainPrefix(s string) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		t := s[i : i+8]
+		x := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		q := x ^ (lo * '"')
+		b := x ^ (lo * '\\')
+		// A byte below 0x20, equal to '"' or '\\', or with the high bit set.
+		if ((x-lo*0x20)&^x|(q-lo)&^q|(b-lo)&^b|x)&hi != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return i
+		}
+	}
+	return i
 }

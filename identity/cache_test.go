@@ -537,3 +537,28 @@ func FuzzDeserialize(f *testing.F) {
 		}
 	})
 }
+
+func TestPlainPrefix(t *testing.T) {
+	naive := func(s string) int {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				return i
+			}
+		}
+		return len(s)
+	}
+	long := strings.Repeat("eyJ0eXAiOiJKV1QiLCJhbGciOi.-_~ !#$%&'()*+,/:;<=>?@[]^`{|}", 20)
+	cases := []string{"", "a", "abcdefgh", long, long + "é", "é" + long}
+	for c := 0; c < 256; c++ {
+		for _, at := range []int{0, 3, 8, 13} {
+			b := []byte(long[:16])
+			b[at] = byte(c)
+			cases = append(cases, string(b))
+		}
+	}
+	for _, s := range cases {
+		if got, want := plainPrefix(s), naive(s); got != want {
+			t.Fatalf("plainPrefix(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
