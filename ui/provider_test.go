@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -160,5 +161,81 @@ func TestRealSignInDialog(t *testing.T) {
 	}
 	if u.detail.key != u.list.all[0].Key {
 		t.Errorf("the new account is not selected")
+	}
+}
+
+// TestRealNoBrowserFallsBackToDeviceCode: the opener cannot show the page (no display,
+// SSH), so the dialog offers the device flow; the user approves the code at the real
+// provider and the account appears.
+func TestRealNoBrowserFallsBackToDeviceCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the device flow polls every 5 s")
+	}
+	p := testenv.Provider(t)
+	dir := seededProfile(t, p)
+	a := test.NewTempApp(t)
+	noBrowser := func(ctx context.Context, authURL string) error { return errors.New("no display") }
+	u := New(a, realDesk(t, dir), Options{Opener: noBrowser})
+	u.Start()
+	u.settle()
+	t.Cleanup(u.Close)
+
+	u.showSignIn("Local", "")
+	u.settle()
+	s := u.signInDlg
+	test.Tap(s.signIn)
+	u.settle()
+	if !strings.Contains(s.status.Text, "device code") || s.authURL == "" {
+		t.Fatalf("after a failed browser: status %q, link %q", s.status.Text, s.authURL)
+	}
+	test.Tap(s.device)
+	var code string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		fyne.DoAndWait(func() { code = s.code.Text })
+		if code != "" {
+			break
+		}
+	}
+	userCode, _, ok := strings.Cut(strings.TrimPrefix(code, "Code: "), "\n")
+	if !ok || userCode == "" {
+		t.Fatalf("device code not shown: %q", code)
+	}
+	if err := p.ApproveDeviceCode(context.Background(), userCode, "grace"); err != nil {
+		t.Fatal(err)
+	}
+	u.settle()
+	if len(u.list.all) != 1 || u.list.all[0].Username != "grace@example.test" {
+		t.Fatalf("after the device flow the list shows %+v (status %q)", u.list.all, s.status.Text)
+	}
+}
+
+func TestRealAddProfileDialog(t *testing.T) {
+	p := testenv.Provider(t)
+	testenv.RequireKeyring(t)
+	a := test.NewTempApp(t)
+	u := New(a, realDesk(t, t.TempDir()), Options{})
+	u.Start()
+	u.settle()
+	t.Cleanup(u.Close)
+	u.showSignIn("", "")
+	u.settle()
+	u.signInDlg.profile.SetSelected(addProfileItem)
+	f := u.addProfile
+	if f == nil {
+		t.Fatal("choosing \"Add profile…\" opened no dialog")
+	}
+	test.Type(f.name, "Local")
+	test.Type(f.issuer, p.Issuer+"/wrong")
+	test.Type(f.client, p.PublicClientID)
+	test.Tap(f.save)
+	u.settle()
+	if !strings.Contains(f.status.Text, "invalid profile") {
+		t.Fatalf("a wrong issuer was not refused: %q", f.status.Text)
+	}
+	f.issuer.SetText(p.Issuer)
+	test.Tap(f.save)
+	u.settle()
+	if got := u.signInDlg.profile.Selected; got != "Local" {
+		t.Errorf("after adding, the picker selects %q (status %q)", got, f.status.Text)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -233,4 +234,32 @@ func findButton(o fyne.CanvasObject, text string) *widget.Button {
 		}
 	}
 	return nil
+}
+
+func TestShortcuts(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{ClipboardClear: -1})
+	c := u.win.Canvas()
+	sc := c.(fyne.Shortcutable)
+	ctrl := func(k fyne.KeyName) fyne.Shortcut {
+		return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
+	}
+
+	sc.TypedShortcut(ctrl(fyne.KeyF))
+	if c.Focused() != u.list.filter {
+		t.Errorf("Ctrl+F focused %v, want the filter", c.Focused())
+	}
+	c.Unfocus()
+
+	u.list.list.Select(1)
+	sc.TypedShortcut(&fyne.ShortcutCopy{})
+	u.settle()
+	if got := u.app.Clipboard().Content(); got != "fake-token-b-h-api://two/.default" {
+		t.Errorf("Ctrl+C copied %q", got)
+	}
+
+	sc.TypedShortcut(ctrl(fyne.KeyN))
+	u.settle()
+	if u.signInDlg == nil {
+		t.Error("Ctrl+N did not open the sign-in dialog")
+	}
 }
