@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -119,6 +120,10 @@ type CacheStore struct {
 
 	mu      sync.Mutex // guards notices and the held pointer's identity for AfterAccess
 	notices []Notice
+
+	// testHookCorrupt, when set, runs after a lock-free read found the file unreadable,
+	// to let a test replace the file at exactly that moment.
+	testHookCorrupt func()
 }
 
 // holding describes the operation between BeforeAccess and AfterAccess.
@@ -219,8 +224,11 @@ func (s *CacheStore) notify(kind NoticeKind, path, msg string) {
 	}
 }
 
-// BeforeAccess locks the cache (shared for reads, exclusive when write) and loads the
-// file into cache if it changed since cache last saw it. On error nothing stays locked.
+// BeforeAccess prepares an operation on cache: it loads the file into cache if the file
+// changed since cache last saw it, and for a write (a read-modify-write) takes the
+// exclusive cross-process lock, held until AfterAccess. Reads take no file lock: writers
+// replace the file atomically, so a reader always sees a whole version. On error nothing
+// stays locked.
 func (s *CacheStore) BeforeAccess(ctx context.Context, cache *identity.TokenCache, write bool) error {
 	if cache == nil {
 		return errors.New("storage: nil token cache")
@@ -275,15 +283,17 @@ func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (e
 			return err
 		}
 	}
-	if err := s.lockFileFast(deadline, ctx, write); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			s.lock.Unlock()
+	if write {
+		if err := s.lockFileFast(deadline, ctx); err != nil {
+			return err
 		}
-	}()
-	if err := s.refresh(cache); err != nil {
+		defer func() {
+			if err != nil {
+				s.lock.Unlock()
+			}
+		}()
+	}
+	if err := s.refresh(ctx, deadline, cache, write); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -313,34 +323,22 @@ func (s *CacheStore) after(_ context.Context, cache cacheData, changed bool) err
 	return s.save(cache)
 }
 
-// lockFileFast tries the cross-process lock once before waiting for it within the
-// deadline.
-func (s *CacheStore) lockFileFast(deadline func() context.Context, ctx context.Context, exclusive bool) error {
-	var ok bool
-	var err error
-	if exclusive {
-		ok, err = s.lock.TryLock()
-	} else {
-		ok, err = s.lock.TryRLock()
-	}
+// lockFileFast tries the exclusive cross-process lock once before waiting for it within
+// the deadline.
+func (s *CacheStore) lockFileFast(deadline func() context.Context, ctx context.Context) error {
+	ok, err := s.lock.TryLock()
 	if ok {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("storage: locking %s: %w", s.lock.Path(), err)
 	}
-	return s.lockFile(deadline(), ctx, exclusive)
+	return s.lockFile(deadline(), ctx)
 }
 
-// lockFile takes the cross-process lock within lctx.
-func (s *CacheStore) lockFile(lctx, ctx context.Context, exclusive bool) error {
-	var ok bool
-	var err error
-	if exclusive {
-		ok, err = s.lock.TryLockContext(lctx, lockRetry)
-	} else {
-		ok, err = s.lock.TryRLockContext(lctx, lockRetry)
-	}
+// lockFile takes the exclusive cross-process lock within lctx.
+func (s *CacheStore) lockFile(lctx, ctx context.Context) error {
+	ok, err := s.lock.TryLockContext(lctx, lockRetry)
 	if ok {
 		return nil
 	}
@@ -364,7 +362,7 @@ func (s *CacheStore) lockErr(ctx context.Context, what string) error {
 func (s *CacheStore) loadKey(lctx, ctx context.Context) error {
 	v, err := s.kr.Get(s.cfg.keyService, s.cfg.keyUser)
 	if errors.Is(err, ErrNotFound) {
-		if err := s.lockFile(lctx, ctx, true); err != nil {
+		if err := s.lockFile(lctx, ctx); err != nil {
 			return err
 		}
 		defer s.lock.Unlock()
@@ -415,43 +413,91 @@ func (s *CacheStore) remember(cache cacheData, sig fileSig, gen uint64) {
 	s.synced = append(s.synced, syncEntry{cache: cache, sig: sig, generation: gen})
 }
 
+// maxCacheFile bounds what is read: a cache of 10,000 accounts is about 30 MB, and a
+// bound keeps a foreign huge file from exhausting memory (it is moved aside instead).
+const maxCacheFile = 1 << 30
+
 // refresh loads the file into cache unless cache already holds this version of it: the
-// common case costs one stat.
-func (s *CacheStore) refresh(cache cacheData) error {
-	sig, err := statSig(s.path)
-	if err != nil {
-		return fmt.Errorf("storage: reading the token cache: %w", err)
-	}
-	e := s.entry(cache)
-	if e != nil && e.sig == sig {
-		return nil
-	}
-	if !sig.exists {
-		// Nothing stored (yet, or any more): keep what the cache holds in memory.
-		s.remember(cache, sig, 0)
-		return nil
-	}
-	raw, err := os.ReadFile(s.path)
-	if os.IsNotExist(err) {
-		s.remember(cache, fileSig{}, 0)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("storage: reading the token cache: %w", err)
-	}
-	// Stat again from what was read: a concurrent writer cannot interfere (we hold the
-	// lock), but the signature must describe exactly these bytes.
-	h, payload, err := open(s.aead, raw)
-	if err == nil {
-		if derr := cache.Deserialize(payload); derr != nil {
-			err = fmt.Errorf("%w: %w", errCorrupt, derr)
+// common case costs one stat. Reads take no file lock (exclusive says whether the caller
+// holds the exclusive one): writers only ever rename a complete file into place, so a
+// reader sees the old file or the new one. Only a holder of the exclusive lock moves an
+// unreadable file aside, after checking it is still the same file, so a reader can never
+// push aside a good cache a writer has just put in place.
+func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Context, cache cacheData, exclusive bool) error {
+	for {
+		sig, err := statSig(s.path)
+		if err != nil {
+			return fmt.Errorf("storage: reading the token cache: %w", err)
 		}
-	}
-	if err != nil {
+		if e := s.entry(cache); e != nil && e.sig == sig {
+			return nil
+		}
+		raw, rsig, err := s.readFile()
+		if err != nil && rsig == (fileSig{}) {
+			return fmt.Errorf("storage: reading the token cache: %w", err)
+		}
+		if !rsig.exists {
+			// Nothing stored (yet, or any more): keep what the cache holds in memory.
+			s.remember(cache, rsig, 0)
+			return nil
+		}
+		var h header
+		if err == nil {
+			var payload []byte
+			h, payload, err = open(s.aead, raw)
+			if err == nil {
+				if derr := cache.Deserialize(payload); derr != nil {
+					err = fmt.Errorf("%w: %w", errCorrupt, derr)
+				}
+			}
+		}
+		if err == nil {
+			s.remember(cache, rsig, h.generation)
+			return nil
+		}
+		if !exclusive {
+			if s.testHookCorrupt != nil {
+				s.testHookCorrupt()
+			}
+			if lerr := s.lockFile(deadline(), ctx); lerr != nil {
+				return lerr
+			}
+			defer s.lock.Unlock()
+			exclusive = true
+			if cur, _ := statSig(s.path); cur != rsig {
+				continue // replaced meanwhile: read the new file
+			}
+		}
 		return s.moveAside(cache, err)
 	}
-	s.remember(cache, sig, h.generation)
-	return nil
+}
+
+// readFile reads the cache file and the signature of exactly the bytes read (from the
+// open file, since a writer may rename a new file in at any moment). A missing file
+// gives a zero signature and no error. A file that cannot be read whole gives its
+// signature and an errCorrupt error.
+func (s *CacheStore) readFile() ([]byte, fileSig, error) {
+	f, err := os.Open(s.path)
+	if os.IsNotExist(err) {
+		return nil, fileSig{}, nil
+	}
+	if err != nil {
+		return nil, fileSig{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fileSig{}, err
+	}
+	sig := sigOf(fi)
+	if fi.Size() > maxCacheFile {
+		return nil, sig, fmt.Errorf("%w: larger than %d MB", errCorrupt, maxCacheFile>>20)
+	}
+	buf := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, sig, fmt.Errorf("%w: %w", errCorrupt, err)
+	}
+	return buf, sig, nil
 }
 
 // moveAside renames an unreadable cache file out of the way so a fresh cache can start,

@@ -361,8 +361,12 @@ func TestCacheStoreLockTimeout(t *testing.T) {
 	// A caller's own cancellation is reported as such.
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if err := s.before(cctx, newMapCache(), false); !errors.Is(err, context.DeadlineExceeded) {
+	if err := s.before(cctx, newMapCache(), true); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's error", err)
+	}
+	// Reads need no file lock: a lookup still works while another process writes.
+	if err := load(ctx, s, newMapCache()); err != nil {
+		t.Fatalf("read while another process holds the lock: %v", err)
 	}
 	// The failed attempts released the in-process lock.
 	other.Unlock()
@@ -544,5 +548,48 @@ func TestStaleTempFilesRemovedOnSave(t *testing.T) {
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Fatal("stale temporary file from a killed writer was kept")
+	}
+}
+
+// TestReaderNeverMovesAsideAFreshFile: a lock-free reader finds the file unreadable, and
+// before it can act a writer puts a good cache in place. The reader must load the good
+// one, not move it aside.
+func TestReaderNeverMovesAsideAFreshFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	writer := openMem(t, dir, kr)
+	wc := newMapCache()
+	if err := put(ctx, writer, wc, "at", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(writer.Path())
+	os.WriteFile(writer.Path(), raw[:len(raw)-5], 0o600) // truncated
+
+	reader := openMem(t, dir, kr)
+	reader.testHookCorrupt = func() {
+		if err := put(ctx, writer, wc, "at", "v2"); err != nil {
+			t.Error(err)
+		}
+	}
+	rc := newMapCache()
+	if err := load(ctx, reader, rc); err != nil {
+		t.Fatal(err)
+	}
+	if rc.get("at") != "v2" {
+		t.Fatalf("reader got %q, want the writer's fresh v2", rc.get("at"))
+	}
+	if ns := reader.Notices(); len(ns) != 0 {
+		t.Fatalf("reader moved a good file aside: %+v", ns)
+	}
+	// Without a rescue, the same reader path does move the damaged file aside.
+	raw, _ = os.ReadFile(writer.Path())
+	os.WriteFile(writer.Path(), raw[:len(raw)-5], 0o600)
+	reader.testHookCorrupt = nil
+	if err := load(ctx, reader, rc); err != nil {
+		t.Fatal(err)
+	}
+	if ns := reader.Notices(); len(ns) != 1 {
+		t.Fatalf("notices %+v, want one", ns)
 	}
 }

@@ -5,9 +5,9 @@
 // sealed with AES-256-GCM under a random 32-byte key that lives in the OS keyring
 // (service "tokendesk", user "cache-key"), so only a small secret ever goes to the keyring
 // (Windows caps a secret at 2,560 bytes, macOS at about 3,000) and the keyring is asked
-// once per process start. CacheStore implements identity.CacheHook: every cache operation
-// of every Tokendesk process (window, tray, CLI) runs under a lock file, and the file is
-// re-read only when it changed on disk.
+// once per process start. CacheStore implements identity.CacheHook: every change by any
+// Tokendesk process (window, tray, CLI) runs under a lock file, writes are atomic
+// renames, and the file is re-read only when it changed on disk.
 //
 // Failures are explicit: a hung keyring daemon yields ErrKeyringTimeout, a missing Secret
 // Service ErrKeyringUnavailable, a busy lock ErrLockTimeout; an undecryptable cache is
