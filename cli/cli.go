@@ -23,7 +23,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
 )
@@ -48,10 +47,11 @@ const (
 
 // env is one invocation's surroundings; tests build it by hand.
 type env struct {
+	// stdin is unused today: no command reads input (login never prompts, so it works
+	// with stdin closed or piped). It is kept so one may, without changing Run.
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	now            func() time.Time
 	svc            service
 }
 
@@ -98,9 +98,6 @@ func findCommand(name string) (command, bool) {
 func run(ctx context.Context, args []string, e *env) int {
 	if e.getenv == nil {
 		e.getenv = os.Getenv
-	}
-	if e.now == nil {
-		e.now = time.Now
 	}
 	if len(args) == 0 {
 		printUsage(e.stderr)

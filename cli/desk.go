@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -29,7 +28,6 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stdout: stdout,
 		stderr: stderr,
 		getenv: os.Getenv,
-		now:    time.Now,
 		svc:    svc,
 	})
 }
