@@ -1,7 +1,7 @@
 // Package cli is Tokendesk's command line: the same accounts and token cache as the
 // window, for scripts, az-style tooling and kubectl.
 //
-//	tokendesk accounts [--json]
+//	tokendesk accounts [--json] [--profile P]
 //	tokendesk login [--profile P] [--device-code] [--login-hint U]
 //	tokendesk logout ACCOUNT
 //	tokendesk token --scope S [--scope S2] [--account A] [--profile P]
@@ -75,7 +75,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"accounts", "list signed-in accounts", "accounts [--json]", runAccounts},
+		{"accounts", "list signed-in accounts", "accounts [--json] [--profile P]", runAccounts},
 		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U]", runLogin},
 		{"logout", "sign out: remove an account's tokens", "logout ACCOUNT", runLogout},
 		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh]", runToken},
