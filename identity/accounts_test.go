@@ -192,3 +192,19 @@ func TestRemoveTokensForClient(t *testing.T) {
 		t.Fatalf("access tokens left %v", sorted(left))
 	}
 }
+
+func TestAccountsListingIsSharedUntilAChange(t *testing.T) {
+	c := NewTokenCache()
+	store(c, userResponse(alice, "", "s", "a", "r"))
+	pc := newTestClient(t, c, entraAuthority("organizations"), nil)
+	first, _ := pc.Accounts(context.Background(), "")
+	again, _ := pc.Accounts(context.Background(), "")
+	if &first[0] != &again[0] || cap(first) != len(first) {
+		t.Fatal("an unchanged listing was rebuilt, or can be appended to in place")
+	}
+	store(c, userResponse(bob, "", "s", "a", "r"))
+	after, _ := pc.Accounts(context.Background(), "")
+	if len(after) != 2 || len(first) != 1 || first[0].Username != alice.username {
+		t.Fatalf("a change did not give a new listing, or changed the old one: %v %v", first, after)
+	}
+}
