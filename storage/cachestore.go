@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -283,16 +284,20 @@ func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (e
 			return err
 		}
 	}
-	if write {
-		if err := s.lockFileFast(deadline, ctx); err != nil {
-			return err
-		}
-		defer func() {
-			if err != nil {
-				s.lock.Unlock()
-			}
-		}()
+	switch {
+	case write:
+		err = s.lockFileFast(deadline, ctx)
+	case !lockFreeReads:
+		err = s.lockShared(deadline(), ctx)
 	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.lock.Unlock()
+		}
+	}()
 	if err := s.refresh(ctx, deadline, cache, write); err != nil {
 		return err
 	}
@@ -334,6 +339,23 @@ func (s *CacheStore) lockFileFast(deadline func() context.Context, ctx context.C
 		return fmt.Errorf("storage: locking %s: %w", s.lock.Path(), err)
 	}
 	return s.lockFile(deadline(), ctx)
+}
+
+// lockFreeReads says lookups may skip the file lock. On Windows a reader's open file
+// makes the writer's rename over it fail, so readers there hold a shared lock, which
+// keeps writers out while they read.
+const lockFreeReads = runtime.GOOS != "windows"
+
+// lockShared takes the shared cross-process lock within lctx.
+func (s *CacheStore) lockShared(lctx, ctx context.Context) error {
+	ok, err := s.lock.TryRLockContext(lctx, lockRetry)
+	if ok {
+		return nil
+	}
+	if err != nil && lctx.Err() == nil {
+		return fmt.Errorf("storage: locking %s: %w", s.lock.Path(), err)
+	}
+	return s.lockErr(ctx, "waiting for "+s.lock.Path())
 }
 
 // lockFile takes the exclusive cross-process lock within lctx.
@@ -459,6 +481,8 @@ func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Contex
 			if s.testHookCorrupt != nil {
 				s.testHookCorrupt()
 			}
+			// Drop a shared lock first (Windows): it cannot be upgraded in place.
+			s.lock.Unlock()
 			if lerr := s.lockFile(deadline(), ctx); lerr != nil {
 				return lerr
 			}
