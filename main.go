@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -34,11 +33,9 @@ var started = time.Now()
 const appID = "dev.tokendesk.app"
 
 func main() {
-	switch lang := os.Getenv("LANG"); {
-	case lang == "", lang == "C", lang == "POSIX", strings.HasPrefix(lang, "C."):
-		// Fyne cannot parse these and logs a locale error on every start.
-		os.Setenv("LANG", "en_US.UTF-8")
-	}
+	// No LANG default here: Fyne reads LANG in its package init, before main runs, so
+	// setting it now changes nothing. With LANG unset or "C" Fyne logs one locale
+	// error and uses English; the Makefile, scripts and .desktop sessions set LANG.
 	log := newLogger()
 	if len(os.Args) > 1 {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
