@@ -279,6 +279,9 @@ func (a *ClientApplication) AcquireTokenByAuthorizationCode(ctx context.Context,
 	if cc.redirectURI != "" {
 		form.Set("redirect_uri", cc.redirectURI)
 	}
+	if cc.codeVerifier != "" {
+		form.Set("code_verifier", cc.codeVerifier)
+	}
 	req := tokenRequest{authority: info, apiID: APIAcquireTokenByAuthorizationCode, form: form,
 		scopes: scopes, claims: cc.claimsChallenge, nonce: cc.nonce, maxAge: cc.maxAge}
 	return a.redeemAndStore(ctx, req, storeParams{})

@@ -22,6 +22,7 @@ type callConfig struct {
 	responseType    string
 	extraQuery      map[string]string
 	userAssertion   string
+	codeVerifier    string
 	// interactive-only settings live in interactive.go's options.
 }
 
@@ -57,6 +58,12 @@ func WithState(state string) CallOption { return func(c *callConfig) { c.state =
 
 // WithNonce sets the OpenID nonce to send, or (when redeeming a code) to expect.
 func WithNonce(nonce string) CallOption { return func(c *callConfig) { c.nonce = nonce } }
+
+// WithCodeVerifier sends the PKCE code_verifier (RFC 7636 §4.5) when redeeming a code
+// with AcquireTokenByAuthorizationCode; AcquireTokenByAuthCodeFlow sends its own.
+func WithCodeVerifier(verifier string) CallOption {
+	return func(c *callConfig) { c.codeVerifier = verifier }
+}
 
 // WithPrompt sets prompt (PromptLogin, PromptConsent, …). None is sent by default.
 func WithPrompt(prompt string) CallOption { return func(c *callConfig) { c.prompt = prompt } }
