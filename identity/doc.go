@@ -18,7 +18,10 @@
 //
 //	Constructor parameters
 //	client_id                                clientID argument
-//	client_credential                        *Credential (NewSecretCredential, ...)
+//	client_credential="secret"               NewSecretCredential
+//	client_credential={private_key, ...}     NewCertificateCredential (ParseCertificatePEM reads PEM)
+//	  "public_certificate" (send x5c)        WithX5C (a CredentialOption)
+//	client_credential={client_assertion}     NewAssertionCredential, NewAssertionCallbackCredential
 //	authority                                WithAuthority
 //	validate_authority                       WithValidateAuthority
 //	token_cache                              WithTokenCache (*TokenCache)
@@ -32,7 +35,8 @@
 //	client_capabilities                      WithClientCapabilities
 //	azure_region                             WithAzureRegion
 //	exclude_scopes                           WithExcludeScopes
-//	http_cache                               WithHTTPCache (*HTTPCache)
+//	http_cache                               WithHTTPCache (*HTTPCache: NewHTTPCache,
+//	                                         MarshalBinary/UnmarshalBinary to persist it)
 //	instance_discovery                       WithInstanceDiscovery
 //	allow_broker                             WithBroker (accepted; no broker exists here)
 //	enable_pii_log                           WithPIILogging
@@ -70,8 +74,45 @@
 //	REMOVE_ACCOUNT_ID = '903'                APIRemoveAccount
 //	ATTEMPT_REGION_DISCOVERY = True          AutoDetectRegion (for WithAzureRegion)
 //
-// Per-call keyword arguments (prompt, login_hint, force_refresh, claims_challenge, ...)
-// are CallOptions: WithPrompt, WithLoginHint, WithForceRefresh, WithClaimsChallenge, ...
+//	Values passed and returned
+//	auth_code_flow (dict)                    *AuthCodeFlow (narrow Scopes for scopes=)
+//	auth_response (dict)                     url.Values
+//	initiate_device_flow's flow (dict)       *DeviceFlow (stop polling by cancelling ctx)
+//	account (dict)                           Account
+//	result dict with "access_token"          Result
+//	result dict with "error"                 *Error (ErrThrottled when answered from
+//	                                         throttling memory)
+//	ValueError on state / nonce mismatch     ErrStateMismatch / ErrNonceMismatch
+//	RuntimeError on a bad id_token           ErrInvalidIDToken (ErrIssuerMismatch for iss)
+//
+//	Keyword arguments (CallOption)
+//	authority= (silent, other tenant)        WithRequestAuthority
+//	force_refresh=                           WithForceRefresh
+//	claims_challenge=                        WithClaimsChallenge
+//	redirect_uri=                            WithRedirectURI
+//	state=, nonce=                           WithState, WithNonce
+//	prompt=, login_hint=, domain_hint=       WithPrompt, WithLoginHint, WithDomainHint
+//	max_age=                                 WithMaxAge
+//	response_mode=, response_type=           WithResponseMode, WithResponseType
+//	extra query parameters                   WithExtraQueryParameters
+//	code_verifier (PKCE, with a bare code)   WithCodeVerifier
+//
+//	acquire_token_interactive's keywords (InteractiveOption)
+//	prompt=, login_hint=, domain_hint=       WithInteractivePrompt, WithInteractiveLoginHint,
+//	                                         WithInteractiveDomainHint
+//	claims_challenge=, max_age=              WithInteractiveClaimsChallenge, WithInteractiveMaxAge
+//	port=, timeout=                          WithPort, WithInteractiveTimeout
+//	success_template=, error_template=       WithSuccessTemplate, WithErrorTemplate
+//	on_before_launching_ui=                  WithOnBeforeLaunchingUI
+//	response_mode="form_post"                WithInteractiveResponseMode
+//	(browser and listener, injectable)       WithOpener, WithListener
+//	any CallOption                           WithCallOptions
+//
+//	Token cache
+//	SerializableTokenCache                   TokenCache (NewTokenCache)
+//	serialize() / deserialize()              Serialize / Deserialize
+//	has_state_changed                        HasChanged
+//	(persistence, msal-extensions style)     CacheHook, WithCacheHook
 //
 // Errors from an authority are *Error values carrying the server's error, description,
 // codes, correlation id and claims; errors.Is(err, ErrInteractionRequired) tells when
