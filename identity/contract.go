@@ -47,7 +47,8 @@ type authorityInfo struct {
 	JWKSURI               string
 	// Aliases are the hosts instance discovery says are the same cloud, including Host.
 	Aliases []string
-	// PreferredCacheHost is the alias MSAL writes into the cache (preferred_cache).
+	// PreferredCacheHost is the host written into the cache: the configured host, as
+	// MSAL Python writes it (not instance discovery's preferred_cache).
 	PreferredCacheHost string
 }
 
