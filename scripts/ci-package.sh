@@ -13,7 +13,9 @@ if ! "$bin/fyne" version 2>/dev/null | grep -q 'v1.7.4'; then
 fi
 
 cp FyneApp.toml bin/FyneApp.toml.orig
-trap 'cp bin/FyneApp.toml.orig FyneApp.toml' EXIT
+# fyne writes fyne_metadata_init.go into the module root while it builds; a killed run
+# would leave it behind for every later build.
+trap 'cp bin/FyneApp.toml.orig FyneApp.toml; rm -f fyne_metadata_init.go' EXIT
 
 name=$(sed -n 's/^ *Name *= *"\(.*\)"/\1/p' FyneApp.toml | head -1)
 echo "package: linux"
