@@ -50,6 +50,7 @@ func BenchmarkCacheLoad(b *testing.B) {
 	s, c := benchStore(b)
 	ctx := context.Background()
 	b.SetBytes(int64(len(c.data)))
+	defer cpuTimer(b)()
 	for b.Loop() {
 		s.synced = nil // as if the file had changed
 		if err := bracket(ctx, s, c, false, false); err != nil {
@@ -64,6 +65,7 @@ func BenchmarkCacheSave(b *testing.B) {
 	s, c := benchStore(b)
 	ctx := context.Background()
 	b.SetBytes(int64(len(c.data)))
+	defer cpuTimer(b)()
 	for b.Loop() {
 		if err := bracket(ctx, s, c, true, true); err != nil {
 			b.Fatal(err)
@@ -91,6 +93,7 @@ func BenchmarkCacheLoadTokenCache(b *testing.B) {
 	c := identity.NewTokenCache()
 	ctx := context.Background()
 	b.SetBytes(int64(len(raw.data)))
+	defer cpuTimer(b)()
 	for b.Loop() {
 		s.synced = nil
 		if err := s.BeforeAccess(ctx, c, false); err != nil {

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package storage
+
+import "testing"
+
+// cpuTimer reports nothing where getrusage does not exist.
+func cpuTimer(*testing.B) func() { return func() {} }
