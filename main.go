@@ -170,6 +170,7 @@ func runWindow(log *slog.Logger) {
 	if err := <-probed; err != nil {
 		trace("storage")
 		u.Close()
+		u.Window().Close() // never shown; closing it lets the app end with the error window
 		startupError(a, log, err)
 		return
 	}

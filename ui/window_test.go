@@ -263,3 +263,17 @@ func TestShortcuts(t *testing.T) {
 		t.Error("Ctrl+N did not open the sign-in dialog")
 	}
 }
+
+func TestStartupError(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := StartupError(a, "storage: no OS keyring", "start gnome-keyring")
+	w.Show()
+	copyBtn := findButton(w.Content(), "Copy details")
+	if copyBtn == nil || findButton(w.Content(), "Quit") == nil {
+		t.Fatal("the start-up error window lacks its buttons")
+	}
+	test.Tap(copyBtn)
+	if got := a.Clipboard().Content(); !strings.Contains(got, "no OS keyring") || !strings.Contains(got, "gnome-keyring") {
+		t.Errorf("copied details = %q", got)
+	}
+}
