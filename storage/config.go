@@ -105,9 +105,13 @@ func DefaultConfig() *Config {
 	}
 }
 
-// Profile returns the profile called name.
+// Profile returns the profile called name (DefaultProfile when Profiles is empty).
 func (c *Config) Profile(name string) (Profile, bool) {
-	for _, p := range c.EffectiveProfiles() {
+	ps := c.Profiles
+	if len(ps) == 0 {
+		ps = []Profile{DefaultProfile()}
+	}
+	for _, p := range ps {
 		if p.Name == name {
 			return p, true
 		}
@@ -115,12 +119,13 @@ func (c *Config) Profile(name string) (Profile, bool) {
 	return Profile{}, false
 }
 
-// EffectiveProfiles returns Profiles, or DefaultProfile alone when there are none.
+// EffectiveProfiles returns a copy of Profiles, or DefaultProfile alone when there are
+// none. It is a copy so a caller may rebuild c.Profiles while reading the old list.
 func (c *Config) EffectiveProfiles() []Profile {
 	if len(c.Profiles) == 0 {
 		return []Profile{DefaultProfile()}
 	}
-	return c.Profiles
+	return slices.Clone(c.Profiles)
 }
 
 // FavouriteScopes returns the favourite scopes of the account (nil when none).

@@ -98,6 +98,16 @@ func TestLoadConfigValid(t *testing.T) {
 	if ps := m.EffectiveProfiles(); len(ps) != 1 || ps[0].Name != DefaultProfileName {
 		t.Errorf("no profiles should mean the default profile, got %+v", ps)
 	}
+	if _, ok := m.Profile(DefaultProfileName); !ok {
+		t.Error("Profile does not find the default profile of an empty config")
+	}
+	// Callers rebuild Profiles while consulting the old list; they must not alias.
+	ps := c.EffectiveProfiles()
+	c.Profiles = c.Profiles[:0]
+	c.Profiles = append(c.Profiles, Profile{Name: "overwritten"})
+	if ps[0].Name != "Contoso" {
+		t.Errorf("EffectiveProfiles aliases Profiles: %q", ps[0].Name)
+	}
 }
 
 func TestLoadConfigMissingFileIsDefault(t *testing.T) {
