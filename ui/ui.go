@@ -116,6 +116,9 @@ func (u *UI) Window() fyne.Window { return u.win }
 // one) and keeps both in step with the Desk.
 func (u *UI) Start() {
 	u.unsub = u.desk.Subscribe(func() { u.Reload() })
+	// The CLI (another process) may have signed in or out meanwhile: look again whenever
+	// the user comes back to Tokendesk (off the UI thread, like every reload).
+	u.app.Lifecycle().SetOnEnteredForeground(u.Reload)
 	u.Reload()
 	u.trace("reload-started")
 	u.installTray()

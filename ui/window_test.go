@@ -277,3 +277,20 @@ func TestStartupError(t *testing.T) {
 		t.Errorf("copied details = %q", got)
 	}
 }
+
+func TestExpiryText(t *testing.T) {
+	now := time.Date(2026, 1, 2, 10, 0, 0, 0, time.Local)
+	tests := []struct {
+		exp  time.Time
+		want string
+	}{
+		{time.Time{}, "No access token cached yet."},
+		{now.Add(61*time.Minute + 500*time.Millisecond), "Token expires in 1h1m0s (at 11:01:00)."},
+		{now.Add(-90 * time.Second), "Token expired 1m30s ago (at 09:58:30)."},
+	}
+	for _, tt := range tests {
+		if got := expiryText("Token", tt.exp, now); got != tt.want {
+			t.Errorf("expiryText(%v) = %q, want %q", tt.exp, got, tt.want)
+		}
+	}
+}
