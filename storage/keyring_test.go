@@ -258,3 +258,61 @@ func TestKilledWriterLeavesReadableCache(t *testing.T) {
 		}
 	}
 }
+
+// TestHungSecretServiceTimesOut stops (SIGSTOP) a real gnome-keyring-daemon on a private
+// bus, so calls reach a Secret Service that never answers, and checks SystemKeyring
+// gives up with ErrKeyringTimeout instead of blocking forever as go-keyring would.
+func TestHungSecretServiceTimesOut(t *testing.T) {
+	testenv.RequireKeyring(t) // the same packages; skips under the same rule
+	addr := privateBus(t)
+	if addr == "" {
+		t.Fatal("dbus-daemon is missing (make deps installs it)")
+	}
+	gk := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
+	gk.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+addr,
+		"XDG_DATA_HOME="+t.TempDir(), "XDG_RUNTIME_DIR="+t.TempDir())
+	gk.Stdin = strings.NewReader("hung-test-password")
+	if err := gk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		gk.Process.Signal(syscall.SIGCONT)
+		gk.Process.Kill()
+		gk.Wait()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("dbus-send", "--bus="+addr, "--print-reply", "--dest=org.freedesktop.DBus",
+			"/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets").Output()
+		if strings.Contains(string(out), "boolean true") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gnome-keyring-daemon did not take org.freedesktop.secrets on the private bus")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	run := func() string {
+		cmd := child(t, "keyring-get", "DBUS_SESSION_BUS_ADDRESS="+addr, "STORE_DIR="+t.TempDir(), "KEY_USER=cache-key-hung-test")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	// The daemon answers while running: the child creates its key.
+	if out := run(); !strings.HasPrefix(out, "unavailable=false timeout=false") {
+		t.Fatalf("running daemon: child said\n%s", out)
+	}
+	if err := gk.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out := run()
+	if !strings.HasPrefix(out, "unavailable=false timeout=true") {
+		t.Fatalf("hung daemon: want ErrKeyringTimeout, child said\n%s", out)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("hung daemon: the child took %v to give up (timeout 2s)", d)
+	}
+}
