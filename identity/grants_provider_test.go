@@ -215,11 +215,10 @@ func TestProviderIDTokenKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stale.Keys) > 0 && len(current.Keys) > 0 && stale.Keys[0].KeyID == current.Keys[0].KeyID {
-		// testenv's server.mjs configures no jwks, so every instance signs with
-		// oidc-provider's fixed development key ("keystore-CHANGE-ME"). The same checks
-		// run against rotating keys in TestIDTokenVerificationWithKeyRotation.
-		t.Skipf("provider instances share the signing key %q: testenv must generate keys per start", current.Keys[0].KeyID)
+	if len(stale.Keys) == 0 || len(current.Keys) == 0 || stale.Keys[0].KeyID == current.Keys[0].KeyID {
+		// testenv's provider generates a signing key per start; a shared kid means the
+		// rotation below would prove nothing.
+		t.Fatalf("provider instances must sign with different keys (stale %d keys, current %d keys)", len(stale.Keys), len(current.Keys))
 	}
 	c.wire.jwksFor(info.JWKSURI).keys = stale
 	res, _ := wireSignIn(t, ctx, p1, c, "frank")

@@ -11,7 +11,7 @@
 //   TOKENDESK_PROVIDER_JWT=1                access tokens are RS256 JWTs (typ at+jwt)
 //   TOKENDESK_PROVIDER_STOCK_CONSENT=1      keep the library's stock consent and
 //                                           refresh-token rules (what real providers do)
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 
 import Provider, { interactionPolicy } from 'oidc-provider';
@@ -36,6 +36,11 @@ function rememberScopes(scope) {
   for (const s of (scope || '').split(' ')) {
     if (s && !oidcScopes.has(s)) apiScopes.add(s);
   }
+}
+
+function signingKey() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
 }
 
 // Users exist for any login: "alice" becomes alice@example.test, named "Alice".
@@ -90,6 +95,10 @@ function configuration() {
     // Both secret styles are accepted; the client picks one per request.
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
     cookies: { keys: [randomBytes(32).toString('hex')] },
+    // A new signing key (and kid) at every start, as real providers rotate keys: clients
+    // must fetch the JWKS, never pin a key. Without this the library signs with its
+    // built-in development key, the same for every instance.
+    jwks: { keys: [signingKey()] },
     pkce: { required: () => true, methods: ['S256'] },
     scopes: [...oidcScopes],
     claims: {
@@ -157,7 +166,15 @@ function configuration() {
     };
     // Always issue refresh tokens (the stock rule needs offline_access plus prompt=consent),
     // and rotate them on every use like real providers do for public clients.
-    config.issueRefreshToken = async (ctx, client) => client.grantTypeAllowed('refresh_token');
+    // check_scope drops offline_access from the code without prompt=consent; put it back
+    // so the refresh token's scope covers what MSAL-style clients send when refreshing.
+    config.issueRefreshToken = async (ctx, client, code) => {
+      if (!client.grantTypeAllowed('refresh_token')) return false;
+      if (code && code.scope !== undefined && !code.scopes.has('offline_access')) {
+        code.scope = `${code.scope} offline_access`.trim();
+      }
+      return true;
+    };
     config.rotateRefreshToken = () => true;
   }
   return config;
