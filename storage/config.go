@@ -224,6 +224,7 @@ type Problem struct {
 	Message string
 }
 
+// String formats the problem as "line:col: field: message", leaving out what is unknown.
 func (p Problem) String() string {
 	var b strings.Builder
 	if p.Line > 0 {
@@ -237,6 +238,7 @@ func (p Problem) String() string {
 	return b.String()
 }
 
+// Error lists every problem on its own line, each as file:line:col: field: message.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString("storage: invalid config")
