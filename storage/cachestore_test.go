@@ -394,7 +394,8 @@ func TestCacheStoreConcurrentGoroutines(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Half share one store (in-process lock), half have their own (file lock).
+			// Each goroutine has its own store, as separate processes do, so only the
+			// file lock keeps them apart.
 			s := openMem(t, dir, kr)
 			c := newMapCache()
 			for i := range 20 {
@@ -442,7 +443,7 @@ func TestCacheStoreSharedStoreGoroutines(t *testing.T) {
 	}
 	wg.Wait()
 	c2 := newMapCache()
-	if err := load(ctx, openMem(t, s.dir, newMemKeyringFrom(s)), c2); err != nil {
+	if err := load(ctx, openMem(t, s.dir, keyringOf(s)), c2); err != nil {
 		t.Fatal(err)
 	}
 	if len(c2.keys()) != 100 {
@@ -450,8 +451,8 @@ func TestCacheStoreSharedStoreGoroutines(t *testing.T) {
 	}
 }
 
-// newMemKeyringFrom returns the keyring s uses, for a second store on the same file.
-func newMemKeyringFrom(s *CacheStore) Keyring { return s.kr }
+// keyringOf returns the keyring s uses, for a second store on the same file.
+func keyringOf(s *CacheStore) Keyring { return s.kr }
 
 func TestPlaintextIsExplicit(t *testing.T) {
 	ctx := context.Background()
