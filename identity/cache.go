@@ -42,7 +42,7 @@ func NewTokenCache(opts ...CacheOption) *TokenCache {
 	return c
 }
 
-// Serialize returns the cache as MSAL-readable JSON (indented as MSAL Python writes it,
+// Serialize returns the cache as MSAL-readable JSON (compact, one entry per line,
 // members sorted, so an unchanged cache always gives the same bytes) and clears the
 // changed flag.
 func (c *TokenCache) Serialize() ([]byte, error) {

@@ -199,9 +199,9 @@ func (r *jsonReader) object(member func(name string) error) error {
 
 // parseCache reads a serialized cache into a fresh state.
 func parseCache(data []byte) (*cacheState, error) {
-	// Every entry has an "environment": counting them (a fast byte search) sizes the
-	// maps up front.
-	st := newCacheState(bytes.Count(data, []byte(`"environment"`)) / 3)
+	// Size the maps up front from the input: an account's four entries take about
+	// 3 KB, so this is close for typical caches and merely rehashes for others.
+	st := newCacheState(len(data) / 3000)
 	r := &jsonReader{s: string(data)}
 	if r.peek() == 0 { // empty input is an empty cache, as in MSAL Python
 		return st, nil
@@ -291,33 +291,29 @@ func setRaw(list []rawMember, name, raw string) []rawMember {
 	return slices.Insert(list, i, rawMember{name, raw})
 }
 
-// jsonWriter emits JSON indented by four spaces, as MSAL Python's json.dumps(indent=4),
-// with members sorted so the same cache always serializes to the same bytes.
+// jsonWriter emits compact JSON with one cache entry per line (small, yet readable
+// and diffable), members sorted so the same cache always serializes to the same bytes.
 type jsonWriter struct {
 	b []byte
-}
-
-func (w *jsonWriter) indent(n int) {
-	w.b = append(w.b, '\n')
-	for range n {
-		w.b = append(w.b, "    "...)
-	}
 }
 
 func (w *jsonWriter) str(s string) {
 	w.b = appendJSONString(w.b, s)
 }
 
-func (w *jsonWriter) member(level int, first bool, name string) {
+// member starts a member; newline puts it on a line of its own.
+func (w *jsonWriter) member(newline, first bool, name string) {
 	if !first {
 		w.b = append(w.b, ',')
 	}
-	w.indent(level)
+	if newline {
+		w.b = append(w.b, '\n')
+	}
 	w.str(name)
-	w.b = append(w.b, ": "...)
+	w.b = append(w.b, ':')
 }
 
-func (w *jsonWriter) cacheEntry(e *cacheEntry, level int) {
+func (w *jsonWriter) cacheEntry(e *cacheEntry) {
 	w.b = append(w.b, '{')
 	first := true
 	x := 0
@@ -326,12 +322,12 @@ func (w *jsonWriter) cacheEntry(e *cacheEntry, level int) {
 			continue
 		}
 		for x < len(e.extra) && e.extra[x].name < fieldNames[f] {
-			w.member(level+1, first, e.extra[x].name)
+			w.member(false, first, e.extra[x].name)
 			w.b = append(w.b, e.extra[x].raw...)
 			first = false
 			x++
 		}
-		w.member(level+1, first, fieldNames[f])
+		w.member(false, first, fieldNames[f])
 		first = false
 		if e.null&(1<<f) != 0 {
 			w.b = append(w.b, "null"...)
@@ -340,12 +336,9 @@ func (w *jsonWriter) cacheEntry(e *cacheEntry, level int) {
 		}
 	}
 	for ; x < len(e.extra); x++ {
-		w.member(level+1, first, e.extra[x].name)
+		w.member(false, first, e.extra[x].name)
 		w.b = append(w.b, e.extra[x].raw...)
 		first = false
-	}
-	if !first {
-		w.indent(level)
 	}
 	w.b = append(w.b, '}')
 }
@@ -357,14 +350,9 @@ func serializeState(st *cacheState) []byte {
 	first := true
 	u := 0
 	writeUnknown := func(f rawMember) {
-		w.member(1, first, f.name)
+		w.member(true, first, f.name)
 		first = false
-		var b bytes.Buffer
-		if json.Indent(&b, []byte(f.raw), "    ", "    ") == nil {
-			w.b = append(w.b, b.Bytes()...)
-		} else {
-			w.b = append(w.b, f.raw...)
-		}
+		w.b = append(w.b, f.raw...)
 	}
 	keys := make([]string, 0, 1024)
 	for k := cacheKind(0); k < numKinds; k++ {
@@ -372,7 +360,7 @@ func serializeState(st *cacheState) []byte {
 			writeUnknown(st.unknown[u])
 			u++
 		}
-		w.member(1, first, sectionNames[k])
+		w.member(true, first, sectionNames[k])
 		first = false
 		w.b = append(w.b, '{')
 		sec := st.sections[k]
@@ -382,19 +370,15 @@ func serializeState(st *cacheState) []byte {
 		}
 		slices.Sort(keys)
 		for i, key := range keys {
-			w.member(2, i == 0, key)
-			w.cacheEntry(sec[key], 2)
-		}
-		if len(keys) > 0 {
-			w.indent(1)
+			w.member(true, i == 0, key)
+			w.cacheEntry(sec[key])
 		}
 		w.b = append(w.b, '}')
 	}
 	for ; u < len(st.unknown); u++ {
 		writeUnknown(st.unknown[u])
 	}
-	w.indent(0)
-	w.b = append(w.b, '}')
+	w.b = append(w.b, "\n}\n"...)
 	return w.b
 }
 
@@ -403,7 +387,7 @@ func serializeState(st *cacheState) []byte {
 func serializedSize(st *cacheState) int {
 	n := 256
 	for _, u := range st.unknown {
-		n += len(u.name) + 2*len(u.raw) + 16
+		n += len(u.name) + len(u.raw) + 16
 	}
 	for _, sec := range st.sections {
 		n += 32
@@ -411,11 +395,11 @@ func serializedSize(st *cacheState) int {
 			n += len(key) + 24
 			for f := cacheField(0); f < numFields; f++ {
 				if e.has(f) {
-					n += len(fieldNames[f]) + len(e.v[f]) + 24
+					n += len(fieldNames[f]) + len(e.v[f]) + 8
 				}
 			}
 			for _, x := range e.extra {
-				n += len(x.name) + len(x.raw) + 24
+				n += len(x.name) + len(x.raw) + 8
 			}
 		}
 	}

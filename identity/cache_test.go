@@ -318,7 +318,7 @@ func TestCacheRoundTripPreservesUnknownAndIsDeterministic(t *testing.T) {
 	// A store keeps what it does not own.
 	mustStore(t, c2, entraAuthority("organizations"), testClientID, userResponse(alice, "", "User.Read", "at", "rt"))
 	out3, _ := c2.Serialize()
-	for _, s := range []string{`"FutureSection"`, `"x_future_field": {`, `"ext_expires_on": "1700003600"`, `"big": 123456789012345678901234567890`} {
+	for _, s := range []string{`"FutureSection"`, `"x_future_field":{`, `"ext_expires_on":"1700003600"`, `"big":123456789012345678901234567890`} {
 		if !bytes.Contains(out3, []byte(s)) {
 			t.Errorf("after a store, %s is missing", s)
 		}
