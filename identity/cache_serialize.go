@@ -354,7 +354,7 @@ func serializeState(st *cacheState) []byte {
 		first = false
 		w.b = append(w.b, f.raw...)
 	}
-	keys := make([]string, 0, 1024)
+	entries := make([]*cacheEntry, 0, 1024)
 	for k := cacheKind(0); k < numKinds; k++ {
 		for u < len(st.unknown) && st.unknown[u].name < sectionNames[k] {
 			writeUnknown(st.unknown[u])
@@ -363,15 +363,14 @@ func serializeState(st *cacheState) []byte {
 		w.member(true, first, sectionNames[k])
 		first = false
 		w.b = append(w.b, '{')
-		sec := st.sections[k]
-		keys = keys[:0]
-		for key := range sec {
-			keys = append(keys, key)
+		entries = entries[:0]
+		for _, e := range st.sections[k] {
+			entries = append(entries, e)
 		}
-		slices.Sort(keys)
-		for i, key := range keys {
-			w.member(true, i == 0, key)
-			w.cacheEntry(sec[key])
+		slices.SortFunc(entries, func(a, b *cacheEntry) int { return strings.Compare(a.key, b.key) })
+		for i, e := range entries {
+			w.member(true, i == 0, e.key)
+			w.cacheEntry(e)
 		}
 		w.b = append(w.b, '}')
 	}
