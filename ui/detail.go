@@ -174,7 +174,7 @@ func (d *detailPane) addScope() {
 	}
 	d.u.run(func(ctx context.Context) {
 		err := d.u.desk.AddScope(ctx, key, scope)
-		fyne.Do(func() {
+		d.u.do(func() {
 			if err != nil {
 				d.u.showError("Could not add the scope", err)
 				return
@@ -188,7 +188,7 @@ func (d *detailPane) removeScope(scope string) {
 	key := d.key
 	d.u.run(func(ctx context.Context) {
 		if err := d.u.desk.RemoveScope(ctx, key, scope); err != nil {
-			fyne.Do(func() { d.u.showError("Could not remove the scope", err) })
+			d.u.do(func() { d.u.showError("Could not remove the scope", err) })
 		}
 	})
 }

@@ -78,10 +78,7 @@ func TestRealListCopySignOut(t *testing.T) {
 	dir := seededProfile(t, p, "alice", "bob")
 	desk := realDesk(t, dir) // a new process's view of the same profile
 	a := test.NewTempApp(t)
-	u := New(a, desk, Options{ClipboardClear: -1})
-	u.Start()
-	u.settle()
-	t.Cleanup(u.Close)
+	u := startTestUI(t, a, desk, Options{ClipboardClear: -1})
 
 	if len(u.list.all) != 2 || u.list.all[0].Username != "alice@example.test" || u.list.all[1].Username != "bob@example.test" {
 		t.Fatalf("list shows %+v", u.list.all)
@@ -138,10 +135,7 @@ func TestRealSignInDialog(t *testing.T) {
 	p := testenv.Provider(t)
 	dir := seededProfile(t, p)
 	a := test.NewTempApp(t)
-	u := New(a, realDesk(t, dir), Options{Opener: scripted(t, p, "frank")})
-	u.Start()
-	u.settle()
-	t.Cleanup(u.Close)
+	u := startTestUI(t, a, realDesk(t, dir), Options{Opener: scripted(t, p, "frank")})
 	if !u.list.empty.Visible() {
 		t.Fatal("an empty profile shows no empty state")
 	}
@@ -175,10 +169,7 @@ func TestRealNoBrowserFallsBackToDeviceCode(t *testing.T) {
 	dir := seededProfile(t, p)
 	a := test.NewTempApp(t)
 	noBrowser := func(ctx context.Context, authURL string) error { return errors.New("no display") }
-	u := New(a, realDesk(t, dir), Options{Opener: noBrowser})
-	u.Start()
-	u.settle()
-	t.Cleanup(u.Close)
+	u := startTestUI(t, a, realDesk(t, dir), Options{Opener: noBrowser})
 
 	u.showSignIn("Local", "")
 	u.settle()
@@ -189,13 +180,8 @@ func TestRealNoBrowserFallsBackToDeviceCode(t *testing.T) {
 		t.Fatalf("after a failed browser: status %q, link %q", s.status.Text, s.authURL)
 	}
 	test.Tap(s.device)
-	var code string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		fyne.DoAndWait(func() { code = s.code.Text })
-		if code != "" {
-			break
-		}
-	}
+	u.pumpUntil(10*time.Second, func() bool { return s.code.Text != "" })
+	code := s.code.Text
 	userCode, _, ok := strings.Cut(strings.TrimPrefix(code, "Code: "), "\n")
 	if !ok || userCode == "" {
 		t.Fatalf("device code not shown: %q", code)
@@ -213,10 +199,7 @@ func TestRealAddProfileDialog(t *testing.T) {
 	p := testenv.Provider(t)
 	testenv.RequireKeyring(t)
 	a := test.NewTempApp(t)
-	u := New(a, realDesk(t, t.TempDir()), Options{})
-	u.Start()
-	u.settle()
-	t.Cleanup(u.Close)
+	u := startTestUI(t, a, realDesk(t, t.TempDir()), Options{})
 	u.showSignIn("", "")
 	u.settle()
 	u.signInDlg.profile.SetSelected(addProfileItem)

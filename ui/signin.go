@@ -95,7 +95,7 @@ func (u *UI) showSignIn(profile, hint string) {
 func (s *signInDialog) loadProfiles(want string) {
 	s.u.run(func(ctx context.Context) {
 		ps, err := s.u.desk.Profiles(ctx)
-		fyne.Do(func() {
+		s.u.do(func() {
 			if err != nil {
 				s.u.showError("Could not read the profiles", err)
 				return
@@ -170,7 +170,7 @@ func (s *signInDialog) start() {
 		LoginHint: strings.TrimSpace(s.hint.Text),
 		Opener:    s.u.opts.Opener,
 		OnAuthURL: func(authURL string) {
-			fyne.Do(func() {
+			s.u.do(func() {
 				s.authURL = authURL
 				s.copyURL.Enable()
 			})
@@ -178,7 +178,7 @@ func (s *signInDialog) start() {
 	}
 	s.u.run(func(context.Context) {
 		v, err := s.u.desk.SignIn(ctx, profile, opts)
-		fyne.Do(func() { s.finished(v, err, stop, attempt) })
+		s.u.do(func() { s.finished(v, err, stop, attempt) })
 	})
 }
 
@@ -194,7 +194,7 @@ func (s *signInDialog) startDevice() {
 	attempt := s.attempt
 	s.busy(true, "Asking for a device code…")
 	opts := usecase.DeviceCodeOptions{OnCode: func(dc usecase.DeviceCode) {
-		fyne.Do(func() {
+		s.u.do(func() {
 			link := dc.VerificationURI
 			if dc.VerificationURIComplete != "" {
 				link = dc.VerificationURIComplete
@@ -208,7 +208,7 @@ func (s *signInDialog) startDevice() {
 	}}
 	s.u.run(func(context.Context) {
 		v, err := s.u.desk.SignInWithDeviceCode(ctx, profile, opts)
-		fyne.Do(func() { s.finished(v, err, stop, attempt) })
+		s.u.do(func() { s.finished(v, err, stop, attempt) })
 	})
 }
 
@@ -283,7 +283,7 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 		status.SetText("Checking " + p.Issuer + "…")
 		u.run(func(ctx context.Context) {
 			err := u.desk.AddProfile(ctx, p)
-			fyne.Do(func() {
+			u.do(func() {
 				save.Enable()
 				if err != nil {
 					status.SetText(err.Error())

@@ -67,6 +67,12 @@ type UI struct {
 	probe  *frameProbe // nil unless Options.Trace
 	loaded bool        // the first account list arrived
 
+	// do runs a function on the UI goroutine: fyne.Do. Tests replace it with a queue
+	// their own goroutine drains, because the test driver's fyne.Do runs the function
+	// on the caller's goroutine.
+	do    func(func())
+	queue chan func() // the queue behind a test's do; nil in the app
+
 	// ctx is cancelled by Close; every worker derives from it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -97,7 +103,7 @@ func New(a fyne.App, desk Desk, opts Options) *UI {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	u := &UI{app: a, desk: desk, opts: opts, log: opts.Logger}
+	u := &UI{app: a, desk: desk, opts: opts, log: opts.Logger, do: fyne.Do}
 	if u.log == nil {
 		u.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -162,7 +168,7 @@ func (u *UI) Reload() {
 		if ctx.Err() != nil {
 			return
 		}
-		fyne.Do(func() {
+		u.do(func() {
 			u.mu.Lock()
 			u.accounts, u.scopes = accs, scopes
 			u.mu.Unlock()

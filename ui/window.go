@@ -70,7 +70,7 @@ func (u *UI) ticker() {
 		case <-u.ctx.Done():
 			return
 		case <-t.C:
-			fyne.Do(u.detail.tick)
+			u.do(u.detail.tick)
 		}
 	}
 }
@@ -81,7 +81,7 @@ func (u *UI) ticker() {
 func (u *UI) copyToken(key, scope string, fromTray bool) {
 	u.run(func(ctx context.Context) {
 		res, err := u.desk.Token(ctx, key, []string{scope}, false)
-		fyne.Do(func() {
+		u.do(func() {
 			if err != nil {
 				if fromTray {
 					u.ShowWindow()
@@ -118,7 +118,7 @@ func (u *UI) putOnClipboard(token string) {
 		return
 	}
 	time.AfterFunc(u.opts.ClipboardClear, func() {
-		fyne.Do(func() { u.clearClipboard(gen) })
+		u.do(func() { u.clearClipboard(gen) })
 	})
 }
 
@@ -146,7 +146,7 @@ func (u *UI) clearClipboard(gen int) {
 func (u *UI) inspectToken(key, scope string) {
 	u.run(func(ctx context.Context) {
 		res, err := u.desk.Token(ctx, key, []string{scope}, false)
-		fyne.Do(func() {
+		u.do(func() {
 			if err != nil {
 				u.showErrorFor("Could not get a token for "+scope, err, key)
 				return
@@ -162,7 +162,7 @@ func (u *UI) inspectToken(key, scope string) {
 func (u *UI) signOut(key string) {
 	u.run(func(ctx context.Context) {
 		if err := u.desk.SignOut(ctx, key); err != nil {
-			fyne.Do(func() { u.showError("Could not sign out", err) })
+			u.do(func() { u.showError("Could not sign out", err) })
 		}
 	})
 }

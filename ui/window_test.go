@@ -29,15 +29,74 @@ func newFakeUI(t *testing.T, f *fakeDesk, opts Options) *UI {
 	if f.scopes == nil {
 		f.scopes = map[string][]usecase.Scope{"a-h": {{Name: "api://one/.default"}}, "b-h": {{Name: "api://two/.default"}}}
 	}
-	u := New(a, f, opts)
+	return startTestUI(t, a, f, opts)
+}
+
+// startTestUI builds and starts a UI whose UI-goroutine work is queued for the test's
+// goroutine (settle and pumpUntil run it), as the real driver runs it on one thread.
+func startTestUI(t *testing.T, a fyne.App, d Desk, opts Options) *UI {
+	t.Helper()
+	u := New(a, d, opts)
+	queue := make(chan func(), 4096)
+	u.do = func(f func()) { queue <- f }
+	u.queue = queue
 	u.Start()
 	u.settle()
-	t.Cleanup(u.Close)
+	t.Cleanup(func() {
+		u.cancel()
+		u.settle()
+		u.Close()
+	})
 	return u
 }
 
-// settle waits for every background job (and the jobs they started) to end.
-func (u *UI) settle() { u.jobs.Wait() }
+// settle runs queued UI work until no background job is left and nothing is queued.
+func (u *UI) settle() {
+	for {
+		done := make(chan struct{})
+		go func() {
+			u.jobs.Wait()
+			close(done)
+		}()
+	pump:
+		for {
+			select {
+			case f := <-u.queue:
+				f()
+			case <-done:
+				break pump
+			}
+		}
+		ran := false
+		for drained := false; !drained; {
+			select {
+			case f := <-u.queue:
+				f()
+				ran = true
+			default:
+				drained = true
+			}
+		}
+		if !ran {
+			return
+		}
+	}
+}
+
+// pumpUntil runs queued UI work until cond holds or the timeout passes.
+func (u *UI) pumpUntil(timeout time.Duration, cond func() bool) bool {
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case f := <-u.queue:
+			f()
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			return cond()
+		}
+	}
+	return true
+}
 
 func TestListAndFilter(t *testing.T) {
 	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{})
@@ -80,17 +139,13 @@ func TestCopyAndClipboardClear(t *testing.T) {
 		t.Errorf("inspector shows %q", u.detail.inspected)
 	}
 	// Something else copied later must survive the clear of the token.
-	deadline := time.Now().Add(2 * time.Second)
-	for cb.Content() != "" && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if cb.Content() != "" {
+	if !u.pumpUntil(2*time.Second, func() bool { return cb.Content() == "" }) {
 		t.Fatal("token still on the clipboard after ClipboardClear")
 	}
 	u.copySelected()
 	u.settle()
 	cb.SetContent("user text")
-	time.Sleep(150 * time.Millisecond)
+	u.pumpUntil(150*time.Millisecond, func() bool { return false })
 	if cb.Content() != "user text" {
 		t.Errorf("clipboard cleared something the user copied: %q", cb.Content())
 	}
@@ -175,10 +230,7 @@ func TestSignInBrowserUnavailableOffersDeviceCode(t *testing.T) {
 		t.Fatalf("status %q", s.status.Text)
 	}
 	test.Tap(s.device)
-	deadline := time.Now().Add(2 * time.Second)
-	for !s.code.Visible() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	u.pumpUntil(2*time.Second, s.code.Visible)
 	if !strings.Contains(s.code.Text, "WXYZ-1234") {
 		t.Fatalf("device code not shown: %q", s.code.Text)
 	}

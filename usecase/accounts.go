@@ -221,11 +221,7 @@ func findAccount(all []AccountView, query, profile string) (AccountView, error) 
 // SignOut removes the account's tokens from the cache (for its profile's client and
 // its family) and forgets its favourite scopes.
 func (d *Desk) SignOut(ctx context.Context, accountKey string) error {
-	s, err := d.settings(ctx)
-	if err != nil {
-		return err
-	}
-	acc, c, err := d.resolve(ctx, s, accountKey)
+	s, acc, c, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return err
 	}
@@ -242,28 +238,32 @@ func (d *Desk) SignOut(ctx context.Context, accountKey string) error {
 	return nil
 }
 
-// resolve finds an account by key or username and returns it with its client.
-// An empty query is refused: acting on "the only account" is for callers to decide
-// explicitly (through FindAccount), never a silent default of a destructive call.
-func (d *Desk) resolve(ctx context.Context, s Settings, query string) (AccountView, client, error) {
+// lookup loads the settings and finds an account by key or username, with its
+// client. An empty query is refused: acting on "the only account" is for callers to
+// decide explicitly (through FindAccount), never a silent default of a destructive call.
+func (d *Desk) lookup(ctx context.Context, query string) (Settings, AccountView, client, error) {
 	if strings.TrimSpace(query) == "" {
-		return AccountView{}, nil, fmt.Errorf("%w: no account given", ErrNoAccount)
+		return Settings{}, AccountView{}, nil, fmt.Errorf("%w: no account given", ErrNoAccount)
+	}
+	s, err := d.settings(ctx)
+	if err != nil {
+		return Settings{}, AccountView{}, nil, err
 	}
 	all, err := d.accounts(ctx, s)
 	if err != nil && len(all) == 0 {
-		return AccountView{}, nil, err
+		return Settings{}, AccountView{}, nil, err
 	}
 	acc, err := findAccount(all, query, "")
 	if err != nil {
-		return AccountView{}, nil, err
+		return Settings{}, AccountView{}, nil, err
 	}
 	p, ok := s.profile(acc.Profile)
 	if !ok {
-		return AccountView{}, nil, fmt.Errorf("%w: %q", ErrNoProfile, acc.Profile)
+		return Settings{}, AccountView{}, nil, fmt.Errorf("%w: %q", ErrNoProfile, acc.Profile)
 	}
 	c, err := d.clientFor(p)
 	if err != nil {
-		return AccountView{}, nil, err
+		return Settings{}, AccountView{}, nil, err
 	}
-	return acc, c, nil
+	return s, acc, c, nil
 }

@@ -20,11 +20,7 @@ func (d *Desk) Token(ctx context.Context, accountKey string, scopes []string, fo
 	if len(scopes) == 0 {
 		return identity.Result{}, ErrNoScope
 	}
-	s, err := d.settings(ctx)
-	if err != nil {
-		return identity.Result{}, err
-	}
-	acc, c, err := d.resolve(ctx, s, accountKey)
+	_, acc, c, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return identity.Result{}, err
 	}
@@ -55,11 +51,7 @@ type Scope struct {
 // Scopes returns the scopes offered for the account: its profile's defaults, then its
 // favourites, without duplicates.
 func (d *Desk) Scopes(ctx context.Context, accountKey string) ([]Scope, error) {
-	s, err := d.settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	acc, _, err := d.resolve(ctx, s, accountKey)
+	s, acc, _, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +102,7 @@ func (d *Desk) AddScope(ctx context.Context, accountKey, scope string) error {
 	if strings.ContainsAny(scope, " \t\r\n") {
 		return fmt.Errorf("usecase: scope %q contains white space; add one scope at a time", scope)
 	}
-	s, err := d.settings(ctx)
-	if err != nil {
-		return err
-	}
-	acc, _, err := d.resolve(ctx, s, accountKey)
+	s, acc, _, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return err
 	}
@@ -134,11 +122,7 @@ func (d *Desk) AddScope(ctx context.Context, accountKey, scope string) error {
 // RemoveScope removes scope from the account's favourites. Removing a profile default
 // is ErrDefaultScope; removing a scope that is not there is a no-op.
 func (d *Desk) RemoveScope(ctx context.Context, accountKey, scope string) error {
-	s, err := d.settings(ctx)
-	if err != nil {
-		return err
-	}
-	acc, _, err := d.resolve(ctx, s, accountKey)
+	s, acc, _, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return err
 	}
