@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 
 	"github.com/tokendesk/tokendesk/assets"
 	"github.com/tokendesk/tokendesk/cli"
-	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/ui"
 	"github.com/tokendesk/tokendesk/usecase"
@@ -40,10 +38,11 @@ func main() {
 	if len(os.Args) > 1 {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 		defer stop()
-		w, _ := open(log)
 		var desk *usecase.Desk
-		if w != nil {
-			desk = w.desk
+		if st, err := open(log); err == nil {
+			desk = st.Desk
+		} else {
+			log.Warn("storage unavailable", "err", err)
 		}
 		code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, desk)
 		stop()
@@ -52,66 +51,15 @@ func main() {
 	runWindow(log)
 }
 
-// wiring is what open builds: the Desk and what the window needs to know about storage.
-type wiring struct {
-	desk    *usecase.Desk
-	cfg     *storage.Config
-	store   *storage.CacheStore
-	cache   *identity.TokenCache
-	dir     string
-	notices []string
-}
-
-// open builds storage, the identity cache and the use cases. The error carries what
-// the user must do when storage cannot work (no keyring, bad config file).
-func open(log *slog.Logger) (*wiring, error) {
+// open builds storage, the identity cache and the use cases over the profile directory
+// (TOKENDESK_HOME, else the user config directory). The keyring is asked for at most
+// 3 s per call: go-keyring has no timeout of its own.
+func open(log *slog.Logger) (*usecase.Stored, error) {
 	dir, err := storage.DefaultDir()
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := storage.LoadConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		kr   storage.Keyring
-		opts []storage.StoreOption
-	)
-	if cfg.AllowPlaintextCache {
-		opts = append(opts, storage.WithPlaintext())
-	} else {
-		kr = storage.SystemKeyring(3 * time.Second)
-	}
-	store, err := storage.OpenCacheStore(dir, kr, opts...)
-	if err != nil {
-		return nil, err
-	}
-	cache := identity.NewTokenCache(identity.WithCacheHook(store))
-	desk, err := usecase.New(usecase.Deps{
-		Config:    usecase.StorageConfig(dir),
-		Cache:     cache,
-		CacheHook: store,
-		Logger:    log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &wiring{desk: desk, cfg: cfg, store: store, cache: cache, dir: dir}, nil
-}
-
-// probe reads the cache once, so a missing keyring or a locked cache is reported at
-// start, in a window, rather than as a failed list later.
-func (w *wiring) probe(ctx context.Context) error {
-	if err := w.store.BeforeAccess(ctx, w.cache, false); err != nil {
-		return err
-	}
-	if err := w.store.AfterAccess(ctx, w.cache, false, false); err != nil {
-		return err
-	}
-	for _, n := range w.store.Notices() {
-		w.notices = append(w.notices, n.Message)
-	}
-	return nil
+	return usecase.OpenDir(dir, storage.SystemKeyring(3*time.Second), log)
 }
 
 // trace prints a start-up milestone when TOKENDESK_TRACE_STARTUP=1
@@ -138,34 +86,37 @@ func runWindow(log *slog.Logger) {
 		fyne.Do(a.Quit)
 	}()
 
-	w, err := open(log)
+	st, err := open(log)
 	if err != nil {
 		startupError(a, log, err)
 		return
 	}
 	// The first cache read (keyring, decrypt, parse) runs while the window is built.
+	var notices []storage.Notice
 	probed := make(chan error, 1)
 	go func() {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		probed <- w.probe(pctx)
+		var err error
+		notices, err = st.Probe(pctx)
+		probed <- err
 	}()
 
 	opts := ui.Options{Logger: log, Opener: nil}
-	switch s := w.cfg.ClipboardClearSeconds; {
+	switch s := st.Config.ClipboardClearSeconds; {
 	case s > 0:
 		opts.ClipboardClear = time.Duration(s) * time.Second
 	default:
 		opts.ClipboardClear = -1 // 0 in config.json: never clear
 	}
-	if w.cfg.AllowPlaintextCache {
-		opts.Warning = "Tokens are stored unencrypted (allow_plaintext_cache is on in " +
-			filepath.Join(w.dir, storage.ConfigFileName) + "). Turn it off once an OS keyring is available."
+	if st.Config.AllowPlaintextCache {
+		opts.Warning = "Tokens are stored unencrypted (allow_plaintext_cache is on in config.json). " +
+			"Turn it off once an OS keyring is available."
 	}
 	if os.Getenv("TOKENDESK_TRACE_STARTUP") == "1" {
 		opts.Trace = trace
 	}
-	u := ui.New(a, w.desk, opts)
+	u := ui.New(a, st.Desk, opts)
 	trace("storage-wait")
 	if err := <-probed; err != nil {
 		trace("storage")
@@ -176,8 +127,8 @@ func runWindow(log *slog.Logger) {
 	}
 	trace("storage")
 	u.Start()
-	for _, n := range w.notices {
-		u.ShowNotice("Token cache", n)
+	for _, n := range notices {
+		u.ShowNotice("Token cache", n.Message)
 	}
 	trace("window-built")
 	u.Window().ShowAndRun()

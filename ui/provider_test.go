@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/testenv"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
@@ -25,16 +24,11 @@ const realScope = "api://tokendesk/read"
 // encrypted cache with its key in the real keyring, the use cases.
 func realDesk(t *testing.T, dir string) *usecase.Desk {
 	t.Helper()
-	store, err := storage.OpenCacheStore(dir, storage.SystemKeyring(3*time.Second))
+	st, err := usecase.OpenDir(dir, storage.SystemKeyring(3*time.Second), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := usecase.New(usecase.Deps{Config: usecase.StorageConfig(dir),
-		Cache: identity.NewTokenCache(identity.WithCacheHook(store)), CacheHook: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return st.Desk
 }
 
 // scripted is an Opener that signs username in at p, as a user in a browser would.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -77,6 +78,7 @@ type UI struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	jobs   sync.WaitGroup
+	active atomic.Int64 // jobs running now; tests poll it (a WaitGroup must not be re-armed during Wait)
 
 	mu        sync.Mutex
 	accounts  []usecase.AccountView
@@ -150,8 +152,10 @@ func (u *UI) trace(event string) {
 // run runs work on a worker goroutine with the UI's context.
 func (u *UI) run(work func(ctx context.Context)) {
 	u.jobs.Add(1)
+	u.active.Add(1)
 	go func() {
 		defer u.jobs.Done()
+		defer u.active.Add(-1)
 		work(u.ctx)
 	}()
 }

@@ -53,32 +53,21 @@ func startTestUI(t *testing.T, a fyne.App, d Desk, opts Options) *UI {
 // settle runs queued UI work until no background job is left and nothing is queued.
 func (u *UI) settle() {
 	for {
-		done := make(chan struct{})
-		go func() {
-			u.jobs.Wait()
-			close(done)
-		}()
-	pump:
-		for {
-			select {
-			case f := <-u.queue:
-				f()
-			case <-done:
-				break pump
-			}
+		select {
+		case f := <-u.queue:
+			f()
+			continue
+		default:
 		}
-		ran := false
-		for drained := false; !drained; {
-			select {
-			case f := <-u.queue:
-				f()
-				ran = true
-			default:
-				drained = true
-			}
-		}
-		if !ran {
+		// A job enqueues its UI work before it ends, so nothing running and nothing
+		// queued, in that order, means settled.
+		if u.active.Load() == 0 && len(u.queue) == 0 {
 			return
+		}
+		select {
+		case f := <-u.queue:
+			f()
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
 }

@@ -203,15 +203,14 @@ func TestProviderPersistentCache(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	open := func() *Desk {
-		store, err := storage.OpenCacheStore(dir, storage.SystemKeyring(3*time.Second))
+		st, err := OpenDir(dir, storage.SystemKeyring(3*time.Second), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := New(Deps{Config: StorageConfig(dir), Cache: identity.NewTokenCache(identity.WithCacheHook(store)), CacheHook: store})
-		if err != nil {
+		if _, err := st.Probe(ctx); err != nil {
 			t.Fatal(err)
 		}
-		return d
+		return st.Desk
 	}
 	window := open()
 	if err := window.AddProfile(ctx, localProfile(p)); err != nil {

@@ -2,10 +2,12 @@ package usecase
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/storage"
 )
 
@@ -82,4 +84,52 @@ func settingsOf(cfg *storage.Config) Settings {
 		s.Favourites = append(s.Favourites, Favourites{HomeAccountID: f.HomeAccountID, Environment: f.Environment, Scopes: slices.Clone(f.Scopes)})
 	}
 	return s
+}
+
+// Stored is a Desk over a Tokendesk profile directory, with the storage parts the app
+// needs besides (the configuration for its own settings, the store for notices).
+type Stored struct {
+	Desk   *Desk
+	Config *storage.Config
+	Store  *storage.CacheStore
+	Cache  *identity.TokenCache
+}
+
+// OpenDir builds a Desk over the profile directory dir the way Tokendesk runs: its
+// config.json, and one token cache shared by every profile, kept encrypted in dir
+// with its key in kr (or in plain text when the config opts in with
+// allow_plaintext_cache; kr is then unused). The keyring is not asked yet: see Probe.
+func OpenDir(dir string, kr storage.Keyring, log *slog.Logger) (*Stored, error) {
+	cfg, err := storage.LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	var opts []storage.StoreOption
+	if cfg.AllowPlaintextCache {
+		opts = append(opts, storage.WithPlaintext())
+		kr = nil
+	}
+	store, err := storage.OpenCacheStore(dir, kr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	cache := identity.NewTokenCache(identity.WithCacheHook(store))
+	desk, err := New(Deps{Config: StorageConfig(dir), Cache: cache, CacheHook: store, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &Stored{Desk: desk, Config: cfg, Store: store, Cache: cache}, nil
+}
+
+// Probe reads the cache once, so a missing keyring, a locked cache or a damaged file is
+// known before anything else runs; it returns what the user should be told (a cache
+// moved aside, a plaintext leftover).
+func (s *Stored) Probe(ctx context.Context) ([]storage.Notice, error) {
+	if err := s.Store.BeforeAccess(ctx, s.Cache, false); err != nil {
+		return nil, err
+	}
+	if err := s.Store.AfterAccess(ctx, s.Cache, false, false); err != nil {
+		return nil, err
+	}
+	return s.Store.Notices(), nil
 }

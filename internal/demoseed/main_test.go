@@ -12,25 +12,13 @@ import (
 )
 
 // openDesk opens dir the way main does.
-func openDesk(t *testing.T, dir string, plaintext bool) *usecase.Desk {
+func openDesk(t *testing.T, dir string) *usecase.Desk {
 	t.Helper()
-	var opts []storage.StoreOption
-	var kr storage.Keyring
-	if plaintext {
-		opts = append(opts, storage.WithPlaintext())
-	} else {
-		kr = storage.SystemKeyring(3 * time.Second)
-	}
-	store, err := storage.OpenCacheStore(dir, kr, opts...)
+	st, err := usecase.OpenDir(dir, storage.SystemKeyring(3*time.Second), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := usecase.New(usecase.Deps{Config: usecase.StorageConfig(dir),
-		Cache: identity.NewTokenCache(identity.WithCacheHook(store)), CacheHook: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return st.Desk
 }
 
 func TestSeedReadsBackOffline(t *testing.T) {
@@ -52,7 +40,7 @@ func TestSeedReadsBackOffline(t *testing.T) {
 			if err := seed(ctx, dir, tt.n, tt.plaintext, time.Now()); err != nil {
 				t.Fatal(err)
 			}
-			d := openDesk(t, dir, tt.plaintext)
+			d := openDesk(t, dir)
 			accs, err := d.Accounts(ctx)
 			if len(accs) != tt.n {
 				t.Fatalf("listed %d accounts, want %d (err %v)", len(accs), tt.n, err)
