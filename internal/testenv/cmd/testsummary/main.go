@@ -33,6 +33,7 @@ type summary struct {
 	out      io.Writer
 	real     *regexp.Regexp
 	buf      map[key][]string
+	pkgFail  map[string]string // a package's "FAIL pkg" line, held until its failures are shown
 	skips    []string
 	realRuns []string
 	passed   int
@@ -44,7 +45,7 @@ type summary struct {
 func main() {
 	realTests := flag.String("real", "", "regexp of top-level test names that must run (reported by name)")
 	flag.Parse()
-	s := &summary{out: os.Stdout, buf: map[key][]string{}}
+	s := &summary{out: os.Stdout, buf: map[key][]string{}, pkgFail: map[string]string{}}
 	if *realTests != "" {
 		s.real = regexp.MustCompile(*realTests)
 	}
@@ -58,6 +59,8 @@ func main() {
 	}
 }
 
+var daemonNoise = regexp.MustCompile(`^dbus-daemon\[\d+\]: `)
+
 func (s *summary) read(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -65,8 +68,11 @@ func (s *summary) read(r io.Reader) error {
 		line := sc.Text()
 		var e event
 		if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &e) != nil {
-			// Not an event: vet or build messages go test printed directly.
-			fmt.Fprintln(s.out, line)
+			// Not an event: vet or build messages go test printed directly. The private
+			// session bus's daemon chatter (fd limit, service activation) is noise.
+			if !daemonNoise.MatchString(line) {
+				fmt.Fprintln(s.out, line)
+			}
 			continue
 		}
 		s.handle(e)
@@ -87,11 +93,19 @@ func (s *summary) handle(e event) {
 	if e.Test == "" {
 		switch e.Action {
 		case "output":
-			if o := strings.TrimSpace(e.Output); o != "PASS" && o != "testing: warning: no tests to run" {
+			o := strings.TrimSpace(e.Output)
+			switch {
+			case o == "PASS" || o == "testing: warning: no tests to run":
+			case strings.HasPrefix(o, "FAIL\t"):
+				s.pkgFail[e.Package] += e.Output
+			default:
 				fmt.Fprint(s.out, e.Output)
 			}
 		case "fail":
 			s.bad = true
+			s.unfinished(e.Package)
+			fmt.Fprint(s.out, s.pkgFail[e.Package])
+			delete(s.pkgFail, e.Package)
 		}
 		return
 	}
@@ -131,6 +145,37 @@ func (s *summary) handle(e event) {
 			}
 		}
 		delete(s.buf, k)
+	}
+}
+
+// unfinished prints the output of pkg's tests that never reported an end: the binary
+// died under them (a panic, a race report, the -timeout), so their output is the cause.
+func (s *summary) unfinished(pkg string) {
+	var keys []key
+	for k := range s.buf {
+		if k.pkg == pkg {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].test < keys[j].test })
+	for _, k := range keys {
+		var lines []string
+		for _, l := range s.buf[k] {
+			if !strings.HasPrefix(strings.TrimSpace(l), "=== ") {
+				lines = append(lines, l)
+			}
+		}
+		delete(s.buf, k)
+		if len(lines) == 0 {
+			continue
+		}
+		if !strings.Contains(k.test, "/") {
+			s.failed++
+		}
+		fmt.Fprintf(s.out, "--- FAIL: %s (%s) did not finish: the test binary died\n", k.test, k.pkg)
+		for _, l := range lines {
+			fmt.Fprint(s.out, l)
+		}
 	}
 }
 
