@@ -562,3 +562,27 @@ func TestPlainPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheStoreOnBehalfOf(t *testing.T) {
+	c := NewTokenCache()
+	info := entraAuthority("organizations")
+	if _, err := c.store(storeParams{authority: info, clientID: testClientID, userAssertionHash: "hash-of-assertion",
+		response: userResponse(alice, "", "Downstream.Read", "obo-at", "obo-rt")}); err != nil {
+		t.Fatal(err)
+	}
+	got := cacheJSON(t, c)
+	for _, sec := range []string{"AccessToken", "RefreshToken"} {
+		for key, e := range got[sec] {
+			if e["user_assertion_hash"] != "hash-of-assertion" {
+				t.Errorf("%s %q lacks user_assertion_hash", sec, key)
+			}
+		}
+	}
+	// A user's own silent call never uses tokens minted for an OBO assertion.
+	sts := &fakeSTS{}
+	pc := newTestClient(t, c, info, sts)
+	_, err := pc.AcquireTokenSilentWithError(context.Background(), []string{"Downstream.Read"}, aliceAccount())
+	if !errors.Is(err, ErrInteractionRequired) || len(sts.requests()) != 0 {
+		t.Fatalf("silent with only OBO tokens: %v after %d requests; want nothing cached", err, len(sts.requests()))
+	}
+}

@@ -287,6 +287,9 @@ func (a *ClientApplication) refreshSilently(ctx context.Context, info *authority
 				hasMeta, appFamily = true, m.v[fFamilyID]
 			}
 			for e := st.rt[idxKey{home, env}]; e != nil; e = e.next {
+				if e.v[fUserAssertionHash] != "" {
+					continue // minted for an on-behalf-of assertion, not for this user's app
+				}
 				c := rtCandidate{secret: e.v[fSecret], familyID: e.v[fFamilyID], own: e.client == client, modified: e.lastModified}
 				if c.secret != "" && (c.own || c.familyID != "") {
 					cands = append(cands, c)
