@@ -288,7 +288,7 @@ func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (e
 	case write:
 		err = s.lockFileFast(deadline, ctx)
 	case !lockFreeReads:
-		err = s.lockShared(deadline(), ctx)
+		err = s.lockFile(deadline(), ctx, false)
 	}
 	if err != nil {
 		return err
@@ -338,7 +338,7 @@ func (s *CacheStore) lockFileFast(deadline func() context.Context, ctx context.C
 	if err != nil {
 		return fmt.Errorf("storage: locking %s: %w", s.lock.Path(), err)
 	}
-	return s.lockFile(deadline(), ctx)
+	return s.lockFile(deadline(), ctx, true)
 }
 
 // lockFreeReads says lookups may skip the file lock. On Windows a reader's open file
@@ -346,21 +346,13 @@ func (s *CacheStore) lockFileFast(deadline func() context.Context, ctx context.C
 // keeps writers out while they read.
 const lockFreeReads = runtime.GOOS != "windows"
 
-// lockShared takes the shared cross-process lock within lctx.
-func (s *CacheStore) lockShared(lctx, ctx context.Context) error {
-	ok, err := s.lock.TryRLockContext(lctx, lockRetry)
-	if ok {
-		return nil
+// lockFile takes the cross-process lock, exclusive or shared, within lctx.
+func (s *CacheStore) lockFile(lctx, ctx context.Context, exclusive bool) error {
+	try := s.lock.TryRLockContext
+	if exclusive {
+		try = s.lock.TryLockContext
 	}
-	if err != nil && lctx.Err() == nil {
-		return fmt.Errorf("storage: locking %s: %w", s.lock.Path(), err)
-	}
-	return s.lockErr(ctx, "waiting for "+s.lock.Path())
-}
-
-// lockFile takes the exclusive cross-process lock within lctx.
-func (s *CacheStore) lockFile(lctx, ctx context.Context) error {
-	ok, err := s.lock.TryLockContext(lctx, lockRetry)
+	ok, err := try(lctx, lockRetry)
 	if ok {
 		return nil
 	}
@@ -384,7 +376,7 @@ func (s *CacheStore) lockErr(ctx context.Context, what string) error {
 func (s *CacheStore) loadKey(lctx, ctx context.Context) error {
 	v, err := s.kr.Get(s.cfg.keyService, s.cfg.keyUser)
 	if errors.Is(err, ErrNotFound) {
-		if err := s.lockFile(lctx, ctx); err != nil {
+		if err := s.lockFile(lctx, ctx, true); err != nil {
 			return err
 		}
 		defer s.lock.Unlock()
@@ -483,7 +475,7 @@ func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Contex
 			}
 			// Drop a shared lock first (Windows): it cannot be upgraded in place.
 			s.lock.Unlock()
-			if lerr := s.lockFile(deadline(), ctx); lerr != nil {
+			if lerr := s.lockFile(deadline(), ctx, true); lerr != nil {
 				return lerr
 			}
 			defer s.lock.Unlock()
