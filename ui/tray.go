@@ -85,8 +85,11 @@ func (u *UI) installTray() {
 	u.trayOn = true
 	// No SetSystemTrayIcon: the driver takes the app icon when the tray starts, and
 	// setting it here would decode the 512 px PNG twice during start-up.
-	u.win.SetCloseIntercept(func() { u.win.Hide() })
 	u.refreshTray()
+	if trayHostPresent() {
+		// Closing the window keeps Tokendesk in the tray; "Quit" there ends it.
+		u.win.SetCloseIntercept(func() { u.win.Hide() })
+	}
 }
 
 // refreshTray rebuilds the tray menu from the current accounts.
