@@ -327,7 +327,10 @@ func (w *jsonWriter) cacheEntry(e *cacheEntry) {
 			first = false
 			x++
 		}
-		w.member(false, first, fieldNames[f])
+		if !first {
+			w.b = append(w.b, ',')
+		}
+		w.b = append(w.b, quotedFieldNames[f]...)
 		first = false
 		if e.null&(1<<f) != 0 {
 			w.b = append(w.b, "null"...)
@@ -342,6 +345,14 @@ func (w *jsonWriter) cacheEntry(e *cacheEntry) {
 	}
 	w.b = append(w.b, '}')
 }
+
+// quotedFieldNames are the known fields' `"name":`, written without escaping.
+var quotedFieldNames = func() (q [numFields]string) {
+	for f, n := range fieldNames {
+		q[f] = `"` + n + `":`
+	}
+	return q
+}()
 
 // serializeState writes st. Known and unknown sections are merged in name order.
 func serializeState(st *cacheState) []byte {
