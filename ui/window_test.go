@@ -335,3 +335,28 @@ func TestExpiryText(t *testing.T) {
 		}
 	}
 }
+
+func TestAddAndRemoveScope(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{})
+	u.list.list.Select(0)
+	test.Type(u.detail.newScope, "api://extra/read")
+	test.Tap(findButton(u.detail.content, "Add"))
+	u.settle()
+	if n := len(u.detail.scopes); n != 2 || u.detail.scopes[1].Name != "api://extra/read" || u.detail.newScope.Text != "" {
+		t.Fatalf("after Add: %+v (entry %q)", u.detail.scopes, u.detail.newScope.Text)
+	}
+	var remove *widget.Button
+	for _, o := range test.LaidOutObjects(u.detail.scopeBox) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "" && b.Icon != nil {
+			remove = b // only favourites have the icon-only remove button
+		}
+	}
+	if remove == nil {
+		t.Fatal("the favourite has no remove button")
+	}
+	test.Tap(remove)
+	u.settle()
+	if n := len(u.detail.scopes); n != 1 {
+		t.Errorf("after remove: %+v", u.detail.scopes)
+	}
+}
