@@ -56,13 +56,13 @@ func BenchmarkAcquireTokenSilent(b *testing.B) {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
 			c := benchCache(b, n)
 			pc := newTestClient(b, c, entraAuthority("organizations"), nil)
-			accts := make([]Account, n)
-			for i := range accts {
-				u := benchUser(i)
-				accts[i] = Account{HomeAccountID: u.home(), Environment: testHost, Realm: u.utid, Username: u.username}
+			ctx := context.Background()
+			// The accounts as an app gets them.
+			accts, err := pc.Accounts(ctx, "")
+			if err != nil || len(accts) != n {
+				b.Fatalf("%d accounts, %v", len(accts), err)
 			}
 			scopes := []string{"User.Read"}
-			ctx := context.Background()
 			// Warm up: the first hit of an account decodes its ID token once.
 			for _, a := range accts {
 				if _, err := pc.AcquireTokenSilent(ctx, scopes, a); err != nil {
