@@ -103,19 +103,22 @@ func (a *ClientApplication) RemoveAccount(ctx context.Context, account Account) 
 	return a.cache.update(ctx, func(st *cacheState) bool {
 		n := 0
 		for _, env := range envs {
-			hk := idxKey{home, env}
+			h := st.home(home, env)
+			if h == nil {
+				continue
+			}
 			family := ""
 			if m := st.appMetadata(env, client); m != nil {
 				family = m.v[fFamilyID]
 			}
-			n += st.removeWhere(st.rt[hk], func(e *cacheEntry) bool {
+			n += st.removeWhere(h.rt, func(e *cacheEntry) bool {
 				return e.client == client || (family != "" && e.v[fFamilyID] == family)
 			})
 			// Access tokens of every client: the refresh tokens are gone anyway, and
 			// other apps keep their own refresh tokens (as MSAL Python).
 			var ats []*cacheEntry
-			for _, head := range st.at[hk] {
-				for e := head; e != nil; e = e.next {
+			for _, c := range h.ats {
+				for e := c.head; e != nil; e = e.next {
 					ats = append(ats, e)
 				}
 			}
@@ -123,8 +126,8 @@ func (a *ClientApplication) RemoveAccount(ctx context.Context, account Account) 
 				st.remove(e)
 			}
 			n += len(ats)
-			n += st.removeWhere(st.idt[hk], func(*cacheEntry) bool { return true })
-			n += st.removeWhere(st.acct[hk], func(*cacheEntry) bool { return true })
+			n += st.removeWhere(h.idt, func(*cacheEntry) bool { return true })
+			n += st.removeWhere(h.acct, func(*cacheEntry) bool { return true })
 		}
 		return n > 0
 	})
@@ -139,11 +142,15 @@ func (c *ConfidentialClient) RemoveTokensForClient(ctx context.Context) error {
 	return c.cache.update(ctx, func(st *cacheState) bool {
 		var doomed []*cacheEntry
 		for _, env := range envs {
-			for k, head := range st.at[idxKey{"", env}] {
-				if k.a != client {
+			h := st.home("", env)
+			if h == nil {
+				continue
+			}
+			for _, c := range h.ats {
+				if c.client != client {
 					continue
 				}
-				for e := head; e != nil; e = e.next {
+				for e := c.head; e != nil; e = e.next {
 					doomed = append(doomed, e)
 				}
 			}

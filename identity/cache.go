@@ -256,17 +256,17 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 			st.putAccessToken(at)
 		}
 		if rt != nil {
-			st.replace(rt, st.rt[idxKey{rt.home, rt.env}], func(o *cacheEntry) bool {
+			st.replace(rt, st.home(rt.home, rt.env).chain(kindRefreshToken), func(o *cacheEntry) bool {
 				return o.client == rt.client && o.v[fUserAssertionHash] == rt.v[fUserAssertionHash]
 			}, false)
 		}
 		if idt != nil {
-			st.replace(idt, st.idt[idxKey{idt.home, idt.env}], func(o *cacheEntry) bool {
+			st.replace(idt, st.home(idt.home, idt.env).chain(kindIDToken), func(o *cacheEntry) bool {
 				return o.client == idt.client && o.realm == idt.realm
 			}, false)
 		}
 		if acct != nil {
-			st.replace(acct, st.acct[idxKey{acct.home, acct.env}], func(o *cacheEntry) bool {
+			st.replace(acct, st.home(acct.home, acct.env).chain(kindAccount), func(o *cacheEntry) bool {
 				return o.realm == acct.realm
 			}, true)
 		}

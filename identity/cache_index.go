@@ -16,11 +16,9 @@ type cacheState struct {
 	// unknown holds sections other MSAL apps wrote, sorted by name, verbatim.
 	unknown []rawMember
 
-	// at: (home_account_id, environment) -> (client_id, realm) -> access tokens.
-	// App-only tokens have an empty home_account_id.
-	at map[idxKey]map[idxKey]*cacheEntry
-	// rt, idt, acct: (home_account_id, environment) -> entries of any client/realm.
-	rt, idt, acct map[idxKey]*cacheEntry
+	// homes: (home_account_id, environment) -> that account's entries. App-only
+	// tokens are under an empty home_account_id.
+	homes map[idxKey]*homeIdx
 	// meta: (environment, client_id) -> app metadata.
 	meta map[idxKey]*cacheEntry
 
@@ -32,15 +30,30 @@ type cacheState struct {
 	accountsByEnv map[string][]Account
 }
 
+// homeIdx holds one account's entries at one environment, so a silent hit finds its
+// access token, ID token and account with a single lookup of the account.
+type homeIdx struct {
+	// ats are the access-token chains per (client_id, realm); an account has few.
+	ats []atChain
+	// rt, idt and acct chain the entries of every client and realm.
+	rt, idt, acct *cacheEntry
+}
+
+type atChain struct {
+	client, realm string
+	head          *cacheEntry
+}
+
+func (h *homeIdx) empty() bool {
+	return len(h.ats) == 0 && h.rt == nil && h.idt == nil && h.acct == nil
+}
+
 // newCacheState returns an empty state with room for about perKind entries of each
 // kind, so loading a large cache does not rehash its maps over and over.
 func newCacheState(perKind int) *cacheState {
 	st := &cacheState{
-		at:   make(map[idxKey]map[idxKey]*cacheEntry, perKind),
-		rt:   make(map[idxKey]*cacheEntry, perKind),
-		idt:  make(map[idxKey]*cacheEntry, perKind),
-		acct: make(map[idxKey]*cacheEntry, perKind),
-		meta: make(map[idxKey]*cacheEntry),
+		homes: make(map[idxKey]*homeIdx, perKind),
+		meta:  make(map[idxKey]*cacheEntry),
 	}
 	for k := range st.sections {
 		if cacheKind(k) == kindAppMetadata {
@@ -52,28 +65,8 @@ func newCacheState(perKind int) *cacheState {
 	return st
 }
 
-// chainMap returns the index map and key of e's bucket. For access tokens the inner
-// map is created on demand only when create is set.
-func (st *cacheState) chainMap(e *cacheEntry, create bool) (map[idxKey]*cacheEntry, idxKey) {
-	switch e.cacheKind {
-	case kindAccessToken:
-		hk := idxKey{e.home, e.env}
-		m := st.at[hk]
-		if m == nil && create {
-			m = make(map[idxKey]*cacheEntry)
-			st.at[hk] = m
-		}
-		return m, idxKey{e.client, e.realm}
-	case kindRefreshToken:
-		return st.rt, idxKey{e.home, e.env}
-	case kindIDToken:
-		return st.idt, idxKey{e.home, e.env}
-	case kindAccount:
-		return st.acct, idxKey{e.home, e.env}
-	default:
-		return st.meta, idxKey{e.env, e.client}
-	}
-}
+// home returns the index of one account at one environment, or nil.
+func (st *cacheState) home(home, env string) *homeIdx { return st.homes[idxKey{home, env}] }
 
 // add stores e under e.key, replacing an entry with the same key.
 func (st *cacheState) add(e *cacheEntry) {
@@ -82,11 +75,90 @@ func (st *cacheState) add(e *cacheEntry) {
 	}
 	st.internIdentity(e)
 	st.sections[e.cacheKind][e.key] = e
-	m, k := st.chainMap(e, true)
-	e.next = m[k]
-	m[k] = e
-	if e.cacheKind == kindAccount {
+	if e.cacheKind == kindAppMetadata {
+		k := idxKey{e.env, e.client}
+		e.next = st.meta[k]
+		st.meta[k] = e
+		return
+	}
+	hk := idxKey{e.home, e.env}
+	h := st.homes[hk]
+	if h == nil {
+		h = &homeIdx{}
+		st.homes[hk] = h
+	}
+	switch e.cacheKind {
+	case kindAccessToken:
+		for i := range h.ats {
+			if c := &h.ats[i]; c.client == e.client && c.realm == e.realm {
+				e.next, c.head = c.head, e
+				return
+			}
+		}
+		h.ats = append(h.ats, atChain{e.client, e.realm, e})
+	case kindRefreshToken:
+		e.next, h.rt = h.rt, e
+	case kindIDToken:
+		e.next, h.idt = h.idt, e
+	case kindAccount:
+		e.next, h.acct = h.acct, e
 		st.accountsByEnv = nil
+	}
+}
+
+// unlink removes e from the chain starting at head and returns the new head.
+func unlink(head, e *cacheEntry) *cacheEntry {
+	if head == e {
+		return e.next
+	}
+	for p := head; p != nil; p = p.next {
+		if p.next == e {
+			p.next = e.next
+			break
+		}
+	}
+	return head
+}
+
+// remove deletes e from its section and its index chain.
+func (st *cacheState) remove(e *cacheEntry) {
+	if st.sections[e.cacheKind][e.key] == e {
+		delete(st.sections[e.cacheKind], e.key)
+	}
+	if e.cacheKind == kindAppMetadata {
+		k := idxKey{e.env, e.client}
+		if head := unlink(st.meta[k], e); head != nil {
+			st.meta[k] = head
+		} else {
+			delete(st.meta, k)
+		}
+		return
+	}
+	hk := idxKey{e.home, e.env}
+	h := st.homes[hk]
+	if h == nil {
+		return
+	}
+	switch e.cacheKind {
+	case kindAccessToken:
+		for i := range h.ats {
+			if c := &h.ats[i]; c.client == e.client && c.realm == e.realm {
+				if c.head = unlink(c.head, e); c.head == nil {
+					h.ats = slices.Delete(h.ats, i, i+1)
+				}
+				break
+			}
+		}
+	case kindRefreshToken:
+		h.rt = unlink(h.rt, e)
+	case kindIDToken:
+		h.idt = unlink(h.idt, e)
+	case kindAccount:
+		h.acct = unlink(h.acct, e)
+		st.accountsByEnv = nil
+	}
+	if h.empty() {
+		delete(st.homes, hk)
 	}
 }
 
@@ -121,38 +193,6 @@ func (st *cacheState) internIdentity(e *cacheEntry) {
 	}
 }
 
-// remove deletes e from its section and its index bucket.
-func (st *cacheState) remove(e *cacheEntry) {
-	if st.sections[e.cacheKind][e.key] == e {
-		delete(st.sections[e.cacheKind], e.key)
-	}
-	if e.cacheKind == kindAccount {
-		st.accountsByEnv = nil
-	}
-	m, k := st.chainMap(e, false)
-	if m == nil {
-		return
-	}
-	head := m[k]
-	if head == e {
-		if e.next == nil {
-			delete(m, k)
-			if e.cacheKind == kindAccessToken && len(m) == 0 {
-				delete(st.at, idxKey{e.home, e.env})
-			}
-		} else {
-			m[k] = e.next
-		}
-		return
-	}
-	for p := head; p != nil; p = p.next {
-		if p.next == e {
-			p.next = e.next
-			return
-		}
-	}
-}
-
 // removeWhere removes the entries of a chain for which drop is true, and returns how
 // many it removed. The chain is copied first because remove relinks it.
 func (st *cacheState) removeWhere(head *cacheEntry, drop func(*cacheEntry) bool) int {
@@ -170,11 +210,36 @@ func (st *cacheState) removeWhere(head *cacheEntry, drop func(*cacheEntry) bool)
 
 // atBucket returns the access tokens of one account, environment, client and realm.
 func (st *cacheState) atBucket(home, env, client, realm string) *cacheEntry {
-	m := st.at[idxKey{home, env}]
-	if m == nil {
+	if h := st.homes[idxKey{home, env}]; h != nil {
+		return h.atChain(client, realm)
+	}
+	return nil
+}
+
+// atChain returns the access tokens of one client and realm.
+func (h *homeIdx) atChain(client, realm string) *cacheEntry {
+	for i := range h.ats {
+		if c := &h.ats[i]; c.client == client && c.realm == realm {
+			return c.head
+		}
+	}
+	return nil
+}
+
+// chains returns the head of h's chain of kind k (not access tokens).
+func (h *homeIdx) chain(k cacheKind) *cacheEntry {
+	if h == nil {
 		return nil
 	}
-	return m[idxKey{client, realm}]
+	switch k {
+	case kindRefreshToken:
+		return h.rt
+	case kindIDToken:
+		return h.idt
+	case kindAccount:
+		return h.acct
+	}
+	return nil
 }
 
 // appMetadata returns the app metadata of client at env, or nil.
@@ -190,11 +255,11 @@ func (st *cacheState) accounts(env string) []Account {
 		return list
 	}
 	var list []Account
-	for k, head := range st.acct {
-		if k.b != env {
+	for k, h := range st.homes {
+		if k.b != env || h.acct == nil {
 			continue
 		}
-		list = append(list, accountOf(preferredAccount(head)))
+		list = append(list, accountOf(preferredAccount(h.acct)))
 	}
 	slices.SortFunc(list, func(x, y Account) int {
 		if c := strings.Compare(strings.ToLower(x.Username), strings.ToLower(y.Username)); c != 0 {

@@ -213,8 +213,8 @@ func cachedResult(st *cacheState, at *cacheEntry, account Account) Result {
 	if at.refreshOn != 0 {
 		res.RefreshOn = time.Unix(at.refreshOn, 0)
 	}
-	hk := idxKey{at.home, at.env}
-	for e := st.idt[hk]; e != nil; e = e.next {
+	h := st.home(at.home, at.env)
+	for e := h.chain(kindIDToken); e != nil; e = e.next {
 		if e.client == at.client && e.realm == at.realm {
 			res.IDToken = e.v[fSecret]
 			if c := e.idTokenClaims(); c != nil {
@@ -226,7 +226,7 @@ func cachedResult(st *cacheState, at *cacheEntry, account Account) Result {
 	if account.LocalAccountID != "" && strings.EqualFold(account.Realm, at.realm) {
 		return res // the caller's account is the cached one (it came from Accounts)
 	}
-	for e := st.acct[hk]; e != nil; e = e.next {
+	for e := h.chain(kindAccount); e != nil; e = e.next {
 		if e.realm == at.realm {
 			res.Account = accountOf(e)
 			break
@@ -286,7 +286,7 @@ func (a *ClientApplication) refreshSilently(ctx context.Context, info *authority
 			if m := st.appMetadata(env, client); m != nil && !hasMeta {
 				hasMeta, appFamily = true, m.v[fFamilyID]
 			}
-			for e := st.rt[idxKey{home, env}]; e != nil; e = e.next {
+			for e := st.home(home, env).chain(kindRefreshToken); e != nil; e = e.next {
 				if e.v[fUserAssertionHash] != "" {
 					continue // minted for an on-behalf-of assertion, not for this user's app
 				}
