@@ -215,8 +215,8 @@ func (d *detailPane) setTokens(scope string, res identity.Result) {
 			c.SetText(in.Claims)
 			return
 		}
-		h.SetText(in.Note)
-		c.SetText("")
+		h.SetText("")
+		c.SetText(in.Note)
 	}
 	fill(d.atHeader, d.atClaims, at)
 	fill(d.idHeader, d.idClaims, id)
@@ -226,11 +226,12 @@ func (d *detailPane) setTokens(scope string, res identity.Result) {
 func (d *detailPane) clearInspector() {
 	d.inspected = ""
 	d.expiresOn = time.Time{}
-	msg := "Press \"Inspect\" on a scope to decode its tokens."
-	d.atHeader.SetText(msg)
-	d.atClaims.SetText("")
-	d.idHeader.SetText(msg)
-	d.idClaims.SetText("")
+	// The hint goes in the claims column, the wide one.
+	msg := "Press \"Inspect\" on a scope\nto decode its tokens."
+	d.atHeader.SetText("")
+	d.atClaims.SetText(msg)
+	d.idHeader.SetText("")
+	d.idClaims.SetText(msg)
 }
 
 // tick updates the expiry countdown (called every second by the UI's ticker).
