@@ -168,11 +168,18 @@ func (e *cacheEntry) derive() {
 	e.realm = strings.ToLower(e.v[fRealm])
 	e.scopes, e.scopesOrig = nil, nil
 	if e.cacheKind == kindAccessToken {
-		e.scopesOrig = strings.Fields(e.v[fTarget])
-		e.scopes = make([]string, len(e.scopesOrig))
-		for i, s := range e.scopesOrig {
-			e.scopes[i] = strings.ToLower(s)
+		// One allocation for both views: the original scopes, then lower-cased.
+		n := 0
+		for range strings.FieldsSeq(e.v[fTarget]) {
+			n++
 		}
+		both := make([]string, 2*n)
+		i := 0
+		for s := range strings.FieldsSeq(e.v[fTarget]) {
+			both[i], both[n+i] = s, strings.ToLower(s)
+			i++
+		}
+		e.scopesOrig, e.scopes = both[:n:n], both[n:]
 		e.expiresOn = parseEpoch(e.v[fExpiresOn])
 		e.refreshOn = parseEpoch(e.v[fRefreshOn])
 	}
