@@ -9,6 +9,9 @@ GO       ?= go
 BIN      := bin/tokendesk
 PROVIDER := internal/testenv/provider
 FUZZTIME ?= 20s
+# make bench BENCH=Cache BENCHTIME=100x narrows a run.
+BENCH     ?= .
+BENCHTIME ?= 1s
 # Per test binary; a hang fails its package instead of the whole run.
 TEST_TIMEOUT ?= 20m
 # Top-level tests whose run (not skip) make test reports by name.
@@ -50,7 +53,7 @@ test: deps
 ## bench: every package's Go benchmarks, then the window benchmark script if present
 bench: deps
 	scripts/ci-session.sh --display=private --keyring=private -- \
-		$(GO) test -run '^$$' -bench . -benchmem ./...
+		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
 	@if [ -f scripts/bench-window.sh ]; then bash scripts/bench-window.sh; \
 	else echo "bench: scripts/bench-window.sh absent, window benchmark skipped"; fi
 
