@@ -22,8 +22,10 @@ type cacheState struct {
 	// meta: (environment, client_id) -> app metadata.
 	meta map[idxKey]*cacheEntry
 
-	// interned holds one copy of every identity string (see internIdentity).
-	interned map[string]string
+	// interned holds one copy of every identity string (see internIdentity), and
+	// lastInterned the last home, environment, client and realm interned.
+	interned     map[string]string
+	lastInterned [4]string
 
 	// accountsByEnv is the Accounts listing per environment, built on first use and
 	// dropped whenever an Account entry changes.
@@ -170,17 +172,26 @@ func (st *cacheState) internIdentity(e *cacheEntry) {
 	if st.interned == nil {
 		st.interned = make(map[string]string)
 	}
-	in := func(s string) string {
+	// Environments, clients and realms repeat from one entry to the next: checking
+	// the previous one first skips most map lookups when a cache is loaded.
+	in := func(s string, last *string) string {
 		if s == "" {
 			return ""
 		}
-		if v, ok := st.interned[s]; ok {
-			return v
+		if s == *last {
+			return *last
 		}
-		st.interned[s] = s
-		return s
+		v, ok := st.interned[s]
+		if !ok {
+			st.interned[s], v = s, s
+		}
+		*last = v
+		return v
 	}
-	e.home, e.env, e.client, e.realm = in(e.home), in(e.env), in(e.client), in(e.realm)
+	e.home = in(e.home, &st.lastInterned[0])
+	e.env = in(e.env, &st.lastInterned[1])
+	e.client = in(e.client, &st.lastInterned[2])
+	e.realm = in(e.realm, &st.lastInterned[3])
 	// Accounts hand these out; sharing them lets a later lookup compare by pointer.
 	if e.v[fHomeAccountID] == e.home {
 		e.v[fHomeAccountID] = e.home

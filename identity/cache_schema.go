@@ -162,10 +162,10 @@ func (e *cacheEntry) putNull(f cacheField) {
 
 // derive fills the lower-cased identity and parsed numbers from the fields.
 func (e *cacheEntry) derive() {
-	e.home = strings.ToLower(e.v[fHomeAccountID])
-	e.env = strings.ToLower(e.v[fEnvironment])
-	e.client = strings.ToLower(e.v[fClientID])
-	e.realm = strings.ToLower(e.v[fRealm])
+	e.home = lower(e.v[fHomeAccountID])
+	e.env = lower(e.v[fEnvironment])
+	e.client = lower(e.v[fClientID])
+	e.realm = lower(e.v[fRealm])
 	e.scopes, e.scopesOrig = nil, nil
 	if e.cacheKind == kindAccessToken {
 		// One allocation for both views: the original scopes, then lower-cased.
@@ -176,7 +176,7 @@ func (e *cacheEntry) derive() {
 		both := make([]string, 2*n)
 		i := 0
 		for s := range strings.FieldsSeq(e.v[fTarget]) {
-			both[i], both[n+i] = s, strings.ToLower(s)
+			both[i], both[n+i] = s, lower(s)
 			i++
 		}
 		e.scopesOrig, e.scopes = both[:n:n], both[n:]
@@ -186,6 +186,29 @@ func (e *cacheEntry) derive() {
 	if e.cacheKind == kindRefreshToken {
 		e.lastModified = parseEpoch(e.v[fLastModificationTime])
 	}
+}
+
+// lower is strings.ToLower with a fast path for what cache identities nearly always
+// are, already lower-case ASCII, tested 8 bytes at a time.
+func lower(s string) string {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		t := s[i : i+8]
+		x := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		// Any byte >= 0x80 (non-ASCII), or in 'A'..'Z': (x+0x25) sets the high bit
+		// of bytes >= 0x5B, (x+0x3F) of bytes >= 0x41; upper case is the difference.
+		if x&hi != 0 || ((x+lo*0x3F)&^(x+lo*0x25))&hi != 0 {
+			return strings.ToLower(s)
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // parseEpoch reads MSAL's "epoch seconds as a string". Anything unreadable (a huge

@@ -586,3 +586,16 @@ func TestCacheStoreOnBehalfOf(t *testing.T) {
 		t.Fatalf("silent with only OBO tokens: %v after %d requests; want nothing cached", err, len(sts.requests()))
 	}
 }
+
+func TestLower(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for _, at := range []int{0, 5, 8, 12} {
+			b := []byte("0123456789abcdef-xyz")
+			b[at] = byte(c)
+			s := string(b)
+			if got, want := lower(s), strings.ToLower(s); got != want {
+				t.Fatalf("lower(%q) = %q, want %q", s, got, want)
+			}
+		}
+	}
+}
