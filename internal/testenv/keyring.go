@@ -31,10 +31,8 @@ func RequireKeyring(t testing.TB) {
 	keyringProbe.once.Do(func() { keyringProbe.err = probeKeyring() })
 	if keyringProbe.err != nil {
 		t.Fatalf("testenv: no OS keyring (Secret Service) reachable: %v\n"+
-			"Run the tests with `make test`, which starts a private D-Bus session with an unlocked "+
-			"gnome-keyring, or by hand:\n"+
-			"  dbus-run-session -- sh -c 'echo -n pw | gnome-keyring-daemon --unlock --components=secrets; go test ./...'\n"+
-			"(wait for org.freedesktop.secrets on the bus; see README). "+
+			"Run the tests with `make test`, or one package with `scripts/ci-session.sh -- go test ./PKG/`: "+
+			"both start a private D-Bus session with an unlocked gnome-keyring (`make deps` installs it). "+
 			"Set TOKENDESK_SKIP_KEYRING=1 to skip outside CI.", keyringProbe.err)
 	}
 }

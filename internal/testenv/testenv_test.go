@@ -94,6 +94,18 @@ func post(t *testing.T, endpoint string, form url.Values, basicUser, basicPass s
 	return resp.StatusCode, tr
 }
 
+// redeem exchanges an authorization code for the public client.
+func redeem(t *testing.T, p *OIDCProvider, code, redirectURI, verifier string) (int, tokenResponse) {
+	t.Helper()
+	return post(t, p.Endpoint("token_endpoint"), url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"redirect_uri":  {redirectURI},
+		"client_id":     {p.PublicClientID},
+		"code_verifier": {verifier},
+	}, "", "")
+}
+
 // jwtPart decodes one dot-separated part of a JWT (0 header, 1 claims) without
 // verifying it; signature checks are in TestJWTAccessTokens.
 func jwtPart(t *testing.T, token string, i int) map[string]any {
@@ -166,13 +178,7 @@ func TestLogin(t *testing.T) {
 			if q.Get("code") == "" || q.Get("state") != state || q.Get("iss") != p.Issuer {
 				t.Fatalf("redirect: code-set=%v state-ok=%v iss=%q error=%q", q.Get("code") != "", q.Get("state") == state, q.Get("iss"), q.Get("error"))
 			}
-			status, tr := post(t, p.Endpoint("token_endpoint"), url.Values{
-				"grant_type":    {"authorization_code"},
-				"code":          {q.Get("code")},
-				"redirect_uri":  {tt.redirect},
-				"client_id":     {p.PublicClientID},
-				"code_verifier": {verifier},
-			}, "", "")
+			status, tr := redeem(t, p, q.Get("code"), tt.redirect, verifier)
 			openid := strings.Contains(tt.scope, "openid")
 			if status != http.StatusOK || tr.AccessToken == "" || (tr.IDToken != "") != openid || tr.RefreshToken == "" {
 				t.Fatalf("token: %d %s %s; access-set=%v id-set=%v refresh-set=%v", status, tr.Error, tr.ErrorDescription,
@@ -388,10 +394,7 @@ func TestJWTAccessTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, tr = post(t, p.Endpoint("token_endpoint"), url.Values{
-		"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {"http://127.0.0.1:7777/"},
-		"client_id": {p.PublicClientID}, "code_verifier": {verifier},
-	}, "", "")
+	status, tr = redeem(t, p, loc.Query().Get("code"), "http://127.0.0.1:7777/", verifier)
 	if status != http.StatusOK {
 		t.Fatalf("code exchange: %d %s", status, tr.Error)
 	}
@@ -413,10 +416,7 @@ func TestStockConsentPolicy(t *testing.T) {
 	if loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
 		t.Fatalf("redirect error=%q", loc.Query().Get("error"))
 	}
-	status, tr := post(t, p.Endpoint("token_endpoint"), url.Values{
-		"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {"http://127.0.0.1:9000/"},
-		"client_id": {p.PublicClientID}, "code_verifier": {verifier},
-	}, "", "")
+	status, tr := redeem(t, p, loc.Query().Get("code"), "http://127.0.0.1:9000/", verifier)
 	if status != http.StatusOK || tr.AccessToken == "" {
 		t.Fatalf("code exchange: %d %s", status, tr.Error)
 	}
