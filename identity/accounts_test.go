@@ -208,3 +208,38 @@ func TestAccountsListingIsSharedUntilAChange(t *testing.T) {
 		t.Fatalf("a change did not give a new listing, or changed the old one: %v %v", first, after)
 	}
 }
+
+func TestCacheSharedByClients(t *testing.T) {
+	c := NewTokenCache()
+	const other = "b1b1b1b1-0000-0000-0000-000000000000"
+	storeFor(c, testClientID, userResponse(alice, "", "User.Read", "at-first", "rt-first"))
+	storeFor(c, other, userResponse(alice, "", "User.Read", "at-second", "rt-second"))
+	first := newTestClientID(t, testClientID, c, entraAuthority("organizations"), nil)
+	second := newTestClientID(t, other, c, entraAuthority("organizations"), nil)
+	for _, tc := range []struct {
+		pc   *PublicClient
+		want string
+	}{{first, "at-first"}, {second, "at-second"}} {
+		accts, err := tc.pc.Accounts(context.Background(), "")
+		if err != nil || len(accts) != 1 {
+			t.Fatalf("%s: accounts %v, %v", tc.pc.ClientID(), accts, err)
+		}
+		res, err := tc.pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts[0])
+		if err != nil || res.AccessToken != tc.want {
+			t.Fatalf("%s: silent %q, %v; want its own token", tc.pc.ClientID(), res.AccessToken, err)
+		}
+	}
+	// Signing out of one app leaves the other's refresh token.
+	if err := first.RemoveAccount(context.Background(), aliceAccount()); err != nil {
+		t.Fatal(err)
+	}
+	rts := cacheJSON(t, c)["RefreshToken"]
+	if len(rts) != 1 {
+		t.Fatalf("refresh tokens after one app signed out: %v", keys(rts))
+	}
+	for _, rt := range rts {
+		if rt["client_id"] != other {
+			t.Fatalf("kept %v, want the other app's", rt)
+		}
+	}
+}
