@@ -265,19 +265,30 @@ func (st *cacheState) accounts(env string) []Account {
 	if list, ok := st.accountsByEnv[env]; ok {
 		return list
 	}
-	var list []Account
+	// Sort small (name, home, entry) records rather than Accounts, with each name
+	// lower-cased once, then build the listing in order.
+	type item struct {
+		name, home string
+		e          *cacheEntry
+	}
+	var items []item
 	for k, h := range st.homes {
 		if k.b != env || h.acct == nil {
 			continue
 		}
-		list = append(list, accountOf(preferredAccount(h.acct)))
+		e := preferredAccount(h.acct)
+		items = append(items, item{lower(e.v[fUsername]), e.v[fHomeAccountID], e})
 	}
-	slices.SortFunc(list, func(x, y Account) int {
-		if c := strings.Compare(strings.ToLower(x.Username), strings.ToLower(y.Username)); c != 0 {
+	slices.SortFunc(items, func(x, y item) int {
+		if c := strings.Compare(x.name, y.name); c != 0 {
 			return c
 		}
-		return strings.Compare(x.HomeAccountID, y.HomeAccountID)
+		return strings.Compare(x.home, y.home)
 	})
+	list := make([]Account, len(items))
+	for i, it := range items {
+		list[i] = accountOf(it.e)
+	}
 	if st.accountsByEnv == nil {
 		st.accountsByEnv = make(map[string][]Account)
 	}
