@@ -185,9 +185,11 @@ func (p *PublicClient) AcquireTokenInteractive(ctx context.Context, scopes []str
 		}
 	}
 	if cfg.listen == nil {
-		pages := cfg.pages
+		// The listener logs through the client's logger, so one WithLogger shows the
+		// whole sign-in (it never logs the code or state).
+		lopts := append([]loopback.Option{loopback.WithLogger(p.log)}, cfg.pages...)
 		cfg.listen = func(ctx context.Context, uri string) (RedirectListener, error) {
-			return loopback.Listen(ctx, uri, pages...)
+			return loopback.Listen(ctx, uri, lopts...)
 		}
 	}
 	if cfg.timeout > 0 {
