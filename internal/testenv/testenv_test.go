@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -441,6 +443,60 @@ func TestProviderStopsCleanly(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Error("provider port still accepts connections after stop")
+	}
+}
+
+// TestProviderDiesWithParent kills a test binary that started a provider, as a CI
+// timeout or ^C would, and requires node to go with it: no orphan keeps a port.
+func TestProviderDiesWithParent(t *testing.T) {
+	if os.Getenv("TOKENDESK_TESTENV_CHILD") == "1" {
+		p := NewProvider(t)
+		fmt.Printf("issuer %s\n", p.Issuer)
+		time.Sleep(2 * time.Minute) // the parent kills us long before
+		return
+	}
+	skipIfAllowed(t, "TOKENDESK_SKIP_PROVIDER")
+	child := exec.Command(os.Args[0], "-test.run=^TestProviderDiesWithParent$", "-test.v")
+	child.Env = append(os.Environ(), "TOKENDESK_TESTENV_CHILD=1")
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	issuer := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "issuer "); ok {
+				issuer <- rest
+			}
+		}
+	}()
+	var addr string
+	select {
+	case iss := <-issuer:
+		addr = strings.TrimPrefix(iss, "http://")
+	case <-time.After(90 * time.Second):
+		_ = child.Process.Kill()
+		t.Fatal("child test binary did not start a provider")
+	}
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return // node is gone with its parent
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("provider at %s still answers 10 s after its parent was killed", addr)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
