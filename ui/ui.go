@@ -133,13 +133,24 @@ func (u *UI) Start() {
 	u.trace("tray-installed")
 }
 
-// Close stops background work and waits for it; the window is left to the app.
+// Close stops background work and waits for it, at most 2 s (a job stuck in the
+// network or on the cache lock must not keep the process alive); the window is left
+// to the app.
 func (u *UI) Close() {
 	u.cancel()
 	if u.unsub != nil {
 		u.unsub()
 	}
-	u.jobs.Wait()
+	done := make(chan struct{})
+	go func() {
+		u.jobs.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		u.log.Warn("background work still running at close", "jobs", u.active.Load())
+	}
 }
 
 // trace reports a start-up milestone when tracing.
@@ -151,6 +162,9 @@ func (u *UI) trace(event string) {
 
 // run runs work on a worker goroutine with the UI's context.
 func (u *UI) run(work func(ctx context.Context)) {
+	if u.ctx.Err() != nil {
+		return // closing: no new work
+	}
 	u.jobs.Add(1)
 	u.active.Add(1)
 	go func() {
