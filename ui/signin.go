@@ -154,18 +154,23 @@ func (s *signInDialog) chosenProfile() (string, bool) {
 	return p, true
 }
 
+// begin starts an attempt: a context Cancel stops, and the dialog busy with msg.
+func (s *signInDialog) begin(msg string) (context.Context, context.CancelFunc, int) {
+	ctx, stop := context.WithCancel(s.u.ctx)
+	s.stop = stop
+	s.attempt++
+	s.busy(true, msg)
+	return ctx, stop, s.attempt
+}
+
 // start runs the browser sign-in.
 func (s *signInDialog) start() {
 	profile, ok := s.chosenProfile()
 	if !ok {
 		return
 	}
-	ctx, stop := context.WithCancel(s.u.ctx)
-	s.stop = stop
-	s.attempt++
-	attempt := s.attempt
 	s.code.Hide()
-	s.busy(true, "Waiting for you to sign in in the browser…")
+	ctx, stop, attempt := s.begin("Waiting for you to sign in in the browser…")
 	opts := usecase.SignInOptions{
 		LoginHint: strings.TrimSpace(s.hint.Text),
 		Opener:    s.u.opts.Opener,
@@ -188,11 +193,7 @@ func (s *signInDialog) startDevice() {
 	if !ok {
 		return
 	}
-	ctx, stop := context.WithCancel(s.u.ctx)
-	s.stop = stop
-	s.attempt++
-	attempt := s.attempt
-	s.busy(true, "Asking for a device code…")
+	ctx, stop, attempt := s.begin("Asking for a device code…")
 	opts := usecase.DeviceCodeOptions{OnCode: func(dc usecase.DeviceCode) {
 		s.u.do(func() {
 			link := dc.VerificationURI
