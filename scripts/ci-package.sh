@@ -17,17 +17,27 @@ cp FyneApp.toml bin/FyneApp.toml.orig
 # would leave it behind for every later build.
 trap 'cp bin/FyneApp.toml.orig FyneApp.toml; rm -f fyne_metadata_init.go' EXIT
 
+# One retry: on a machine where several go commands share the build cache, a build has
+# been seen to fail once with "could not import <std package> (open : no such file or
+# directory)" and pass when repeated.
+fyne_package() {
+	"$bin/fyne" package "$@" || {
+		echo "package: fyne package $* failed; retrying once" >&2
+		"$bin/fyne" package "$@"
+	}
+}
+
 name=$(sed -n 's/^ *Name *= *"\(.*\)"/\1/p' FyneApp.toml | head -1)
 echo "package: linux"
 rm -f "$name.tar.xz"
-"$bin/fyne" package --os linux --release
+fyne_package --os linux --release
 mv -f "$name.tar.xz" dist/
 ls -l "dist/$name.tar.xz"
 
 if command -v x86_64-w64-mingw32-gcc >/dev/null; then
 	echo "package: windows (x86_64-w64-mingw32-gcc found)"
 	rm -f "$name.exe"
-	CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 "$bin/fyne" package --os windows --release
+	CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 fyne_package --os windows --release
 	mv -f "$name.exe" dist/
 	ls -l "dist/$name.exe"
 else
