@@ -18,7 +18,7 @@ import (
 // before sorting or changing it. (Copying 10,000 accounts on every call costs more than
 // ten times the lookup on these machines.)
 func (a *ClientApplication) Accounts(ctx context.Context, username string) ([]Account, error) {
-	envs := a.environmentsForAccounts(ctx)
+	envs := a.environmentsForAccounts()
 	c := a.cache
 	if err := c.beginAccess(ctx, false); err != nil {
 		return nil, err
@@ -70,15 +70,13 @@ func (c *TokenCache) listAccounts(envs []string, build bool) ([]Account, bool) {
 	return nil, true
 }
 
-// environmentsForAccounts returns where to look for this client's accounts. When the
-// authority cannot be resolved (offline), the configured host and its built-in Entra
-// aliases are used, so the account list still shows.
-func (a *ClientApplication) environmentsForAccounts(ctx context.Context) []string {
-	info, err := a.cacheAuthority(ctx, "")
+// environmentsForAccounts returns where to look for this client's accounts: the
+// authority's host and aliases, known without any request (see knownAuthority), so
+// the account list shows at once, offline too.
+func (a *ClientApplication) environmentsForAccounts() []string {
+	info, err := a.lookupAuthority("")
 	if err != nil {
-		if info = a.staticAuthority(""); info == nil {
-			return nil
-		}
+		return nil
 	}
 	return cacheEnvironments(info)
 }
@@ -95,7 +93,7 @@ func (a *ClientApplication) RemoveAccount(ctx context.Context, account Account) 
 	client := strings.ToLower(a.clientID)
 	env := strings.ToLower(account.Environment)
 	envs := []string{env}
-	if aliases := a.environmentsForAccounts(ctx); slices.Contains(aliases, env) {
+	if aliases := a.environmentsForAccounts(); slices.Contains(aliases, env) {
 		envs = aliases
 	} else if b := builtinAliases(env); b != nil {
 		envs = b
@@ -137,7 +135,7 @@ func (a *ClientApplication) RemoveAccount(ctx context.Context, account Account) 
 // AcquireTokenForClient (MSAL: remove_tokens_for_client). Tokens of users, including
 // on-behalf-of tokens, stay.
 func (c *ConfidentialClient) RemoveTokensForClient(ctx context.Context) error {
-	envs := c.environmentsForAccounts(ctx)
+	envs := c.environmentsForAccounts()
 	client := strings.ToLower(c.clientID)
 	return c.cache.update(ctx, func(st *cacheState) bool {
 		var doomed []*cacheEntry

@@ -55,6 +55,73 @@ func (s *authoritySpec) hostname() string {
 	return s.host
 }
 
+// staticInfo is what the authority URL alone says, with no request sent: the type,
+// host, tenant and (for Entra's public and sovereign clouds) the built-in aliases. It
+// is all the token cache is keyed with, so cache reads can use it before, or without,
+// resolution; resolution adds the endpoints (and, for unknown Entra hosts, the aliases
+// instance discovery returns).
+func (s *authoritySpec) staticInfo() *authorityInfo {
+	// The cache environment is the configured host, as MSAL Python writes it; the
+	// aliases let the cache layer find entries written under another alias.
+	info := &authorityInfo{CanonicalURL: s.canonical(), Host: s.host, Tenant: s.tenant, PreferredCacheHost: s.host}
+	switch s.kind {
+	case kindOIDC:
+		info.Type = authorityTypeGeneric
+	case kindADFS:
+		info.Type = authorityTypeADFS
+	default:
+		info.Type = authorityTypeMSSTS
+		info.IsB2C = s.kind == kindB2C
+		info.IsCIAM = s.kind == kindCIAM
+	}
+	info.Aliases = withHostFirst(s.host, knownAliases(s.hostname()))
+	return info
+}
+
+// withHostFirst returns aliases with host in it, adding host in front when missing.
+func withHostFirst(host string, aliases []string) []string {
+	if slices.Contains(aliases, host) {
+		return aliases
+	}
+	return append([]string{host}, aliases...)
+}
+
+// knownAuthority returns what the token cache is searched with for override (or the
+// configured authority), without sending any request: the memoized resolution when
+// there is one, else the static info. A silent cache hit and an account listing thus
+// never wait on discovery (offline, or a slow authority); only a refresh resolves.
+func (a *ClientApplication) knownAuthority(override string) (*authorityInfo, error) {
+	spec := a.wire.spec
+	if override != "" {
+		var err error
+		if spec.kind == kindOIDC {
+			spec, err = parseOIDCIssuer(override)
+		} else {
+			spec, err = parseAuthority(override)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	w := a.wire
+	w.mu.Lock()
+	call, ok := w.resolved[spec.canonical()]
+	w.mu.Unlock()
+	if ok {
+		select {
+		case <-call.done:
+			if call.err == nil {
+				return call.info, nil
+			}
+		default:
+		}
+	}
+	if override == "" {
+		return w.static, nil
+	}
+	return spec.staticInfo(), nil
+}
+
 // Well-known hosts, as MSAL authority.py knows them.
 var b2cHostSuffixes = []string{".b2clogin.com", ".b2clogin.cn", ".b2clogin.us", ".b2clogin.de"}
 
@@ -319,49 +386,31 @@ func (w *wireState) instanceDiscovery() bool {
 }
 
 func (w *wireState) doResolve(ctx context.Context, spec *authoritySpec) (*authorityInfo, *authorityMeta, error) {
-	info := &authorityInfo{CanonicalURL: spec.canonical(), Host: spec.host, Tenant: spec.tenant}
+	info := spec.staticInfo()
 	meta := &authorityMeta{kind: spec.kind}
 	var discoveryURL string
 	switch spec.kind {
 	case kindOIDC:
-		info.Type = authorityTypeGeneric
-		info.Aliases = []string{spec.host}
 		discoveryURL = spec.issuer + "/.well-known/openid-configuration"
 	case kindADFS:
-		info.Type = authorityTypeADFS
-		info.Aliases = []string{spec.host}
 		meta.knownToDeveloper = true
 		discoveryURL = spec.scheme + "://" + spec.host + "/adfs/.well-known/openid-configuration"
 	default:
-		info.Type = authorityTypeMSSTS
-		info.IsB2C = spec.kind == kindB2C
-		info.IsCIAM = spec.kind == kindCIAM
 		// Loopback hosts (local test authorities) cannot be an Entra cloud: asking
 		// Microsoft about them would only leak traffic off the machine.
 		meta.knownToDeveloper = info.IsB2C || info.IsCIAM || !w.validateAuthority() || isLoopback(spec.hostname())
 		discoveryURL = spec.scheme + "://" + spec.host + spec.path + "/v2.0/.well-known/openid-configuration"
-		switch aliases := knownAliases(spec.hostname()); {
-		case aliases != nil:
-			info.Aliases = aliases
-		case w.instanceDiscovery() && !meta.knownToDeveloper:
+		if knownAliases(spec.hostname()) == nil && w.instanceDiscovery() && !meta.knownToDeveloper {
 			tenantDiscovery, aliases, err := w.discoverInstance(ctx, spec)
 			if err != nil {
 				return nil, nil, err
 			}
-			info.Aliases = aliases
+			info.Aliases = withHostFirst(spec.host, aliases)
 			if u, err := url.Parse(tenantDiscovery); err == nil && u.Scheme == "https" && u.Host != "" {
 				discoveryURL = tenantDiscovery
 			}
-		default:
-			info.Aliases = []string{spec.host}
 		}
 	}
-	if !slices.Contains(info.Aliases, spec.host) {
-		info.Aliases = append([]string{spec.host}, info.Aliases...)
-	}
-	// The cache environment is the configured host, as MSAL Python writes it; the
-	// aliases let the cache layer find entries written under another alias.
-	info.PreferredCacheHost = spec.host
 
 	res, err := w.getCached(ctx, discoveryURL)
 	if err != nil {

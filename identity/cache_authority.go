@@ -2,22 +2,10 @@ package identity
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 )
-
-// entraAliasGroups are the hosts of each Entra cloud that share one token cache
-// environment (instance discovery's "aliases"). The cache layer keeps its own copy so
-// that Accounts and cache hits work even when the authority cannot be resolved
-// (offline, or the discovery endpoint is down).
-var entraAliasGroups = [][]string{
-	{"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"},
-	{"login.partner.microsoftonline.cn", "login.chinacloudapi.cn"},
-	{"login.microsoftonline.us", "login.usgovcloudapi.net"},
-	{"login-us.microsoftonline.com"},
-}
 
 // cacheEnvironments returns the environments (lower-cased) to search for info, its
 // own host first: the aliases the authority resolved to, else the built-in group.
@@ -43,27 +31,24 @@ func cacheEnvironments(info *authorityInfo) []string {
 	return envs
 }
 
-// builtinAliases returns host's alias group with host first, or nil. The result is
-// shared and must not be changed.
+// builtinAliases returns host's built-in Entra alias group (knownClouds) with host
+// first, or nil. The result is shared and must not be changed.
 func builtinAliases(host string) []string {
 	if v, ok := hostFirstAliases.Load(host); ok {
 		return v.([]string)
 	}
-	for _, g := range entraAliasGroups {
-		for _, h := range g {
-			if h == host {
-				list := []string{host}
-				for _, o := range g {
-					if o != host {
-						list = append(list, o)
-					}
-				}
-				hostFirstAliases.Store(host, list)
-				return list
-			}
+	group := knownAliases(host)
+	if group == nil {
+		return nil
+	}
+	list := []string{host}
+	for _, o := range group {
+		if o != host {
+			list = append(list, o)
 		}
 	}
-	return nil
+	hostFirstAliases.Store(host, list)
+	return list
 }
 
 // hostFirstAliases memoizes builtinAliases so a silent hit does not allocate.
@@ -112,7 +97,15 @@ func seamOf(a *ClientApplication) *cacheSeam {
 	return s
 }
 
-// cacheAuthority resolves the authority the cache is searched with.
+// lookupAuthority is what cache reads are keyed with, found without any request.
+func (a *ClientApplication) lookupAuthority(override string) (*authorityInfo, error) {
+	if s := seamOf(a); s != nil && s.authority != nil && override == "" {
+		return s.authority, nil
+	}
+	return a.knownAuthority(override)
+}
+
+// cacheAuthority resolves the authority a refresh is sent to.
 func (a *ClientApplication) cacheAuthority(ctx context.Context, override string) (*authorityInfo, error) {
 	if s := seamOf(a); s != nil && s.authority != nil && override == "" {
 		return s.authority, nil
@@ -126,31 +119,4 @@ func (a *ClientApplication) redeemRefresh(ctx context.Context, req tokenRequest)
 		return s.redeem(ctx, req)
 	}
 	return a.redeem(ctx, req)
-}
-
-// staticAuthority derives what the cache needs (host, tenant, type) from the
-// configured authority URL alone, for cache reads when resolution failed.
-func (a *ClientApplication) staticAuthority(override string) *authorityInfo {
-	raw, typ := override, authorityTypeMSSTS
-	if raw == "" {
-		raw = a.cfg.authority
-	}
-	if a.cfg.oidcAuthority != "" {
-		typ = authorityTypeGeneric
-		if override == "" {
-			raw = a.cfg.oidcAuthority
-		}
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return nil
-	}
-	info := &authorityInfo{Host: strings.ToLower(u.Host), Type: typ}
-	if typ != authorityTypeGeneric {
-		info.Tenant, _, _ = strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
-		if strings.EqualFold(info.Tenant, "adfs") {
-			info.Type = authorityTypeADFS
-		}
-	}
-	return info
 }

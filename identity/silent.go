@@ -84,13 +84,11 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 	if len(opts) > 0 { // applyCallOptions's config escapes: skip it on the hot path
 		cfg = applyCallOptions(opts)
 	}
-	info, resolveErr := a.cacheAuthority(ctx, cfg.authority)
-	if resolveErr != nil {
-		// Offline or discovery down: a valid cached token is still good, but nothing
-		// can be refreshed.
-		if info = a.staticAuthority(cfg.authority); info == nil {
-			return Result{}, resolveErr
-		}
+	// The cache lookup needs no request: a hit is served even offline, or before the
+	// authority was ever resolved in this process. Only a refresh resolves.
+	info, err := a.lookupAuthority(cfg.authority)
+	if err != nil {
+		return Result{}, err
 	}
 	var hit atLookup
 	reason := refreshForce // MSAL reports a claims challenge as a forced refresh too
@@ -119,15 +117,18 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 			reason = refreshATAbsent
 		}
 	}
-	if resolveErr != nil {
+	resolved, err := a.cacheAuthority(ctx, cfg.authority)
+	if err != nil {
+		// Offline or discovery down: an aging cached token is still good, but nothing
+		// can be refreshed.
 		if hit.found {
 			return hit.res, nil
 		}
-		return Result{}, resolveErr
+		return Result{}, err
 	}
 	// One correlation id for every refresh token tried, as MSAL.
 	ctx = withRefreshReason(withCorrelationID(ctx, newCorrelationID()), reason)
-	res, err := a.refreshSilently(ctx, info, scopes, account, cfg)
+	res, err := a.refreshSilently(ctx, resolved, scopes, account, cfg)
 	if err != nil && hit.found {
 		return hit.res, nil // aging token: the refresh was a courtesy
 	}

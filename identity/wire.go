@@ -48,6 +48,7 @@ type wireState struct {
 	retry     bool       // one retry on connection errors, for our own client only
 	httpCache *HTTPCache // discovery responses and throttling state
 	spec      *authoritySpec
+	static    *authorityInfo // spec.staticInfo(), computed once for the hot path
 
 	mu       sync.Mutex
 	resolved map[string]*resolveCall
@@ -73,6 +74,7 @@ func newWireState(cfg *config) (*wireState, error) {
 	w := &wireState{
 		cfg:       cfg,
 		spec:      spec,
+		static:    spec.staticInfo(),
 		httpCache: cfg.httpCache,
 		resolved:  make(map[string]*resolveCall),
 		jwks:      make(map[string]*jwksState),
