@@ -91,17 +91,9 @@ func withHostFirst(host string, aliases []string) []string {
 // there is one, else the static info. A silent cache hit and an account listing thus
 // never wait on discovery (offline, or a slow authority); only a refresh resolves.
 func (a *ClientApplication) knownAuthority(override string) (*authorityInfo, error) {
-	spec := a.wire.spec
-	if override != "" {
-		var err error
-		if spec.kind == kindOIDC {
-			spec, err = parseOIDCIssuer(override)
-		} else {
-			spec, err = parseAuthority(override)
-		}
-		if err != nil {
-			return nil, err
-		}
+	spec, err := a.specFor(override)
+	if err != nil {
+		return nil, err
 	}
 	w := a.wire
 	w.mu.Lock()
@@ -330,19 +322,23 @@ func (a *ClientApplication) resolveAuthority(ctx context.Context, override strin
 }
 
 func (a *ClientApplication) resolve(ctx context.Context, override string) (*authorityInfo, *authorityMeta, error) {
-	spec := a.wire.spec
-	if override != "" {
-		var err error
-		if spec.kind == kindOIDC {
-			spec, err = parseOIDCIssuer(override)
-		} else {
-			spec, err = parseAuthority(override)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
+	spec, err := a.specFor(override)
+	if err != nil {
+		return nil, nil, err
 	}
 	return a.wire.resolve(ctx, spec)
+}
+
+// specFor returns the configured authority's spec, or override's (another tenant of
+// the same cloud, or another issuer for OIDC clients).
+func (a *ClientApplication) specFor(override string) (*authoritySpec, error) {
+	if override == "" {
+		return a.wire.spec, nil
+	}
+	if a.wire.spec.kind == kindOIDC {
+		return parseOIDCIssuer(override)
+	}
+	return parseAuthority(override)
 }
 
 func (w *wireState) resolve(ctx context.Context, spec *authoritySpec) (*authorityInfo, *authorityMeta, error) {

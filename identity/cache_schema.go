@@ -188,15 +188,21 @@ func (e *cacheEntry) derive() {
 	}
 }
 
+// word8 loads 8 bytes of a string as a little-endian word, for the SWAR scans of
+// lower and plainPrefix (the compiler turns it into one load).
+func word8(t string) uint64 {
+	_ = t[7]
+	return uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+		uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+}
+
 // lower is strings.ToLower with a fast path for what cache identities nearly always
 // are, already lower-case ASCII, tested 8 bytes at a time.
 func lower(s string) string {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		t := s[i : i+8]
-		x := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
-			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		x := word8(s[i : i+8])
 		// Any byte >= 0x80 (non-ASCII), or in 'A'..'Z': (x+0x25) sets the high bit
 		// of bytes >= 0x5B, (x+0x3F) of bytes >= 0x41; upper case is the difference.
 		if x&hi != 0 || ((x+lo*0x3F)&^(x+lo*0x25))&hi != 0 {

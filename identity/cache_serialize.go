@@ -467,9 +467,7 @@ func plainPrefix(s string) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		t := s[i : i+8]
-		x := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
-			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		x := word8(s[i : i+8])
 		q := x ^ (lo * '"')
 		b := x ^ (lo * '\\')
 		// A byte below 0x20, equal to '"' or '\\', or with the high bit set.
