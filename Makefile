@@ -36,9 +36,13 @@ $(PROVIDER)/node_modules/.package-lock.json: $(PROVIDER)/package-lock.json $(PRO
 	cd $(PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# `tokendesk version` prints FyneApp.toml's version and the commit it was built from.
+VERSION ?= $(shell sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)+$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/tokendesk/tokendesk/cli.Version=$(VERSION)
+
 ## build: the app binary, bin/tokendesk
 build:
-	$(GO) build -o $(BIN) .
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) .
 
 ## run: deps, build, start the app (inside a D-Bus session with gnome-keyring when
 ## there is no session bus; on a virtual Xvfb display when there is no DISPLAY)
