@@ -123,20 +123,33 @@ func runWindow(log *slog.Logger) {
 		opts.Trace = trace
 	}
 	u := ui.New(a, st.Desk, opts)
-	trace("storage-wait")
-	if err := <-probed; err != nil {
-		trace("storage")
-		u.Close()
-		u.Window().Close() // never shown; closing it lets the app end with the error window
-		startupError(a, log, err)
-		return
-	}
-	trace("storage")
-	u.Start()
-	for _, n := range notices {
-		u.ShowNotice("Token cache", n.Message)
-	}
+	u.InstallTray()
 	trace("window-built")
+	// The window shows first (the list says it is loading); the accounts follow once
+	// the cache has been read, so the keyring and decryption never delay the first frame.
+	go func() {
+		err := <-probed
+		trace("storage")
+		if err == nil {
+			// Reading the accounts starts now, off the UI thread, so they are
+			// usually ready by the time the first frame is.
+			u.Start()
+		}
+		fyne.Do(func() {
+			if err != nil {
+				u.Close()
+				log.Error("storage unavailable", "err", err)
+				ew := ui.StartupError(a, err.Error(), fixFor(err))
+				ew.SetOnClosed(a.Quit) // a tray may be installed: closing this must still end the app
+				ew.Show()
+				u.Window().Close()
+				return
+			}
+			for _, n := range notices {
+				u.ShowNotice("Token cache", n.Message)
+			}
+		})
+	}()
 	u.Window().ShowAndRun()
 	u.Close()
 }

@@ -76,20 +76,26 @@ func TrayMenu(accounts []usecase.AccountView, scopes map[string][]usecase.Scope,
 	return fyne.NewMenu("Tokendesk", items...)
 }
 
-// installTray sets the tray icon and makes closing the window hide it, when the
-// driver has a system tray (desktop apps; not the test driver).
-func (u *UI) installTray() {
-	if _, ok := u.app.(desktop.App); !ok {
+// InstallTray sets up the tray menu and makes closing the window hide it, when the
+// driver has a system tray (desktop apps; not the test driver) and a StatusNotifier
+// host is there to show it. Call it before the app runs: Fyne 2.7 starts the tray only
+// as Run begins, so a tray installed later would never appear. Without a host the
+// tray is skipped altogether: Fyne's tray would fail to register anyway, and skipping
+// it saves its hidden monitor window and D-Bus exports before the first frame.
+func (u *UI) InstallTray() {
+	if _, ok := u.app.(desktop.App); !ok || u.trayHost == nil {
+		return
+	}
+	if !<-u.trayHost {
+		u.log.Debug("no StatusNotifier host on the session bus: no tray icon")
 		return
 	}
 	u.trayOn = true
 	// No SetSystemTrayIcon: the driver takes the app icon when the tray starts, and
 	// setting it here would decode the 512 px PNG twice during start-up.
 	u.refreshTray()
-	if trayHostPresent() {
-		// Closing the window keeps Tokendesk in the tray; "Quit" there ends it.
-		u.win.SetCloseIntercept(func() { u.win.Hide() })
-	}
+	// Closing the window keeps Tokendesk in the tray; "Quit" there ends it.
+	u.win.SetCloseIntercept(func() { u.win.Hide() })
 }
 
 // refreshTray rebuilds the tray menu from the current accounts.

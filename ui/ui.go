@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/usecase"
@@ -87,6 +88,7 @@ type UI struct {
 	clipGen   int
 	unsub     func()
 	trayOn    bool
+	trayHost  chan bool // receives trayHostPresent(), asked while the window is built; nil without a desktop driver
 	quitting  bool
 
 	// lastDialog and lastConfirm are the dialogs shown last, for tests to drive.
@@ -96,8 +98,8 @@ type UI struct {
 	addProfile  *addProfileForm
 }
 
-// New builds the main window (not yet shown) on a; call Start to load accounts and
-// install the tray.
+// New builds the main window (not yet shown; the list says it is loading) on a. Call
+// InstallTray before the app runs, and Start once the token cache can be read.
 func New(a fyne.App, desk Desk, opts Options) *UI {
 	if opts.ClipboardClear == 0 {
 		opts.ClipboardClear = 60 * time.Second
@@ -110,6 +112,11 @@ func New(a fyne.App, desk Desk, opts Options) *UI {
 		u.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
+	if _, ok := a.(desktop.App); ok {
+		// The D-Bus round trips of the tray-host question overlap building the window.
+		u.trayHost = make(chan bool, 1)
+		go func() { u.trayHost <- trayHostPresent() }()
+	}
 	u.win = a.NewWindow("Tokendesk")
 	u.trace("window-created")
 	u.build()
@@ -120,17 +127,19 @@ func New(a fyne.App, desk Desk, opts Options) *UI {
 // Window returns the main window.
 func (u *UI) Window() fyne.Window { return u.win }
 
-// Start loads the accounts in the background, installs the tray (when the driver has
-// one) and keeps both in step with the Desk.
+// Start loads the accounts in the background and keeps the list and the tray in step
+// with the Desk. It may be called from any goroutine, before or after the window is
+// shown: the list says it is loading until the accounts arrive.
 func (u *UI) Start() {
-	u.unsub = u.desk.Subscribe(func() { u.Reload() })
+	unsub := u.desk.Subscribe(func() { u.Reload() })
+	u.mu.Lock()
+	u.unsub = unsub
+	u.mu.Unlock()
 	// The CLI (another process) may have signed in or out meanwhile: look again whenever
 	// the user comes back to Tokendesk (off the UI thread, like every reload).
 	u.app.Lifecycle().SetOnEnteredForeground(u.Reload)
 	u.Reload()
 	u.trace("reload-started")
-	u.installTray()
-	u.trace("tray-installed")
 }
 
 // Close stops background work and waits for it, at most 2 s (a job stuck in the
@@ -138,8 +147,11 @@ func (u *UI) Start() {
 // to the app.
 func (u *UI) Close() {
 	u.cancel()
-	if u.unsub != nil {
-		u.unsub()
+	u.mu.Lock()
+	unsub := u.unsub
+	u.mu.Unlock()
+	if unsub != nil {
+		unsub()
 	}
 	done := make(chan struct{})
 	go func() {
