@@ -54,7 +54,11 @@ func newAccountList(u *UI) *accountList {
 	l.errLabel.Wrapping = fyne.TextWrapWord
 	l.errLabel.Importance = widget.DangerImportance
 	l.errLabel.Hide()
-	l.content = container.NewBorder(l.filter, l.errLabel, nil, nil, container.NewStack(l.list, container.NewCenter(l.empty)))
+	// The empty state gets the list's full width (a VBox stretches it) and is centred
+	// vertically by spacers: container.NewCenter would give the wrapping label only its
+	// minimum width, one letter per line.
+	empty := container.NewVBox(layoutSpacer(), l.empty, layoutSpacer())
+	l.content = container.NewBorder(l.filter, l.errLabel, nil, nil, container.NewStack(l.list, empty))
 	return l
 }
 

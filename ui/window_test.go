@@ -110,6 +110,13 @@ func TestEmptyState(t *testing.T) {
 	if !u.list.empty.Visible() || u.list.empty.Text != emptyText {
 		t.Errorf("empty state = %q visible %v", u.list.empty.Text, u.list.empty.Visible())
 	}
+	// The text must read as sentences: a wrapping label given only its minimum width
+	// (as a centring container does) breaks after every letter.
+	u.win.Resize(fyne.NewSize(1000, 640))
+	list, empty := u.list.content.Size().Width, u.list.empty.Size().Width
+	if empty < list/2 {
+		t.Errorf("empty-state text is %.0f px wide in a %.0f px list: it wraps into a narrow column", empty, list)
+	}
 }
 
 func TestCopyAndClipboardClear(t *testing.T) {
