@@ -310,6 +310,7 @@ func TestInteractiveHostileRedirects(t *testing.T) {
 	c := newProviderPublicClient(t, p)
 	succ := template.Must(template.New("s").Parse(`<p>custom: all done</p>`))
 	var bg background
+	var replay string // set by the scripted browser before bg.check returns
 	res, err := c.AcquireTokenInteractive(ctx, interactiveScopes,
 		WithInteractiveRedirectURI("http://127.0.0.1/"),
 		WithSuccessTemplate(succ),
@@ -345,10 +346,13 @@ func TestInteractiveHostileRedirects(t *testing.T) {
 						return errors.New("success page is not the custom template: " + body)
 					}
 				}
-				// The sign-in is over: the same redirect again finds no listener.
-				if _, _, err := fetch(ctx, http.MethodGet, redirect.String(), ""); err == nil {
-					return errors.New("replayed redirect reached a listener")
+				// The sign-in is over. The listener may still be closing (it lets the
+				// browser read its page first), so a replay racing that is answered
+				// 503 or finds no listener; it is never accepted.
+				if status, _, err := fetch(ctx, http.MethodGet, redirect.String(), ""); err == nil && status == http.StatusOK {
+					return errors.New("replayed redirect was accepted")
 				}
+				replay = redirect.String()
 				return nil
 			})
 			return nil
@@ -356,6 +360,14 @@ func TestInteractiveHostileRedirects(t *testing.T) {
 	bg.check(t)
 	if err != nil || res.IDTokenClaims["sub"] != "alice" {
 		t.Fatalf("AcquireTokenInteractive: %v", err)
+	}
+	// Once AcquireTokenInteractive has returned, the port is closed: a replay finds
+	// nothing to talk to.
+	if replay == "" {
+		t.Fatal("the scripted browser never reached the replay step")
+	}
+	if status, _, err := fetch(context.Background(), http.MethodGet, replay, ""); err == nil {
+		t.Fatalf("a replay after the sign-in reached a listener (HTTP %d)", status)
 	}
 }
 
