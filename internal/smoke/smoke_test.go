@@ -3,6 +3,7 @@ package smoke
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -51,6 +52,56 @@ func requireTool(t *testing.T, name string) string {
 }
 
 func TestSmokeMainWindow(t *testing.T) {
+	requireDisplay(t)
+	seed := os.Getenv("TOKENDESK_SMOKE_SEED")
+	shot, _ := runSmoke(t, seed)
+	if out := os.Getenv("TOKENDESK_SCREENSHOT_OUT"); out != "" {
+		if out == "1" {
+			out = filepath.Join(moduleRoot(t), "docs", "screenshot-main.png")
+		}
+		savePNG(t, out, shot)
+		t.Logf("screenshot saved to %s", out)
+	}
+}
+
+// TestSmokeSeededWindow opens the real binary on a profile of 1,000 accounts written
+// through storage (encrypted, key in the real keyring) by internal/demoseed: the window
+// must report, through its start-up trace, that it painted the loaded account list,
+// and the CLI on the same profile must count all 1,000 accounts.
+func TestSmokeSeededWindow(t *testing.T) {
+	requireDisplay(t)
+	const accounts = 1000
+	seed := t.TempDir()
+	gen := exec.Command(requireTool(t, "go"), "run", "./internal/demoseed", "-dir", seed, "-n", strconv.Itoa(accounts))
+	gen.Dir = moduleRoot(t)
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("demoseed: %v\n%s", err, out)
+	}
+	_, run := runSmoke(t, seed, "TOKENDESK_TRACE_STARTUP=1")
+	if !strings.Contains(run.output, "tokendesk-trace accounts-frame") {
+		t.Errorf("the window never painted its loaded account list\n%s", tail(run.output))
+	}
+	if strings.Contains(run.output, "moved aside") || strings.Contains(run.output, "corrupt") {
+		t.Errorf("the seeded cache was not readable by the app\n%s", tail(run.output))
+	}
+
+	list := exec.Command(run.bin, "accounts", "--json")
+	list.Env = run.env
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("tokendesk accounts --json: %v", err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("tokendesk accounts --json: %v", err)
+	}
+	if len(got) != accounts {
+		t.Errorf("the seeded profile lists %d accounts, want %d", len(got), accounts)
+	}
+}
+
+func requireDisplay(t *testing.T) {
+	t.Helper()
 	ci := os.Getenv("CI") == "true"
 	if os.Getenv("TOKENDESK_SKIP_SMOKE") == "1" && !ci {
 		t.Skip("TOKENDESK_SKIP_SMOKE=1")
@@ -61,6 +112,21 @@ func TestSmokeMainWindow(t *testing.T) {
 		}
 		t.Skip("no DISPLAY: run `make test` (private Xvfb) or set TOKENDESK_SKIP_SMOKE=1")
 	}
+}
+
+// smokeRun is what a smoke run leaves for further checks: the binary, the environment
+// it ran with (its profile), and everything it printed.
+type smokeRun struct {
+	bin    string
+	env    []string
+	output string
+}
+
+// runSmoke builds the real app, starts it on a profile copied from seed (empty when
+// seed is ""), waits for its window, checks a screenshot is not blank, and stops it
+// with SIGTERM, requiring exit status 0. It returns the window's screenshot.
+func runSmoke(t *testing.T, seed string, extraEnv ...string) (image.Image, smokeRun) {
+	t.Helper()
 	xdotool := requireTool(t, "xdotool")
 	xwd := requireTool(t, "xwd")
 	if _, err := os.Stat(convertPath); err != nil {
@@ -80,9 +146,9 @@ func TestSmokeMainWindow(t *testing.T) {
 	if err := os.MkdirAll(profile, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if seed := os.Getenv("TOKENDESK_SMOKE_SEED"); seed != "" {
+	if seed != "" {
 		if err := os.CopyFS(profile, os.DirFS(seed)); err != nil {
-			t.Fatalf("copy TOKENDESK_SMOKE_SEED: %v", err)
+			t.Fatalf("copy the seeded profile: %v", err)
 		}
 	}
 	home := filepath.Join(tmp, "home")
@@ -94,6 +160,7 @@ func TestSmokeMainWindow(t *testing.T) {
 		"XDG_STATE_HOME="+filepath.Join(home, ".local", "state"),
 		"LANG=en_US.UTF-8",
 	)
+	env = append(env, extraEnv...)
 
 	var stderr lockedBuffer
 	app := exec.Command(bin)
@@ -137,13 +204,6 @@ func TestSmokeMainWindow(t *testing.T) {
 	if b := shot.Bounds(); b.Dx() < 100 || b.Dy() < 30 {
 		t.Errorf("window is %dx%d, too small to be the main window", b.Dx(), b.Dy())
 	}
-	if out := os.Getenv("TOKENDESK_SCREENSHOT_OUT"); out != "" {
-		if out == "1" {
-			out = filepath.Join(root, "docs", "screenshot-main.png")
-		}
-		savePNG(t, out, shot)
-		t.Logf("screenshot saved to %s", out)
-	}
 
 	// SIGTERM is how a session manager or `kill` ends the app; it must quit cleanly
 	// (exit status 0) even when closing the window would only hide it to the tray.
@@ -161,6 +221,7 @@ func TestSmokeMainWindow(t *testing.T) {
 	if s := stderr.String(); strings.Contains(s, "panic:") || strings.Contains(s, "fatal error:") {
 		t.Errorf("app crashed:\n%s", tail(s))
 	}
+	return shot, smokeRun{bin: bin, env: env, output: stderr.String()}
 }
 
 // lockedBuffer collects the app's output, written by exec's copying goroutines while
