@@ -38,13 +38,25 @@ type detailPane struct {
 	expiresOn          time.Time
 	selScope           string // scope Ctrl+C copies
 	scopes             []usecase.Scope
-	content            fyne.CanvasObject
+	content            *fyne.Container // the placeholder, then also body
 }
 
 func newDetailPane(u *UI) *detailPane {
 	d := &detailPane{u: u}
 	d.placeholder = widget.NewLabel("Select an account to see its scopes and tokens.")
 	d.placeholder.Alignment = fyne.TextAlignCenter
+	d.content = container.NewStack(container.NewCenter(d.placeholder))
+	return d
+}
+
+// build creates the pane's widgets on the first show. Until an account is selected
+// only the placeholder exists: start-up then neither lays out the inspector nor loads
+// its monospace faces (Fyne parses a separate copy of the fonts, emoji font included,
+// per text style: measured 9 MB of idle heap).
+func (d *detailPane) build() {
+	if d.body != nil {
+		return
+	}
 	d.name = widget.NewLabel("")
 	d.name.TextStyle.Bold = true
 	d.name.SizeName = theme.SizeNameSubHeadingText
@@ -95,8 +107,7 @@ func newDetailPane(u *UI) *detailPane {
 	)
 	d.body = container.NewBorder(head, container.NewHBox(layoutSpacer(), d.signOut), nil, nil, d.tabs)
 	d.body.Hide()
-	d.content = container.NewStack(container.NewCenter(d.placeholder), d.body)
-	return d
+	d.content.Add(d.body)
 }
 
 // show displays the account with key.
@@ -109,10 +120,13 @@ func (d *detailPane) show(key string) {
 	a, ok := d.u.account(key)
 	if !ok {
 		d.key = ""
-		d.body.Hide()
+		if d.body != nil {
+			d.body.Hide()
+		}
 		d.placeholder.Show()
 		return
 	}
+	d.build()
 	d.placeholder.Hide()
 	d.body.Show()
 	d.name.SetText(a.DisplayName)
@@ -226,6 +240,9 @@ func (d *detailPane) setTokens(scope string, res identity.Result) {
 func (d *detailPane) clearInspector() {
 	d.inspected = ""
 	d.expiresOn = time.Time{}
+	if d.atHeader == nil {
+		return // not built yet: build fills it
+	}
 	// The hint goes in the claims column, the wide one.
 	msg := "Press \"Inspect\" on a scope\nto decode its tokens."
 	d.atHeader.SetText("")
