@@ -210,9 +210,13 @@ func (u *UI) Reload() {
 				if u.probe != nil {
 					u.probe.expect("accounts-frame")
 				}
-				// Loading decrypts and parses the whole cache once; hand that garbage
-				// back to the OS now rather than carry it as idle RSS.
-				go debug.FreeOSMemory()
+				// Loading decrypts and parses the whole cache once, and painting the
+				// list for the first time leaves more garbage (text shaping, render
+				// caches): hand both back to the OS once the list has been painted
+				// (a frame takes ~0.1 s here; 1 s leaves margin) rather than carry
+				// them as idle RSS. Collecting right at load, before painting,
+				// measured 8 MiB more idle RSS.
+				time.AfterFunc(time.Second, debug.FreeOSMemory)
 			}
 		})
 	})
