@@ -42,6 +42,11 @@ func NewPublicClient(clientID string, opts ...Option) (*PublicClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	if core.cfg.installedAppSecret != "" {
+		// Sent like a secret credential; see WithInstalledAppSecret for why a
+		// public client may have one.
+		core.credential = NewSecretCredential(core.cfg.installedAppSecret)
+	}
 	return &PublicClient{core}, nil
 }
 

@@ -41,6 +41,7 @@
 //	allow_broker                             WithBroker (accepted; no broker exists here)
 //	enable_pii_log                           WithPIILogging
 //	oidc_authority                           WithOIDCAuthority
+//	(not in MSAL) installed-app secret       WithInstalledAppSecret (public clients)
 //
 //	Methods
 //	acquire_token_by_auth_code_flow          AcquireTokenByAuthCodeFlow

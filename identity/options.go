@@ -34,6 +34,7 @@ type config struct {
 	allowBroker        bool
 	piiLogging         bool
 	logger             *slog.Logger
+	installedAppSecret string
 	now                func() time.Time
 }
 
@@ -123,6 +124,15 @@ func WithBroker(allow bool) Option { return func(c *config) { c.allowBroker = al
 // WithPIILogging lets logs include usernames and object ids (MSAL: enable_pii_log=).
 // Tokens, codes and secrets are never logged either way.
 func WithPIILogging(enabled bool) Option { return func(c *config) { c.piiLogging = enabled } }
+
+// WithInstalledAppSecret makes a public client send client_secret with its token
+// requests. Some providers (Google, for one) issue "installed app" clients a secret that
+// is not confidential, since it ships inside every copy of the app, yet require it at
+// the token endpoint. It is not a confidential client's credential and confers no
+// trust; use NewConfidentialClient for that. It is ignored for confidential clients.
+func WithInstalledAppSecret(secret string) Option {
+	return func(c *config) { c.installedAppSecret = secret }
+}
 
 // WithLogger sets the slog logger (default: discard).
 func WithLogger(logger *slog.Logger) Option { return func(c *config) { c.logger = logger } }

@@ -27,6 +27,7 @@ import (
 const (
 	publicClientID       = "tokendesk-native"
 	confidentialClientID = "tokendesk-confidential"
+	installedClientID    = "tokendesk-installed"
 )
 
 // startTimeout bounds node's start until discovery answers; a loaded 2-core CI
@@ -47,6 +48,10 @@ type OIDCProvider struct {
 	ConfidentialClientID string
 	// ClientSecret is ConfidentialClientID's secret, random for every instance.
 	ClientSecret string
+	// InstalledClientID is a native client that must nonetheless send ClientSecret
+	// (client_secret_post or basic), as Google's installed-app clients do: PKCE S256,
+	// the loopback redirect URIs on any port, authorization_code and refresh_token.
+	InstalledClientID string
 
 	metadata map[string]any
 	cmd      *exec.Cmd
@@ -188,6 +193,7 @@ func start(cfg providerConfig) (*OIDCProvider, error) {
 		PublicClientID:       publicClientID,
 		ConfidentialClientID: confidentialClientID,
 		ClientSecret:         hex.EncodeToString(secret),
+		InstalledClientID:    installedClientID,
 		done:                 make(chan struct{}),
 	}
 
@@ -198,6 +204,7 @@ func start(cfg providerConfig) (*OIDCProvider, error) {
 		"TOKENDESK_PROVIDER_PUBLIC_CLIENT="+p.PublicClientID,
 		"TOKENDESK_PROVIDER_CONFIDENTIAL_CLIENT="+p.ConfidentialClientID,
 		"TOKENDESK_PROVIDER_CLIENT_SECRET="+p.ClientSecret,
+		"TOKENDESK_PROVIDER_INSTALLED_CLIENT="+p.InstalledClientID,
 		"TOKENDESK_PROVIDER_JWT="+boolEnv(cfg.jwt),
 		"TOKENDESK_PROVIDER_STOCK_CONSENT="+boolEnv(cfg.stockConsent),
 		"NODE_ENV=test",

@@ -8,6 +8,7 @@
 //   TOKENDESK_PROVIDER_PUBLIC_CLIENT        native public client id
 //   TOKENDESK_PROVIDER_CONFIDENTIAL_CLIENT  confidential client id
 //   TOKENDESK_PROVIDER_CLIENT_SECRET        confidential client secret (never on argv)
+//   TOKENDESK_PROVIDER_INSTALLED_CLIENT     native client that must send that secret too
 //   TOKENDESK_PROVIDER_JWT=1                access tokens are RS256 JWTs (typ at+jwt)
 //   TOKENDESK_PROVIDER_STOCK_CONSENT=1      keep the library's stock consent and
 //                                           refresh-token rules (what real providers do)
@@ -20,6 +21,7 @@ const env = process.env;
 const publicClient = env.TOKENDESK_PROVIDER_PUBLIC_CLIENT || 'tokendesk-native';
 const confidentialClient = env.TOKENDESK_PROVIDER_CONFIDENTIAL_CLIENT || 'tokendesk-confidential';
 const clientSecret = env.TOKENDESK_PROVIDER_CLIENT_SECRET || randomBytes(24).toString('hex');
+const installedClient = env.TOKENDESK_PROVIDER_INSTALLED_CLIENT || 'tokendesk-installed';
 const jwtAccessTokens = env.TOKENDESK_PROVIDER_JWT === '1';
 const stockConsent = env.TOKENDESK_PROVIDER_STOCK_CONSENT === '1';
 
@@ -81,6 +83,17 @@ function configuration() {
         response_types: ['code'],
         redirect_uris: loopbackRedirects,
         post_logout_redirect_uris: loopbackRedirects,
+      },
+      {
+        // A native ("installed") app whose secret ships with every copy, as Google's
+        // desktop clients have: the token endpoint still insists on it.
+        client_id: installedClient,
+        client_secret: clientSecret,
+        application_type: 'native',
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: loopbackRedirects,
       },
       {
         client_id: confidentialClient,
