@@ -35,6 +35,13 @@ func newClient(p Profile, deps Deps, hc *http.Client, log *slog.Logger, now func
 	} else {
 		opts = append(opts, identity.WithAuthority(p.Authority))
 	}
+	if p.SecretInKeyring {
+		secret, err := profileSecret(deps.Secrets, p.Name)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, identity.WithInstalledAppSecret(secret))
+	}
 	opts = append(opts, deps.ClientOptions...)
 	pc, err := identity.NewPublicClient(p.ClientID, opts...)
 	if err != nil {

@@ -31,6 +31,10 @@ type Profile struct {
 	Scopes []string
 	// SignInScopes are requested at sign-in (see SignInOptions.Scopes for the default).
 	SignInScopes []string
+	// SecretInKeyring says the client must send an installed-app secret (some providers,
+	// Google among them, require one from desktop clients); the secret itself lives in
+	// Deps.Secrets (the OS keyring), never in the configuration. See SetProfileSecret.
+	SecretInKeyring bool
 }
 
 // IsOIDC reports whether p is a generic OpenID Connect profile rather than Entra.

@@ -41,6 +41,9 @@ type Deps struct {
 	// ClientOptions are extra identity options for every profile's client (app name,
 	// proxy, ...).
 	ClientOptions []identity.Option
+	// Secrets keeps profiles' installed-app secrets (the OS keyring); nil means no
+	// profile can have one.
+	Secrets SecretStore
 }
 
 // Desk runs Tokendesk's use cases. Build one with New; it is safe for concurrent use
@@ -144,7 +147,7 @@ func (d *Desk) clientFor(p Profile) (client, error) {
 
 func sameProfile(a, b Profile) bool {
 	return a.Authority == b.Authority && a.Issuer == b.Issuer && a.ClientID == b.ClientID &&
-		a.RedirectURI == b.RedirectURI && a.Port == b.Port
+		a.RedirectURI == b.RedirectURI && a.Port == b.Port && a.SecretInKeyring == b.SecretInKeyring
 }
 
 // readCache summarizes the cache, bracketed by the hook so it is current.

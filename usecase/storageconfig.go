@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/tokendesk/tokendesk/identity"
@@ -36,7 +35,6 @@ func (c *storageConfig) Save(ctx context.Context, s Settings) error {
 	if err != nil {
 		return err
 	}
-	old := cfg.EffectiveProfiles()
 	cfg.Profiles = cfg.Profiles[:0]
 	for _, p := range s.Profiles {
 		sp := storage.Profile{
@@ -49,9 +47,7 @@ func (c *storageConfig) Save(ctx context.Context, s Settings) error {
 			DefaultScopes:   slices.Clone(p.SignInScopes),
 			FavouriteScopes: slices.Clone(p.Scopes),
 		}
-		if i := slices.IndexFunc(old, func(o storage.Profile) bool { return strings.EqualFold(o.Name, p.Name) }); i >= 0 {
-			sp.SecretInKeyring = old[i].SecretInKeyring
-		}
+		sp.SecretInKeyring = p.SecretInKeyring
 		cfg.Profiles = append(cfg.Profiles, sp)
 	}
 	cfg.AccountFavourites = cfg.AccountFavourites[:0]
@@ -70,14 +66,15 @@ func settingsOf(cfg *storage.Config) Settings {
 	var s Settings
 	for _, sp := range cfg.EffectiveProfiles() {
 		s.Profiles = append(s.Profiles, Profile{
-			Name:         sp.Name,
-			Authority:    sp.Authority,
-			Issuer:       sp.Issuer,
-			ClientID:     sp.ClientID,
-			RedirectURI:  sp.RedirectURI,
-			Port:         sp.Port,
-			Scopes:       slices.Clone(sp.FavouriteScopes),
-			SignInScopes: slices.Clone(sp.DefaultScopes),
+			Name:            sp.Name,
+			Authority:       sp.Authority,
+			Issuer:          sp.Issuer,
+			ClientID:        sp.ClientID,
+			RedirectURI:     sp.RedirectURI,
+			Port:            sp.Port,
+			Scopes:          slices.Clone(sp.FavouriteScopes),
+			SignInScopes:    slices.Clone(sp.DefaultScopes),
+			SecretInKeyring: sp.SecretInKeyring,
 		})
 	}
 	for _, f := range cfg.AccountFavourites {
@@ -114,7 +111,11 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger) (*Stored, error) 
 		return nil, err
 	}
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
-	desk, err := New(Deps{Config: StorageConfig(dir), Cache: cache, CacheHook: store, Logger: log})
+	deps := Deps{Config: StorageConfig(dir), Cache: cache, CacheHook: store, Logger: log}
+	if kr != nil {
+		deps.Secrets = KeyringSecrets(kr)
+	}
+	desk, err := New(deps)
 	if err != nil {
 		return nil, err
 	}

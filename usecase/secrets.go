@@ -1,0 +1,96 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tokendesk/tokendesk/storage"
+)
+
+// ErrNoSecretStore is returned when a profile needs an installed-app secret but the
+// Desk has nowhere to keep one (no OS keyring).
+var ErrNoSecretStore = errors.New("usecase: no keyring to keep the profile's client secret in")
+
+// SecretStore keeps profiles' installed-app secrets. The OS keyring is the one place
+// they go (KeyringSecrets), never the configuration file.
+type SecretStore interface {
+	// ProfileSecret returns the secret kept for profile (storage.ErrNotFound if none).
+	ProfileSecret(profile string) (string, error)
+	// SetProfileSecret keeps secret for profile; "" deletes it.
+	SetProfileSecret(profile, secret string) error
+}
+
+// KeyringSecrets is the SecretStore over kr (storage's keyring entries
+// "profile-secret:<name>" of service "tokendesk").
+func KeyringSecrets(kr storage.Keyring) SecretStore { return keyringSecrets{kr} }
+
+type keyringSecrets struct{ kr storage.Keyring }
+
+func (k keyringSecrets) ProfileSecret(profile string) (string, error) {
+	return storage.ProfileSecret(k.kr, profile)
+}
+
+func (k keyringSecrets) SetProfileSecret(profile, secret string) error {
+	if secret == "" {
+		err := storage.DeleteProfileSecret(k.kr, profile)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return storage.SetProfileSecret(k.kr, profile, secret)
+}
+
+// profileSecret reads profile's secret for its client, with an error that says how to
+// set it when it is missing.
+func profileSecret(store SecretStore, profile string) (string, error) {
+	if store == nil {
+		return "", fmt.Errorf("profile %q: %w", profile, ErrNoSecretStore)
+	}
+	secret, err := store.ProfileSecret(profile)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && secret == "") {
+		return "", fmt.Errorf("%w: profile %q needs its client secret; set it with `tokendesk profiles set-secret %q`",
+			ErrProfileInvalid, profile, profile)
+	}
+	if err != nil {
+		return "", fmt.Errorf("profile %q: reading its client secret: %w", profile, err)
+	}
+	return secret, nil
+}
+
+// SetProfileSecret keeps secret as profile's installed-app secret in the keyring and
+// marks the profile as needing it; an empty secret removes both. The secret is never
+// written to the configuration file.
+func (d *Desk) SetProfileSecret(ctx context.Context, profile, secret string) error {
+	if d.deps.Secrets == nil {
+		return ErrNoSecretStore
+	}
+	s, err := d.settings(ctx)
+	if err != nil {
+		return err
+	}
+	i := -1
+	for j, p := range s.Profiles {
+		if strings.EqualFold(p.Name, profile) {
+			i = j
+		}
+	}
+	if i < 0 {
+		return fmt.Errorf("%w: %q", ErrNoProfile, profile)
+	}
+	name := s.Profiles[i].Name
+	if err := d.deps.Secrets.SetProfileSecret(name, secret); err != nil {
+		return fmt.Errorf("usecase: keep the client secret of %q: %w", name, err)
+	}
+	s.Profiles[i].SecretInKeyring = secret != ""
+	if err := d.deps.Config.Save(ctx, s); err != nil {
+		return fmt.Errorf("usecase: save profiles: %w", err)
+	}
+	d.mu.Lock()
+	delete(d.clients, name) // the next client is built with the new secret
+	d.mu.Unlock()
+	d.changed()
+	return nil
+}
