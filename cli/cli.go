@@ -47,8 +47,9 @@ const (
 
 // env is one invocation's surroundings; tests build it by hand.
 type env struct {
-	// stdin is unused today: no command reads input (login never prompts, so it works
-	// with stdin closed or piped). It is kept so one may, without changing Run.
+	// stdin is read only by `profiles set-secret` (a secret never goes on the command
+	// line, where any local user can read it); login never prompts, so it works with
+	// stdin closed or piped.
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -79,7 +80,7 @@ func commands() []command {
 		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U]", runLogin},
 		{"logout", "sign out: remove an account's tokens", "logout ACCOUNT", runLogout},
 		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh]", runToken},
-		{"profiles", "list configured profiles", "profiles [--json]", runProfiles},
+		{"profiles", "list configured profiles, or set one's client secret", "profiles [--json] | profiles set-secret [--clear] NAME < secret", runProfiles},
 		{"version", "print the version", "version", runVersion},
 		{"help", "show help for a command", "help [COMMAND]", runHelp},
 	}

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -65,6 +67,9 @@ func runAccounts(ctx context.Context, e *env, args []string) error {
 }
 
 func runProfiles(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "set-secret" {
+		return runSetSecret(ctx, e, args[1:])
+	}
 	fs := newFlagSet("profiles")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	if err := parseFlags(e, fs, args); err != nil {
@@ -294,4 +299,41 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// runSetSecret keeps a profile's installed-app client secret (read from the first line
+// of stdin, never from argv) in the OS keyring and marks the profile as needing it.
+func runSetSecret(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("profiles set-secret")
+	remove := fs.Bool("clear", false, "remove the profile's secret instead of setting one")
+	rest, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("profiles set-secret takes one profile name (the secret is read from stdin)")
+	}
+	name := rest[0]
+	var secret string
+	if !*remove {
+		if e.stdin == nil {
+			return usagef("profiles set-secret reads the secret from stdin")
+		}
+		line, err := bufio.NewReader(io.LimitReader(e.stdin, 64<<10)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading the secret from stdin: %w", err)
+		}
+		if secret = strings.TrimRight(line, "\r\n"); secret == "" {
+			return usagef("no secret on stdin (use --clear to remove one)")
+		}
+	}
+	if err := e.svc.SetProfileSecret(ctx, name, secret); err != nil {
+		return err
+	}
+	if *remove {
+		fmt.Fprintf(e.stderr, "Removed the client secret of profile %q.\n", name)
+	} else {
+		fmt.Fprintf(e.stderr, "Kept the client secret of profile %q in the OS keyring.\n", name)
+	}
+	return nil
 }

@@ -134,6 +134,10 @@ func (s deskService) SignOut(ctx context.Context, key string) error {
 	return mapErr(s.d.SignOut(ctx, key))
 }
 
+func (s deskService) SetProfileSecret(ctx context.Context, profile, secret string) error {
+	return mapErr(s.d.SetProfileSecret(ctx, profile, secret))
+}
+
 func accountOf(v usecase.AccountView) account {
 	status, _ := v.Status.MarshalText()
 	return account{
@@ -179,7 +183,8 @@ func (u unavailable) Accounts(context.Context) ([]account, error) { return nil, 
 func (u unavailable) FindAccount(context.Context, string, string) (account, error) {
 	return account{}, u.err
 }
-func (u unavailable) Profiles(context.Context) ([]profile, error) { return nil, u.err }
+func (u unavailable) Profiles(context.Context) ([]profile, error)            { return nil, u.err }
+func (u unavailable) SetProfileSecret(context.Context, string, string) error { return u.err }
 func (u unavailable) SignIn(context.Context, loginRequest) (account, error) {
 	return account{}, u.err
 }

@@ -26,6 +26,9 @@ type fakeService struct {
 	// signInAs is the account SignIn and SignInWithDeviceCode add.
 	signInAs account
 
+	// secrets records what SetProfileSecret kept, per profile.
+	secrets map[string]string
+
 	calls    []string
 	lastTok  tokenCall
 	lastSign loginRequest
@@ -133,6 +136,22 @@ func (f *fakeService) SignOut(ctx context.Context, key string) error {
 		}
 	}
 	return errNoSuchAccount
+}
+
+func (f *fakeService) SetProfileSecret(ctx context.Context, profile, secret string) error {
+	if err := f.fail("SetProfileSecret"); err != nil {
+		return err
+	}
+	for _, p := range f.profiles {
+		if strings.EqualFold(p.Name, profile) {
+			if f.secrets == nil {
+				f.secrets = map[string]string{}
+			}
+			f.secrets[p.Name] = secret
+			return nil
+		}
+	}
+	return errNoSuchProfile
 }
 
 func (f *fakeService) called(method string) bool {

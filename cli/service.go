@@ -94,6 +94,9 @@ type service interface {
 	Token(ctx context.Context, accountKey string, scopes []string, forceRefresh bool) (token, error)
 	// SignOut removes the account's tokens.
 	SignOut(ctx context.Context, accountKey string) error
+	// SetProfileSecret keeps profile's installed-app client secret in the keyring
+	// ("" removes it).
+	SetProfileSecret(ctx context.Context, profile, secret string) error
 }
 
 // Errors the adapter maps the use-case layer's errors onto, so exitCode needs no
