@@ -97,17 +97,6 @@ func runWindow(log *slog.Logger) {
 		startupError(a, log, err)
 		return
 	}
-	// The first cache read (keyring, decrypt, parse) runs while the window is built.
-	var notices []storage.Notice
-	probed := make(chan error, 1)
-	go func() {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		var err error
-		notices, err = st.Probe(pctx)
-		probed <- err
-	}()
-
 	opts := ui.Options{Logger: log, Opener: nil}
 	switch s := st.Config.ClipboardClearSeconds; {
 	case s > 0:
@@ -125,14 +114,15 @@ func runWindow(log *slog.Logger) {
 	u := ui.New(a, st.Desk, opts)
 	u.InstallTray()
 	trace("window-built")
-	// The window shows first (the list says it is loading); the accounts follow once
-	// the cache has been read, so the keyring and decryption never delay the first frame.
-	go func() {
-		err := <-probed
+	// The window shows first (the list says it is loading). Reading the cache (keyring,
+	// decrypt, parse) and then the accounts waits for the first frame: on two cores,
+	// running it during the window's build and first paint slowed the first frame.
+	u.AfterFirstFrame(func() {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		notices, err := st.Probe(pctx)
+		cancel()
 		trace("storage")
 		if err == nil {
-			// Reading the accounts starts now, off the UI thread, so they are
-			// usually ready by the time the first frame is.
 			u.Start()
 		}
 		fyne.Do(func() {
@@ -149,7 +139,7 @@ func runWindow(log *slog.Logger) {
 				u.ShowNotice("Token cache", n.Message)
 			}
 		})
-	}()
+	})
 	u.Window().ShowAndRun()
 	u.Close()
 }

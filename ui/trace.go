@@ -9,25 +9,35 @@ import (
 	"fyne.io/fyne/v2/canvas"
 )
 
-// frameProbe is a 1×1 raster whose generator runs when the GL painter draws it: the
-// first call marks the window's first frame; after a Refresh, the next call marks the
-// first frame that shows the accounts. It costs one pixel and runs only when tracing.
+// frameProbe is a 1×1 transparent raster whose generator runs when the GL painter
+// draws it: the first call marks the window's first frame (start-up work waits for
+// it, see UI.AfterFirstFrame); when tracing, later calls report the events queued by
+// expect (the first frame that shows the accounts).
 type frameProbe struct {
 	raster  *canvas.Raster
 	mu      sync.Mutex
-	pending []string // events to report at the next paint
+	painted bool     // the first frame has been drawn
+	after   []func() // run once the first frame has been drawn
+	pending []string // trace events to report at the next paint
 	report  func(event string)
 }
 
+// newFrameProbe returns a probe; report (nil: no tracing) receives trace events.
 func newFrameProbe(report func(string)) *frameProbe {
-	p := &frameProbe{report: report, pending: []string{"first-frame"}}
+	p := &frameProbe{report: report}
+	if report != nil {
+		p.pending = []string{"first-frame"}
+	}
 	p.raster = canvas.NewRaster(func(w, h int) image.Image {
 		p.mu.Lock()
-		ev := p.pending
-		p.pending = nil
+		ev, after := p.pending, p.after
+		p.pending, p.after, p.painted = nil, nil, true
 		p.mu.Unlock()
 		for _, e := range ev {
 			p.report(e)
+		}
+		for _, f := range after {
+			go f() // never hold up the paint
 		}
 		img := image.NewNRGBA(image.Rect(0, 0, 1, 1))
 		img.Set(0, 0, color.Transparent)
@@ -37,10 +47,26 @@ func newFrameProbe(report func(string)) *frameProbe {
 	return p
 }
 
-// expect reports event at the next paint.
+// expect reports event at the next paint (tracing only).
 func (p *frameProbe) expect(event string) {
+	if p.report == nil {
+		return
+	}
 	p.mu.Lock()
 	p.pending = append(p.pending, event)
 	p.mu.Unlock()
 	p.raster.Refresh()
+}
+
+// afterFirstFrame runs f on its own goroutine once the first frame has been drawn.
+func (p *frameProbe) afterFirstFrame(f func()) {
+	p.mu.Lock()
+	done := p.painted
+	if !done {
+		p.after = append(p.after, f)
+	}
+	p.mu.Unlock()
+	if done {
+		go f()
+	}
 }

@@ -66,7 +66,7 @@ type UI struct {
 
 	list   *accountList
 	detail *detailPane
-	probe  *frameProbe // nil unless Options.Trace
+	probe  *frameProbe // tells when the first frame is painted
 	loaded bool        // the first account list arrived
 
 	// do runs a function on the UI goroutine: fyne.Do. Tests replace it with a queue
@@ -142,6 +142,11 @@ func (u *UI) Start() {
 	u.trace("reload-started")
 }
 
+// AfterFirstFrame runs f on its own goroutine once the window's first frame has been
+// painted (at once if it has been): start-up work that would compete with the first
+// paint for the CPU (reading the token cache) waits for it.
+func (u *UI) AfterFirstFrame(f func()) { u.probe.afterFirstFrame(f) }
+
 // Close stops background work and waits for it, at most 2 s (a job stuck in the
 // network or on the cache lock must not keep the process alive); the window is left
 // to the app.
@@ -207,9 +212,7 @@ func (u *UI) Reload() {
 			u.refreshTray()
 			if !u.loaded {
 				u.loaded = true
-				if u.probe != nil {
-					u.probe.expect("accounts-frame")
-				}
+				u.probe.expect("accounts-frame")
 				// Loading decrypts and parses the whole cache once, and painting the
 				// list for the first time leaves more garbage (text shaping, render
 				// caches): hand both back to the OS once the list has been painted

@@ -29,12 +29,8 @@ func (u *UI) build() {
 	}
 	split := container.NewHSplit(u.list.content, u.detail.content)
 	split.Offset = 0.4
-	var bottom fyne.CanvasObject
-	if u.opts.Trace != nil {
-		u.probe = newFrameProbe(u.opts.Trace)
-		bottom = container.NewHBox(u.probe.raster)
-	}
-	u.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
+	u.probe = newFrameProbe(u.opts.Trace)
+	u.win.SetContent(container.NewBorder(top, container.NewHBox(u.probe.raster), nil, nil, split))
 	u.win.Resize(fyne.NewSize(1000, 640))
 
 	c := u.win.Canvas()
