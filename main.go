@@ -127,12 +127,8 @@ func runWindow(log *slog.Logger) {
 		}
 		fyne.Do(func() {
 			if err != nil {
-				u.Close()
 				log.Error("storage unavailable", "err", err)
-				ew := ui.StartupError(a, err.Error(), fixFor(err))
-				ew.SetOnClosed(a.Quit) // a tray may be installed: closing this must still end the app
-				ew.Show()
-				u.Window().Close()
+				u.ShowStartupError(err.Error(), fixFor(err))
 				return
 			}
 			for _, n := range notices {

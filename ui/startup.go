@@ -11,7 +11,24 @@ import (
 // OS keyring to keep the cache key in) and how to fix it, instead of crashing. details
 // is the error text; fix says what to do.
 func StartupError(a fyne.App, details, fix string) fyne.Window {
-	w := a.NewWindow("Tokendesk cannot start")
+	w := a.NewWindow("")
+	showStartupError(a, w, details, fix)
+	return w
+}
+
+// ShowStartupError turns the main window, already shown while the cache was being
+// read, into the start-up error window (StartupError) and stops background work.
+// Closing it ends the app, tray or not. The window is reused rather than closed:
+// closing a shown window from a callback can crash Fyne 2.7 when a pointer event for
+// it is still queued.
+func (u *UI) ShowStartupError(details, fix string) {
+	u.Close()
+	showStartupError(u.app, u.win, details, fix)
+	u.win.SetCloseIntercept(u.app.Quit)
+}
+
+func showStartupError(a fyne.App, w fyne.Window, details, fix string) {
+	w.SetTitle("Tokendesk cannot start")
 	title := widget.NewLabelWithStyle("Tokendesk cannot open its token cache", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	msg := widget.NewLabel(details)
 	msg.Wrapping = fyne.TextWrapWord
@@ -26,5 +43,4 @@ func StartupError(a fyne.App, details, fix string) fyne.Window {
 	w.SetContent(container.NewBorder(title, container.NewHBox(layoutSpacer(), copyBtn, quit), nil, nil,
 		container.NewVScroll(container.NewVBox(msg, widget.NewSeparator(), how))))
 	w.Resize(fyne.NewSize(640, 360))
-	return w
 }

@@ -326,6 +326,26 @@ func TestStartupError(t *testing.T) {
 	}
 }
 
+// The main window, shown while the cache is read, becomes the error window when the
+// read fails.
+func TestShowStartupErrorReusesTheMainWindow(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{}, Options{})
+	u.Window().Show()
+	if findButton(u.Window().Content(), "Sign in…") == nil {
+		t.Fatal("the main window has no Sign in button to begin with")
+	}
+	u.ShowStartupError("storage: no OS keyring", "start gnome-keyring")
+	if got := u.Window().Title(); got != "Tokendesk cannot start" {
+		t.Errorf("title = %q", got)
+	}
+	if findButton(u.Window().Content(), "Copy details") == nil || findButton(u.Window().Content(), "Sign in…") != nil {
+		t.Error("the main window does not show the start-up error instead of the account list")
+	}
+	if u.ctx.Err() == nil {
+		t.Error("background work still allowed after the start-up error")
+	}
+}
+
 func TestExpiryText(t *testing.T) {
 	now := time.Date(2026, 1, 2, 10, 0, 0, 0, time.Local)
 	tests := []struct {
