@@ -9,6 +9,11 @@
 # median of RUNS (default 5) is printed. RSS is read from /proc after IDLE seconds
 # (default 5) of idling with the list shown.
 #
+# The floor on this 2-core Xvfb/llvmpipe machine, measured by this script on a bare
+# Fyne window (one label, same 1 px frame probe; not in the repository): first frame
+# ~500 ms median at load ~0.7, idle RSS ~129 MiB. Tokendesk's window needs a second
+# (bold) font face for its buttons, ~60 ms and ~9 MiB of that gap on its own.
+#
 # `make bench` runs it; by hand it re-runs itself in scripts/ci-session.sh (Xvfb and a
 # private keyring). BIN overrides the binary (default bin/tokendesk, built if missing).
 set -euo pipefail
