@@ -21,6 +21,9 @@ type fakeDesk struct {
 	subs     []func()
 	signedIn usecase.AccountView
 	signErr  error
+
+	gate         chan struct{} // when set, Accounts waits for it to close
+	accountCalls int
 }
 
 func (f *fakeDesk) Profiles(ctx context.Context) ([]usecase.Profile, error) {
@@ -28,6 +31,13 @@ func (f *fakeDesk) Profiles(ctx context.Context) ([]usecase.Profile, error) {
 }
 func (f *fakeDesk) AddProfile(ctx context.Context, p usecase.Profile) error { return nil }
 func (f *fakeDesk) Accounts(ctx context.Context) ([]usecase.AccountView, error) {
+	f.mu.Lock()
+	f.accountCalls++
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.accounts), nil

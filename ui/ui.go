@@ -67,7 +67,7 @@ type UI struct {
 	list   *accountList
 	detail *detailPane
 	probe  *frameProbe // tells when the first frame is painted
-	loaded bool        // the first account list arrived
+	loaded bool        // the first account list arrived (under mu: the foreground callback reads it)
 
 	// do runs a function on the UI goroutine: fyne.Do. Tests replace it with a queue
 	// their own goroutine drains, because the test driver's fyne.Do runs the function
@@ -88,8 +88,10 @@ type UI struct {
 	clipGen   int
 	unsub     func()
 	trayOn    bool
-	trayHost  chan bool // receives trayHostPresent(), asked while the window is built; nil without a desktop driver
-	quitting  bool
+	// reloading: a Reload job runs; reloadAgain: another was asked for meanwhile.
+	reloading, reloadAgain bool
+	trayHost               chan bool // receives trayHostPresent(), asked while the window is built; nil without a desktop driver
+	quitting               bool
 
 	// lastDialog and lastConfirm are the dialogs shown last, for tests to drive.
 	lastDialog  *dialog.CustomDialog
@@ -137,7 +139,16 @@ func (u *UI) Start() {
 	u.mu.Unlock()
 	// The CLI (another process) may have signed in or out meanwhile: look again whenever
 	// the user comes back to Tokendesk (off the UI thread, like every reload).
-	u.app.Lifecycle().SetOnEnteredForeground(u.Reload)
+	// Not before the first load ends: on a desktop the new window's first focus would
+	// otherwise read the whole cache a second time during start-up.
+	u.app.Lifecycle().SetOnEnteredForeground(func() {
+		u.mu.Lock()
+		loaded := u.loaded
+		u.mu.Unlock()
+		if loaded {
+			u.Reload()
+		}
+	})
 	u.Reload()
 	u.trace("reload-started")
 }
@@ -192,37 +203,63 @@ func (u *UI) run(work func(ctx context.Context)) {
 }
 
 // Reload re-reads accounts and scopes from the Desk in the background and refreshes
-// the list, the detail pane and the tray.
+// the list, the detail pane and the tray. Reloads do not pile up: each is a full cache
+// read, and the Desk's notifications and the window coming to the foreground can ask
+// for several at once; those asked for while one runs fold into a single rerun (the
+// running one may have read the cache before the change that prompted them).
 func (u *UI) Reload() {
+	u.mu.Lock()
+	if u.reloading {
+		u.reloadAgain = true
+		u.mu.Unlock()
+		return
+	}
+	u.reloading = true
+	u.mu.Unlock()
 	u.run(func(ctx context.Context) {
-		accs, err := u.desk.Accounts(ctx)
-		scopes, serr := u.desk.ScopesOf(ctx, accs)
-		if serr != nil && err == nil {
-			err = serr
+		for u.reloadOnce(ctx) {
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		u.do(func() {
-			u.mu.Lock()
-			u.accounts, u.scopes = accs, scopes
-			u.mu.Unlock()
-			u.list.setAccounts(accs, err)
-			u.detail.accountsChanged(accs, scopes)
-			u.refreshTray()
-			if !u.loaded {
-				u.loaded = true
-				u.probe.expect("accounts-frame")
-				// Loading decrypts and parses the whole cache once, and painting the
-				// list for the first time leaves more garbage (text shaping, render
-				// caches): hand both back to the OS once the list has been painted
-				// (a frame takes ~0.1 s here; 1 s leaves margin) rather than carry
-				// them as idle RSS. Collecting right at load, before painting,
-				// measured 8 MiB more idle RSS.
-				time.AfterFunc(time.Second, debug.FreeOSMemory)
-			}
-		})
 	})
+}
+
+// reloadOnce does one Reload and reports whether another was asked for meanwhile.
+func (u *UI) reloadOnce(ctx context.Context) (again bool) {
+	defer func() {
+		u.mu.Lock()
+		again = u.reloadAgain && ctx.Err() == nil
+		u.reloadAgain = false
+		u.reloading = again
+		u.mu.Unlock()
+	}()
+	accs, err := u.desk.Accounts(ctx)
+	scopes, serr := u.desk.ScopesOf(ctx, accs)
+	if serr != nil && err == nil {
+		err = serr
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	u.do(func() {
+		u.mu.Lock()
+		u.accounts, u.scopes = accs, scopes
+		first := !u.loaded
+		u.loaded = true
+		u.mu.Unlock()
+		u.list.setAccounts(accs, err)
+		u.detail.accountsChanged(accs, scopes)
+		u.refreshTray()
+		if first {
+			u.probe.expect("accounts-frame")
+			// Loading decrypts and parses the whole cache once, and painting the
+			// list for the first time leaves more garbage (text shaping, render
+			// caches): hand both back to the OS once the list has been painted
+			// (a frame takes ~0.1 s here; 1 s leaves margin) rather than carry
+			// them as idle RSS. Collecting right at load, before painting,
+			// measured 8 MiB more idle RSS.
+			time.AfterFunc(time.Second, debug.FreeOSMemory)
+		}
+	})
+	return false // the deferred func decides
 }
 
 // account returns the current view of the account with key.

@@ -346,6 +346,35 @@ func TestShowStartupErrorReusesTheMainWindow(t *testing.T) {
 	}
 }
 
+// A burst of reloads (the Desk's notifications, the window coming to the foreground)
+// while one is running folds into one rerun instead of a full cache read each.
+func TestReloadsDoNotPileUp(t *testing.T) {
+	f := &fakeDesk{accounts: demoAccounts()}
+	u := newFakeUI(t, f, Options{})
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.gate = gate
+	before := f.accountCalls
+	f.mu.Unlock()
+	for range 5 {
+		u.Reload()
+	}
+	f.mu.Lock()
+	f.accounts = f.accounts[:1] // a change the running reload may have missed
+	f.mu.Unlock()
+	close(gate)
+	u.settle()
+	f.mu.Lock()
+	calls := f.accountCalls - before
+	f.mu.Unlock()
+	if calls != 2 {
+		t.Errorf("5 reloads during a running one read the accounts %d times, want 2 (the running one and one rerun)", calls)
+	}
+	if n := u.list.list.Length(); n != 1 {
+		t.Errorf("list shows %d accounts after the reloads, want the latest state (1)", n)
+	}
+}
+
 func TestExpiryText(t *testing.T) {
 	now := time.Date(2026, 1, 2, 10, 0, 0, 0, time.Local)
 	tests := []struct {
