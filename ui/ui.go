@@ -153,10 +153,20 @@ func (u *UI) Start() {
 	u.trace("reload-started")
 }
 
-// AfterFirstFrame runs f on its own goroutine once the window's first frame has been
-// painted (at once if it has been): start-up work that would compete with the first
-// paint for the CPU (reading the token cache) waits for it.
-func (u *UI) AfterFirstFrame(f func()) { u.probe.afterFirstFrame(f) }
+// AfterFirstFrame runs f once on its own goroutine when the window's first frame has
+// been painted (at once if it has been), or after firstFrameTimeout if it never is (a
+// window started minimised): start-up work that would compete with the first paint
+// for the CPU (reading the token cache) waits for it.
+func (u *UI) AfterFirstFrame(f func()) {
+	var once sync.Once
+	run := func() { once.Do(f) }
+	u.probe.afterFirstFrame(run)
+	time.AfterFunc(firstFrameTimeout, run)
+}
+
+// firstFrameTimeout bounds how long AfterFirstFrame waits for a paint; a variable so
+// tests need not wait.
+var firstFrameTimeout = 2 * time.Second
 
 // Close stops background work and waits for it, at most 2 s (a job stuck in the
 // network or on the cache lock must not keep the process alive); the window is left

@@ -346,6 +346,23 @@ func TestShowStartupErrorReusesTheMainWindow(t *testing.T) {
 	}
 }
 
+// Start-up work waiting for the first frame still runs when the window is never
+// painted (the test driver paints nothing, like a window started minimised).
+func TestAfterFirstFrameWithoutPaint(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{}, Options{})
+	old := firstFrameTimeout
+	firstFrameTimeout = 10 * time.Millisecond
+	t.Cleanup(func() { firstFrameTimeout = old })
+	ran := make(chan struct{})
+	u.AfterFirstFrame(func() { close(ran) }) // a second run would panic: close of closed channel
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("AfterFirstFrame never ran its function without a paint")
+	}
+	time.Sleep(50 * time.Millisecond)
+}
+
 // A burst of reloads (the Desk's notifications, the window coming to the foreground)
 // while one is running folds into one rerun instead of a full cache read each.
 func TestReloadsDoNotPileUp(t *testing.T) {
