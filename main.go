@@ -36,19 +36,30 @@ func main() {
 	// error and uses English; the Makefile, scripts and .desktop sessions set LANG.
 	log := newLogger()
 	if len(os.Args) > 1 {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		var desk *usecase.Desk
-		if st, err := open(log); err == nil {
-			desk = st.Desk
-		} else {
-			log.Warn("storage unavailable", "err", err)
-		}
-		code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, desk)
-		stop()
-		os.Exit(code)
+		os.Exit(runCLI(log, os.Args[1:]))
 	}
 	runWindow(log)
+}
+
+// runCLI runs one command line over the same storage as the window. What a script's
+// user must know goes to stderr, never stdout (which carries tokens): why storage could
+// not be opened, that tokens are stored unencrypted, and what storage had to do on its
+// own (a damaged cache moved aside).
+func runCLI(log *slog.Logger, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := open(log)
+	if err != nil {
+		return cli.RunUnavailable(ctx, args, os.Stdin, os.Stdout, os.Stderr, err)
+	}
+	if st.Config.AllowPlaintextCache {
+		fmt.Fprintln(os.Stderr, "tokendesk: warning: tokens are stored unencrypted (allow_plaintext_cache is on in config.json)")
+	}
+	code := cli.Run(ctx, args, os.Stdin, os.Stdout, os.Stderr, st.Desk)
+	for _, n := range st.Store.Notices() {
+		fmt.Fprintln(os.Stderr, "tokendesk:", n.Message)
+	}
+	return code
 }
 
 // open builds storage, the identity cache and the use cases over the profile directory
