@@ -219,13 +219,9 @@ func checkTokens(t *testing.T, cmd func(args ...string) result, key, username st
 }
 
 // binary is the tokendesk binary, built once for the test binary's run.
-var binary struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildBinary builds the module root into dir once, the way users get the CLI.
+// buildBinary builds the module root into the test's own temporary directory, the
+// way users get the CLI. Each test builds its own (the build cache makes the second
+// one quick), so no test can remove a binary another still runs.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	main, err := os.ReadFile(filepath.Join("..", "main.go"))
@@ -235,24 +231,13 @@ func buildBinary(t *testing.T) string {
 	if !bytes.Contains(main, []byte("cli.Run(")) {
 		t.Skip("main.go does not call cli.Run yet: the binary-level test needs the wiring (see issue 8)")
 	}
-	binary.once.Do(func() {
-		dir, err := os.MkdirTemp("", "tokendesk-cli-e2e-")
-		if err != nil {
-			binary.err = err
-			return
-		}
-		binary.path = filepath.Join(dir, "tokendesk")
-		cmd := exec.Command("go", "build", "-o", binary.path, ".")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binary.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
+	path := filepath.Join(t.TempDir(), "tokendesk")
+	cmd := exec.Command("go", "build", "-o", path, ".")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(binary.path)) })
-	return binary.path
+	return path
 }
 
 // cliProc runs the binary with TOKENDESK_HOME=home and no display (so login uses the
