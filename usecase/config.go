@@ -110,12 +110,15 @@ func (s Settings) clone() Settings {
 
 // profile returns the profile named name (case-insensitive).
 func (s Settings) profile(name string) (Profile, bool) {
-	for _, p := range s.Profiles {
-		if strings.EqualFold(p.Name, name) {
-			return p, true
-		}
+	if i := s.profileIndex(name); i >= 0 {
+		return s.Profiles[i], true
 	}
 	return Profile{}, false
+}
+
+// profileIndex returns the index of the profile named name (case-insensitive), or -1.
+func (s Settings) profileIndex(name string) int {
+	return slices.IndexFunc(s.Profiles, func(p Profile) bool { return strings.EqualFold(p.Name, name) })
 }
 
 // ConfigStore loads and saves Settings. main adapts storage's configuration file to it;

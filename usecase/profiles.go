@@ -60,12 +60,7 @@ func (d *Desk) RemoveProfile(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	i := -1
-	for j, p := range s.Profiles {
-		if strings.EqualFold(p.Name, name) {
-			i = j
-		}
-	}
+	i := s.profileIndex(name)
 	if i < 0 {
 		return fmt.Errorf("%w: %q", ErrNoProfile, name)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/tokendesk/tokendesk/storage"
 )
@@ -71,12 +70,7 @@ func (d *Desk) SetProfileSecret(ctx context.Context, profile, secret string) err
 	if err != nil {
 		return err
 	}
-	i := -1
-	for j, p := range s.Profiles {
-		if strings.EqualFold(p.Name, profile) {
-			i = j
-		}
-	}
+	i := s.profileIndex(profile)
 	if i < 0 {
 		return fmt.Errorf("%w: %q", ErrNoProfile, profile)
 	}
