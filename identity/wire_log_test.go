@@ -1,37 +1,19 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/tokendesk/tokendesk/internal/testenv"
 )
-
-// wireLogBuffer is a log sink safe for concurrent handlers.
-type wireLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *wireLogBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *wireLogBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestDebugLogsHoldNoSecrets(t *testing.T) {
 	ctx := context.Background()
-	var logs wireLogBuffer
+	var logs testenv.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f := newWireEntra(t)
 	var secrets []string

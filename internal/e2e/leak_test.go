@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -28,24 +27,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // secrets is the set of values that must never leave memory except into the
 // encrypted cache; each is remembered with a name for the failure message (the value
@@ -78,7 +59,7 @@ func TestNoSecretLeaves(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = keyring.Delete(storage.KeyringService, keyUser) })
 
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
 	opts := []identity.Option{identity.WithOIDCAuthority(p.Issuer), identity.WithTokenCache(cache),

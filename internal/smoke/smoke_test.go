@@ -13,10 +13,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokendesk/tokendesk/internal/testenv"
 )
 
 const (
@@ -162,7 +163,7 @@ func runSmoke(t *testing.T, seed string, extraEnv ...string) (image.Image, smoke
 	)
 	env = append(env, extraEnv...)
 
-	var stderr lockedBuffer
+	var stderr testenv.Buffer
 	app := exec.Command(bin)
 	app.Dir = tmp
 	app.Env = env
@@ -224,27 +225,8 @@ func runSmoke(t *testing.T, seed string, extraEnv ...string) (image.Image, smoke
 	return shot, smokeRun{bin: bin, env: env, output: stderr.String()}
 }
 
-// lockedBuffer collects the app's output, written by exec's copying goroutines while
-// the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitWindow polls for a visible window named Tokendesk, failing early if the app exits.
-func waitWindow(t *testing.T, xdotool string, exited <-chan error, out *lockedBuffer) string {
+func waitWindow(t *testing.T, xdotool string, exited <-chan error, out *testenv.Buffer) string {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
