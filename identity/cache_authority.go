@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"sync/atomic"
 )
 
 // cacheEnvironments returns the environments (lower-cased) to search for info, its
@@ -77,29 +76,15 @@ func isCommonTenant(t string) bool {
 
 // cacheSeam lets the cache layer's tests run silent acquisition without the wire
 // layer and without any network: a pinned authority and a stand-in token endpoint.
-// Production code never sets one; the lookup costs one atomic load.
+// Production code never sets one.
 type cacheSeam struct {
 	authority *authorityInfo
 	redeem    func(ctx context.Context, req tokenRequest) (*tokenResponse, error)
 }
 
-var (
-	cacheSeams     sync.Map // *ClientApplication -> *cacheSeam
-	cacheSeamsUsed atomic.Bool
-)
-
-func seamOf(a *ClientApplication) *cacheSeam {
-	if !cacheSeamsUsed.Load() {
-		return nil
-	}
-	v, _ := cacheSeams.Load(a)
-	s, _ := v.(*cacheSeam)
-	return s
-}
-
 // lookupAuthority is what cache reads are keyed with, found without any request.
 func (a *ClientApplication) lookupAuthority(override string) (*authorityInfo, error) {
-	if s := seamOf(a); s != nil && s.authority != nil && override == "" {
+	if s := a.seam; s != nil && s.authority != nil && override == "" {
 		return s.authority, nil
 	}
 	return a.knownAuthority(override)
@@ -107,7 +92,7 @@ func (a *ClientApplication) lookupAuthority(override string) (*authorityInfo, er
 
 // cacheAuthority resolves the authority a refresh is sent to.
 func (a *ClientApplication) cacheAuthority(ctx context.Context, override string) (*authorityInfo, error) {
-	if s := seamOf(a); s != nil && s.authority != nil && override == "" {
+	if s := a.seam; s != nil && s.authority != nil && override == "" {
 		return s.authority, nil
 	}
 	return a.resolveAuthority(ctx, override)
@@ -115,7 +100,7 @@ func (a *ClientApplication) cacheAuthority(ctx context.Context, override string)
 
 // redeemRefresh sends a refresh-token request through the wire layer.
 func (a *ClientApplication) redeemRefresh(ctx context.Context, req tokenRequest) (*tokenResponse, error) {
-	if s := seamOf(a); s != nil && s.redeem != nil {
+	if s := a.seam; s != nil && s.redeem != nil {
 		return s.redeem(ctx, req)
 	}
 	return a.redeem(ctx, req)

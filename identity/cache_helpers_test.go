@@ -122,9 +122,7 @@ func pinSeam(t testing.TB, a *ClientApplication, info *authorityInfo, sts *fakeS
 	if sts != nil {
 		s.redeem = sts.redeem
 	}
-	cacheSeams.Store(a, s)
-	cacheSeamsUsed.Store(true)
-	t.Cleanup(func() { cacheSeams.Delete(a) })
+	a.seam = s
 }
 
 // newTestClient is a public client on the fixed clock, wired to info and sts.

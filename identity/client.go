@@ -22,6 +22,9 @@ type ClientApplication struct {
 	cache      *TokenCache
 	log        *slog.Logger
 	wire       *wireState // owned by the authority/HTTP layer (wire.go)
+	// seam, set only by the cache layer's tests before first use, replaces the
+	// authority and the token endpoint (see cacheSeam).
+	seam *cacheSeam
 }
 
 // PublicClient is a client that cannot keep a secret: desktop, mobile and CLI apps
