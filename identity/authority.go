@@ -78,12 +78,20 @@ func (s *authoritySpec) staticInfo() *authorityInfo {
 	return info
 }
 
-// withHostFirst returns aliases with host in it, adding host in front when missing.
+// withHostFirst returns aliases with host first (added when missing), the order the
+// cache searches in: done once here, so a cache hit never reorders them.
 func withHostFirst(host string, aliases []string) []string {
-	if slices.Contains(aliases, host) {
+	if len(aliases) > 0 && aliases[0] == host {
 		return aliases
 	}
-	return append([]string{host}, aliases...)
+	out := make([]string, 0, len(aliases)+1)
+	out = append(out, host)
+	for _, a := range aliases {
+		if a != host {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // knownAuthority returns what the token cache is searched with for override (or the

@@ -99,3 +99,22 @@ func TestCacheReadsNeedNoRequest(t *testing.T) {
 		}
 	})
 }
+
+// TestCacheEnvironmentsHostFirst: an authority on any alias of a known cloud searches
+// its own host first and every alias after, with no reordering left for a cache hit.
+func TestCacheEnvironmentsHostFirst(t *testing.T) {
+	for _, host := range []string{"login.microsoftonline.com", "login.windows.net", "sts.windows.net"} {
+		spec, err := parseAuthority("https://" + host + "/organizations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := spec.staticInfo()
+		if info.Aliases[0] != host || len(info.Aliases) != 4 {
+			t.Errorf("%s: aliases %v, want the 4 public-cloud hosts with %s first", host, info.Aliases, host)
+		}
+		envs := cacheEnvironments(info)
+		if &envs[0] != &info.Aliases[0] {
+			t.Errorf("%s: cacheEnvironments copied the aliases instead of using them", host)
+		}
+	}
+}
