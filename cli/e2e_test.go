@@ -56,10 +56,9 @@ func newDesk(t *testing.T, home string, p *testenv.OIDCProvider, opener usecase.
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
 	writeConfig(t, home, p)
 	desk, err := usecase.New(usecase.Deps{
-		Config:    usecase.StorageConfig(home),
-		Cache:     cache,
-		CacheHook: store,
-		Opener:    opener,
+		Config: usecase.StorageConfig(home),
+		Cache:  cache,
+		Opener: opener,
 	})
 	if err != nil {
 		t.Fatalf("usecase.New: %v", err)

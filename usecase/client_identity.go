@@ -2,12 +2,9 @@ package usecase
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
@@ -88,47 +85,18 @@ func (c *identityClient) deviceCode(ctx context.Context, scopes []string, onCode
 	return c.AcquireTokenByDeviceFlow(ctx, flow)
 }
 
-// cacheEntry holds the fields of MSAL's unified cache schema the status needs.
-type cacheEntry struct {
-	HomeAccountID string `json:"home_account_id"`
-	Environment   string `json:"environment"`
-	ExpiresOn     string `json:"expires_on"`
-}
-
-// inspectCache reads what the cache holds per account (by AccountKey), from its
-// serialized MSAL unified schema, without any network: the account list shows a status
-// for 1,000 accounts without 1,000 silent acquisitions.
-func inspectCache(c *identity.TokenCache) (cacheSummary, error) {
-	data, err := c.Serialize()
+// inspectCache reads what the cache holds per account (by AccountKey) without any
+// network: the account list shows a status for 1,000 accounts without 1,000 silent
+// acquisitions. The cache brackets the read with its hook, so it sees what other
+// processes wrote.
+func inspectCache(ctx context.Context, c *identity.TokenCache) (cacheSummary, error) {
+	states, accounts, err := c.TokenStates(ctx)
 	if err != nil {
 		return cacheSummary{}, err
 	}
-	var doc struct {
-		AccessToken  map[string]cacheEntry `json:"AccessToken"`
-		RefreshToken map[string]cacheEntry `json:"RefreshToken"`
-		Account      map[string]struct{}   `json:"Account"`
+	out := make(map[string]tokenState, len(states))
+	for _, st := range states {
+		out[st.HomeAccountID+"-"+st.Environment] = tokenState{latestExpiry: st.LatestExpiry, hasRefresh: st.HasRefreshToken}
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return cacheSummary{}, fmt.Errorf("usecase: reading cache for status: %w", err)
-	}
-	out := map[string]tokenState{}
-	for _, e := range doc.AccessToken {
-		secs, err := strconv.ParseInt(strings.TrimSpace(e.ExpiresOn), 10, 64)
-		if err != nil {
-			continue
-		}
-		k := strings.ToLower(e.HomeAccountID + "-" + e.Environment)
-		st := out[k]
-		if exp := time.Unix(secs, 0); exp.After(st.latestExpiry) {
-			st.latestExpiry = exp
-		}
-		out[k] = st
-	}
-	for _, e := range doc.RefreshToken {
-		k := strings.ToLower(e.HomeAccountID + "-" + e.Environment)
-		st := out[k]
-		st.hasRefresh = true
-		out[k] = st
-	}
-	return cacheSummary{accounts: len(doc.Account), states: out}, nil
+	return cacheSummary{accounts: accounts, states: out}, nil
 }

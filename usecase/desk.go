@@ -25,10 +25,6 @@ type Deps struct {
 	// Cache is the one token cache every profile's client shares; storage keeps it on
 	// disk through its identity.CacheHook.
 	Cache *identity.TokenCache
-	// CacheHook, when the cache has one, is that same hook: the account list reads the
-	// cache between its BeforeAccess and AfterAccess, so it sees what other processes
-	// wrote (nil: read the cache as it is in memory).
-	CacheHook identity.CacheHook
 	// Opener opens sign-in URLs; nil means identity's default (the system browser).
 	Opener Opener
 	// HTTPClient is used for every request to an authority and for discovery checks;
@@ -92,7 +88,7 @@ func New(deps Deps) (*Desk, error) {
 		d.hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	d.makeClient = func(p Profile) (client, error) { return newClient(p, d.deps, d.hc, d.log, d.now) }
-	d.inspect = func(ctx context.Context) (cacheSummary, error) { return d.readCache(ctx) }
+	d.inspect = func(ctx context.Context) (cacheSummary, error) { return inspectCache(ctx, d.deps.Cache) }
 	return d, nil
 }
 
@@ -148,21 +144,6 @@ func (d *Desk) clientFor(p Profile) (client, error) {
 func sameProfile(a, b Profile) bool {
 	return a.Authority == b.Authority && a.Issuer == b.Issuer && a.ClientID == b.ClientID &&
 		a.RedirectURI == b.RedirectURI && a.Port == b.Port && a.SecretInKeyring == b.SecretInKeyring
-}
-
-// readCache summarizes the cache, bracketed by the hook so it is current.
-func (d *Desk) readCache(ctx context.Context) (sum cacheSummary, err error) {
-	if h := d.deps.CacheHook; h != nil {
-		if err := h.BeforeAccess(ctx, d.deps.Cache, false); err != nil {
-			return cacheSummary{}, err
-		}
-		defer func() {
-			if aerr := h.AfterAccess(ctx, d.deps.Cache, false, false); err == nil {
-				err = aerr
-			}
-		}()
-	}
-	return inspectCache(d.deps.Cache)
 }
 
 // settings loads the configuration.

@@ -111,7 +111,7 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger) (*Stored, error) 
 		return nil, err
 	}
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
-	deps := Deps{Config: StorageConfig(dir), Cache: cache, CacheHook: store, Logger: log}
+	deps := Deps{Config: StorageConfig(dir), Cache: cache, Logger: log}
 	if kr != nil {
 		deps.Secrets = KeyringSecrets(kr)
 	}
