@@ -32,8 +32,9 @@ fi
 
 missing=()
 for p in "${pkgs[@]}"; do
-	# Read dpkg's whole answer: grep -q closing the pipe early would fail it under pipefail.
-	status=$(dpkg -s "$p" 2>/dev/null | sed -n 's/^Status: //p')
+	# dpkg -s exits 1 for a package it does not know: under pipefail that must not end
+	# the script, since a missing package is exactly what this loop is looking for.
+	status=$(dpkg -s "$p" 2>/dev/null | sed -n 's/^Status: //p' || true)
 	[[ $status == "install ok installed" ]] || missing+=("$p")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -47,6 +48,6 @@ else
 	"${sudo[@]}" apt-get update -qq
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-if [[ $(dpkg -s dbus-x11 2>/dev/null | sed -n 's/^Status: //p') == "install ok installed" ]]; then
+if [[ $(dpkg -s dbus-x11 2>/dev/null | sed -n 's/^Status: //p' || true) == "install ok installed" ]]; then
 	echo "deps: warning: dbus-x11 is installed; without a session bus go-keyring may spawn stray dbus daemons" >&2
 fi
