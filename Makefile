@@ -67,7 +67,7 @@ fuzz: deps
 
 ## package: fyne package into dist/ (linux .tar.xz; windows .exe when mingw is present)
 package: deps
-	scripts/ci-package.sh
+	VERSION='$(VERSION)' scripts/ci-package.sh
 
 ## screenshots: the UI's screenshots (scripts/screenshots.sh) on a virtual display
 screenshots: deps build
