@@ -33,7 +33,10 @@ deps-system:
 # Order-only on deps-system, which may install npm itself.
 $(PROVIDER)/node_modules/.package-lock.json: $(PROVIDER)/package-lock.json $(PROVIDER)/package.json | deps-system
 	@echo "deps: npm ci in $(PROVIDER)"
-	cd $(PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(PROVIDER) && npm ci --no-audit --no-fund --loglevel=error || { \
+		echo "deps: npm ci in $(PROVIDER) failed (npm's output is above)" >&2; \
+		echo "deps: fix: check that npm reaches its registry (npm config get registry, ~/.npmrc), then rerun make deps" >&2; \
+		exit 1; }
 	@touch $@
 
 # `tokendesk version` prints FyneApp.toml's version and the commit it was built from.
