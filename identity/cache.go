@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -152,9 +153,13 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 			home, isUser = sub, true
 		}
 	}
-	realm := auth.Tenant
-	if tid := claimString(claims, "tid"); tid != "" && auth.Type != authorityTypeADFS {
-		realm = tid
+	realm := auth.cacheRealm()
+	if tid := claimString(claims, "tid"); tid != "" && auth.Type == authorityTypeGeneric {
+		realm = tid // no token endpoint tenant to go by: keep what this package always wrote
+	}
+	var legacy []string // realms the previous release wrote this response's tokens under
+	if isUser {
+		legacy = legacyRealms(auth, Account{HomeAccountID: home, Realm: claimString(claims, "tid")}, strings.ToLower(realm))
 	}
 	target := resp.Scope
 	if strings.TrimSpace(target) == "" {
@@ -207,7 +212,7 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 		}
 		at.putNonEmpty(fUserAssertionHash, p.userAssertionHash)
 	}
-	if resp.RefreshToken != "" && !p.appOnly {
+	if resp.RefreshToken != "" && !p.appOnly && p.usedRTKey == "" {
 		rt = base(kindRefreshToken)
 		rt.put(fSecret, resp.RefreshToken)
 		rt.put(fTarget, target)
@@ -254,6 +259,14 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 	err := c.update(ctx, func(st *cacheState) bool {
 		if at != nil {
 			st.putAccessToken(at)
+			for _, r := range legacy {
+				st.removeWhere(st.atBucket(at.home, at.env, at.client, r), func(o *cacheEntry) bool {
+					return o.v[fKeyID] == "" && o.v[fUserAssertionHash] == "" && intersects(o.scopes, at.scopes)
+				})
+			}
+		}
+		if p.usedRTKey != "" && resp.RefreshToken != "" {
+			st.updateRT(p.usedRTKey, resp.RefreshToken, nowS)
 		}
 		if rt != nil {
 			st.replace(rt, st.home(rt.home, rt.env).chain(kindRefreshToken), func(o *cacheEntry) bool {
@@ -262,7 +275,7 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 		}
 		if idt != nil {
 			st.replace(idt, st.home(idt.home, idt.env).chain(kindIDToken), func(o *cacheEntry) bool {
-				return o.client == idt.client && o.realm == idt.realm
+				return o.client == idt.client && (o.realm == idt.realm || slices.Contains(legacy, o.realm))
 			}, false)
 		}
 		if acct != nil {
@@ -302,6 +315,23 @@ func (st *cacheState) putAccessToken(at *cacheEntry) {
 			intersects(o.scopes, at.scopes)
 	})
 	st.add(at)
+}
+
+// updateRT gives the refresh token stored under key a new secret, as MSAL Python's
+// token_cache.update_rt after a silent refresh: same key and fields (target,
+// family_id, client_id), so the token that was used is replaced, not joined by a
+// near-copy, and a sibling app redeeming the family token updates the family's entry.
+// A token removed meanwhile (RemoveAccount) stays removed.
+func (st *cacheState) updateRT(key, secret string, now int64) {
+	old := st.sections[kindRefreshToken][key]
+	if old == nil {
+		return
+	}
+	e := &cacheEntry{cacheKind: kindRefreshToken, key: old.key, v: old.v, set: old.set, null: old.null, extra: old.extra}
+	e.put(fSecret, secret)
+	e.put(fLastModificationTime, epochString(now))
+	e.derive()
+	st.add(e)
 }
 
 // replace adds e (keyed and derived) after removing every entry of chain that

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -62,6 +63,79 @@ func isLowerASCII(list []string) bool {
 		}
 	}
 	return true
+}
+
+// cacheRealm is the realm MSAL Python writes tokens under and looks them up by: the
+// first path segment of the token endpoint discovery returned (token_cache.py runs
+// canonicalize on it). That is "organizations" or "common" as configured, the tenant id
+// discovery gives for a domain-name tenant (Entra and CIAM), the tenant alone for B2C,
+// and "adfs" for AD FS. Before resolution the configured tenant stands in for it, the
+// B2C policy dropped. Generic OpenID providers have no such segment (see storeCtx).
+func (info *authorityInfo) cacheRealm() string {
+	if info.Type == authorityTypeGeneric {
+		return info.Tenant
+	}
+	if seg := firstPathSegment(info.TokenEndpoint); seg != "" {
+		return seg
+	}
+	t := info.Tenant
+	if info.IsB2C {
+		t, _, _ = strings.Cut(t, "/")
+	}
+	return t
+}
+
+// firstPathSegment returns the first segment of an absolute URL's path, or "".
+func firstPathSegment(u string) string {
+	_, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return ""
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return ""
+	}
+	rest = rest[i+1:]
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
+
+// realmNeedsResolution reports whether info's realm is known only after discovery:
+// a domain-name tenant of Entra or CIAM (discovery names its tenant id), before
+// resolution.
+func (info *authorityInfo) realmNeedsResolution() bool {
+	if info.TokenEndpoint != "" || info.Type != authorityTypeMSSTS || info.IsB2C {
+		return false
+	}
+	return strings.Contains(info.Tenant, ".")
+}
+
+// legacyRealms are the realms the previous release wrote tokens under where they
+// differ from MSAL Python's: the token's tid (the account's realm or home tenant) for
+// the tenant-less segments, and the tid or "tenant/policy" for B2C. Only these kinds:
+// an authority naming one tenant never wrote another tenant's realm, and looking there
+// could hand a home-tenant token to a guest-tenant request.
+func legacyRealms(info *authorityInfo, account Account, realm string) []string {
+	if info.Type != authorityTypeMSSTS || !(isCommonTenant(info.Tenant) || info.IsB2C) {
+		return nil
+	}
+	var out []string
+	add := func(r string) {
+		r = strings.ToLower(r)
+		if r != "" && r != realm && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	add(account.Realm)
+	if _, utid, ok := strings.Cut(account.HomeAccountID, "."); ok {
+		add(utid)
+	}
+	if info.IsB2C {
+		add(info.Tenant)
+	}
+	return out
 }
 
 // commonTenants are the tenant segments that do not name a tenant; tokens got through

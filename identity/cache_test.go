@@ -25,7 +25,7 @@ func TestCacheStoreWritesMSALSchema(t *testing.T) {
 	}
 
 	home := alice.home()
-	realm := alice.utid
+	realm := "organizations" // the token endpoint's tenant segment, not the ID token's tid
 	got := cacheJSON(t, c)
 	want := map[string]map[string]map[string]any{
 		"AccessToken": {
@@ -178,7 +178,7 @@ func TestCacheStoreReplacesNearDuplicates(t *testing.T) {
 	if err := c.Deserialize([]byte(seed)); err != nil {
 		t.Fatal(err)
 	}
-	mustStore(t, c, entraAuthority("organizations"), testClientID, userResponse(alice, "", "User.Read", "new-at", "new-rt"))
+	mustStore(t, c, entraAuthority(realm), testClientID, userResponse(alice, "", "User.Read", "new-at", "new-rt"))
 
 	got := cacheJSON(t, c)
 	for sec, want := range map[string]int{"AccessToken": 1, "RefreshToken": 2, "IdToken": 1, "Account": 1, "AppMetadata": 1} {
@@ -219,7 +219,7 @@ func TestCacheStoreRemovesIntersectingAccessTokens(t *testing.T) {
 	info := entraAuthority("organizations")
 	mustStore(t, c, info, testClientID, userResponse(alice, "", "User.Read Mail.Read", "at-1", "rt"))
 	mustStore(t, c, info, testClientID, userResponse(alice, "", "Files.Read", "at-2", "rt"))
-	mustStore(t, c, info, testClientID, userResponse(alice, "other-tenant", "Mail.Read", "at-3", "rt"))
+	mustStore(t, c, entraAuthority("other-tenant"), testClientID, userResponse(alice, "other-tenant", "Mail.Read", "at-3", "rt"))
 	mustStore(t, c, info, "other-client", userResponse(alice, "", "mail.read", "at-4", "rt"))
 	mustStore(t, c, info, testClientID, userResponse(alice, "", "mail.read Calendars.Read", "at-5", "rt"))
 

@@ -110,4 +110,8 @@ type storeParams struct {
 	userAssertionHash string
 	// appOnly marks client-credentials tokens: no account, ID token or refresh token.
 	appOnly bool
+	// usedRTKey is the cache key of the refresh token a silent refresh redeemed: a
+	// rotated refresh token updates that entry in place (MSAL: update_rt) instead of
+	// being added for this client.
+	usedRTKey string
 }

@@ -90,6 +90,13 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 	if err != nil {
 		return Result{}, err
 	}
+	if info.realmNeedsResolution() {
+		// A domain-name tenant's tokens are cached under the tenant id discovery names
+		// (as MSAL Python, which resolves in its constructor): resolve once per process.
+		if resolved, rerr := a.cacheAuthority(ctx, cfg.authority); rerr == nil {
+			info = resolved
+		}
+	}
 	var hit atLookup
 	reason := refreshForce // MSAL reports a claims challenge as a forced refresh too
 	if !cfg.forceRefresh && cfg.claimsChallenge == "" {
@@ -105,6 +112,9 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 		}
 		switch {
 		case hit.found && !hit.aging:
+			if hit.legacyRealm != "" {
+				a.migrateLegacy(ctx, hit, info)
+			}
 			if a.wire != nil {
 				a.wire.telemetry.hitAccessToken()
 			}
@@ -126,8 +136,10 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 		}
 		return Result{}, err
 	}
-	// One correlation id for every refresh token tried, as MSAL.
+	// One correlation id for every refresh token tried, as MSAL; the account routes
+	// the request as MSAL Python's "Oid:<uid>@<utid>" (its home_account_id, "." to "@").
 	ctx = withRefreshReason(withCorrelationID(ctx, newCorrelationID()), reason)
+	ctx = withAnchorMailbox(ctx, "Oid:"+strings.ReplaceAll(account.HomeAccountID, ".", "@"))
 	res, err := a.refreshSilently(ctx, resolved, scopes, account, cfg)
 	if err != nil && hit.found {
 		return hit.res, nil // aging token: the refresh was a courtesy
@@ -140,6 +152,9 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 type atLookup struct {
 	res                   Result
 	found, aging, expired bool
+	// legacyRealm is set when the hit was found under a realm the previous release
+	// wrote (see legacyRealms); home, env and realm locate it for migrateLegacy.
+	legacyRealm, home, env, realm string
 }
 
 // lookupAccessToken finds a cached access token for the request.
@@ -147,37 +162,95 @@ func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInf
 	now := a.now().Unix()
 	home := strings.ToLower(account.HomeAccountID)
 	client := strings.ToLower(a.clientID)
-	var realms [2]string
-	nr := 1
-	realms[0] = strings.ToLower(info.Tenant)
-	if isCommonTenant(info.Tenant) {
-		// Tokens are cached under the tenant that issued them; MSAL Python also
-		// caches under the literal "common", so look there second.
-		own := account.Realm
-		if own == "" {
-			_, own, _ = strings.Cut(account.HomeAccountID, ".") // the home tenant
-		}
-		realms[0], realms[1], nr = strings.ToLower(own), realms[0], 2
+	realm := lower(info.cacheRealm())
+	envs := cacheEnvironments(info)
+	if out = a.lookupAccessTokenIn(st, envs, home, client, realm, account, scopes, now); out.found {
+		return out
 	}
-	for _, env := range cacheEnvironments(info) {
-		for _, realm := range realms[:nr] {
-			for e := st.atBucket(home, env, client, realm); e != nil; e = e.next {
-				if e.has(fKeyID) || e.v[fUserAssertionHash] != "" {
-					continue // bound to a key, or to an OBO assertion
-				}
-				if !containsAllFold(e.scopes, scopes) {
-					continue
-				}
-				if e.expiresOn-now < expiryMargin {
-					out.expired = true
-					continue
-				}
-				out.res, out.found, out.aging = cachedResult(st, e, account), true, e.refreshOn != 0 && e.refreshOn < now
-				return out
+	// Not where MSAL Python keeps it: perhaps where the previous release wrote it.
+	for _, old := range legacyRealms(info, account, realm) {
+		legacy := a.lookupAccessTokenIn(st, envs, home, client, old, account, scopes, now)
+		legacy.expired = legacy.expired || out.expired
+		if legacy.found {
+			legacy.legacyRealm, legacy.realm = old, realm
+			return legacy
+		}
+		out.expired = legacy.expired
+	}
+	return out
+}
+
+// lookupAccessTokenIn finds a cached access token under one realm.
+func (a *ClientApplication) lookupAccessTokenIn(st *cacheState, envs []string, home, client, realm string, account Account, scopes []string, now int64) (out atLookup) {
+	for _, env := range envs {
+		for e := st.atBucket(home, env, client, realm); e != nil; e = e.next {
+			if e.has(fKeyID) || e.v[fUserAssertionHash] != "" {
+				continue // bound to a key, or to an OBO assertion
 			}
+			if !containsAllFold(e.scopes, scopes) {
+				continue
+			}
+			if e.expiresOn-now < expiryMargin {
+				out.expired = true
+				continue
+			}
+			out.res, out.found, out.aging = cachedResult(st, e, account), true, e.refreshOn != 0 && e.refreshOn < now
+			out.home, out.env = home, env
+			return out
 		}
 	}
 	return out
+}
+
+// migrateLegacy moves this client's access tokens, ID token and (when the realm has
+// none yet) account entry of one account from the realm the previous release wrote
+// them under to MSAL Python's, so both read them from now on: an existing cache
+// migrates in place on its first hit, without a sign-in. A failure only means the
+// next hit tries again.
+func (a *ClientApplication) migrateLegacy(ctx context.Context, hit atLookup, info *authorityInfo) {
+	client := strings.ToLower(a.clientID)
+	newRealm := info.cacheRealm()
+	_ = a.cache.update(ctx, func(st *cacheState) bool {
+		h := st.home(hit.home, hit.env)
+		if h == nil {
+			return false
+		}
+		var moved []*cacheEntry
+		for e := h.atChain(client, hit.legacyRealm); e != nil; e = e.next {
+			moved = append(moved, e)
+		}
+		for e := h.idt; e != nil; e = e.next {
+			if e.client == client && e.realm == hit.legacyRealm {
+				moved = append(moved, e)
+			}
+		}
+		hasAccount := false
+		var acct *cacheEntry
+		for e := h.acct; e != nil; e = e.next {
+			switch e.realm {
+			case hit.realm:
+				hasAccount = true
+			case hit.legacyRealm:
+				acct = e
+			}
+		}
+		if acct != nil && !hasAccount {
+			moved = append(moved, acct)
+		}
+		for _, o := range moved {
+			e := &cacheEntry{cacheKind: o.cacheKind, v: o.v, set: o.set, null: o.null, extra: o.extra}
+			e.put(fRealm, newRealm)
+			e.derive()
+			e.key = makeKey(e)
+			st.remove(o)
+			if e.cacheKind == kindAccessToken {
+				st.putAccessToken(e)
+			} else {
+				st.add(e)
+			}
+		}
+		return len(moved) > 0
+	})
 }
 
 // containsAllFold reports whether have (lower-cased) holds every scope of want.
@@ -267,9 +340,9 @@ func decodeJWTPayload(raw string) map[string]any {
 // rtCandidate is a refresh token found in the cache, copied out so the network
 // request happens outside the cache lock and hook.
 type rtCandidate struct {
-	secret, familyID string
-	own              bool
-	modified         int64
+	key, secret, familyID string
+	own                   bool
+	modified              int64
 }
 
 // refreshSilently redeems the account's refresh tokens, as MSAL Python's
@@ -291,7 +364,7 @@ func (a *ClientApplication) refreshSilently(ctx context.Context, info *authority
 				if e.v[fUserAssertionHash] != "" {
 					continue // minted for an on-behalf-of assertion, not for this user's app
 				}
-				c := rtCandidate{secret: e.v[fSecret], familyID: e.v[fFamilyID], own: e.client == client, modified: e.lastModified}
+				c := rtCandidate{key: e.key, secret: e.v[fSecret], familyID: e.v[fFamilyID], own: e.client == client, modified: e.lastModified}
 				if c.secret != "" && (c.own || c.familyID != "") {
 					cands = append(cands, c)
 				}
@@ -312,7 +385,7 @@ func (a *ClientApplication) refreshSilently(ctx context.Context, info *authority
 				continue
 			}
 			tried = true
-			res, err := a.redeemCachedRT(ctx, info, c.secret, scopes, cfg)
+			res, err := a.redeemCachedRT(ctx, info, c, scopes, cfg)
 			if err == nil {
 				return res, true, nil
 			}
@@ -359,11 +432,11 @@ func isClientMismatch(err error) bool {
 
 // redeemCachedRT redeems one refresh token and stores the response (a rotated refresh
 // token replaces the old one). The refresh token is never removed on failure.
-func (a *ClientApplication) redeemCachedRT(ctx context.Context, info *authorityInfo, rt string, scopes []string, cfg callConfig) (Result, error) {
+func (a *ClientApplication) redeemCachedRT(ctx context.Context, info *authorityInfo, rt rtCandidate, scopes []string, cfg callConfig) (Result, error) {
 	resp, err := a.redeemRefresh(ctx, tokenRequest{
 		authority: info,
 		apiID:     APIAcquireTokenSilent,
-		form:      url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}},
+		form:      url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.secret}},
 		scopes:    scopes,
 		claims:    cfg.claimsChallenge,
 	})
@@ -375,5 +448,6 @@ func (a *ClientApplication) redeemCachedRT(ctx context.Context, info *authorityI
 		clientID:        a.clientID,
 		requestedScopes: scopes,
 		response:        resp,
+		usedRTKey:       rt.key,
 	}, true)
 }

@@ -112,10 +112,19 @@ func TestSilentCacheLookup(t *testing.T) {
 		scopes: []string{"Mail.Read"},
 		wantAT: "alias", wantSrc: SourceCache,
 	}, {
-		name:   "tenant authority finds the tenant's token",
+		name: "tenant authority finds the tenant's token",
+		info: entraAuthority(alice.utid),
+		seed: func(c *TokenCache) {
+			storeAt(c, entraAuthority(alice.utid), atResponse(alice, "User.Read", "at-tenant", 3600, 0))
+		},
+		scopes: []string{"User.Read"},
+		wantAT: "at-tenant", wantSrc: SourceCache,
+	}, {
+		// MSAL Python keys tokens by the authority's tenant segment, not the token's tid.
+		name:   "tenant authority does not take the organizations token",
 		info:   entraAuthority(alice.utid),
 		scopes: []string{"User.Read"},
-		wantAT: "at", wantSrc: SourceCache,
+		wantAT: "fresh", wantSrc: SourceIdentityProvider, wantReqs: 1,
 	}, {
 		name:   "other tenant's authority does not",
 		info:   entraAuthority("11111111-0000-0000-0000-000000000000"),
@@ -201,7 +210,7 @@ func TestSilentHitResult(t *testing.T) {
 	if res.IDToken == "" || res.IDTokenClaims["preferred_username"] != alice.username || res.IDTokenClaims["tid"] != alice.utid {
 		t.Fatalf("ID token claims %v", res.IDTokenClaims)
 	}
-	if res.Account.Username != alice.username || res.Account.Realm != alice.utid || res.Account.LocalAccountID != alice.uid {
+	if res.Account.Username != alice.username || res.Account.Realm != "organizations" || res.Account.LocalAccountID != alice.uid {
 		t.Fatalf("account %+v", res.Account)
 	}
 	// The claims are decoded once and then shared by every hit.
@@ -270,8 +279,10 @@ func TestSilentRefresh(t *testing.T) {
 			r.FamilyID = "1"
 			storeFor(c, famClient, r)
 		},
-		wantRTs:    []string{"rt-fam"},
-		wantCached: []string{"rt-fam", "rt-new"},
+		wantRTs: []string{"rt-fam"},
+		// MSAL Python's update_rt: the family RT that was used gets the new secret in
+		// place; the sibling app gets no RT entry of its own.
+		wantCached: []string{"rt-new"},
 	}, {
 		name: "no app metadata: family probe fails, no own RT: nothing cached",
 		seed: func(c *TokenCache) {

@@ -47,7 +47,8 @@ func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*toke
 		reason = refreshForce
 	}
 	hdr := a.wire.telemetry.headers(req.apiID, correlationID, reason)
-	if anchor, _ := ctx.Value(ctxAnchorMailbox).(string); anchor != "" && info.Type == authorityTypeMSSTS {
+	if anchor, _ := ctx.Value(ctxAnchorMailbox).(string); anchor != "" {
+		// MSAL Python's _ClientWithCcsRoutingInfo sends it to every authority kind.
 		hdr.Set("X-AnchorMailbox", anchor)
 	}
 	a.log.DebugContext(ctx, "identity: token request", "endpoint", info.TokenEndpoint,

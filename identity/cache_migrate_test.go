@@ -1,0 +1,76 @@
+package identity
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestPreviousReleaseCacheMigrates loads a cache the previous release wrote (realm =
+// the ID token's tid, B2C realm = tid) and checks that each of its sign-ins still gets
+// a silent hit without any request, and that the hit moves the entries in place to the
+// realm MSAL Python looks under, leaving no copy behind.
+func TestPreviousReleaseCacheMigrates(t *testing.T) {
+	data, err := os.ReadFile("testdata/cache/previous_release.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2c := &authorityInfo{CanonicalURL: "https://fabrikamb2c.b2clogin.com/fabrikamb2c.onmicrosoft.com/b2c_1_signin/",
+		Host: "fabrikamb2c.b2clogin.com", Tenant: "fabrikamb2c.onmicrosoft.com/B2C_1_signin", Type: authorityTypeMSSTS, IsB2C: true,
+		TokenEndpoint:      "https://fabrikamb2c.b2clogin.com/fabrikamb2c.onmicrosoft.com/b2c_1_signin/oauth2/v2.0/token",
+		PreferredCacheHost: "fabrikamb2c.b2clogin.com"}
+	tests := []struct {
+		name, client, username, scope, wantAT, wantRealm string
+		info                                             *authorityInfo
+	}{
+		{"organizations", testClientID, alice.username, "User.Read", "at-alice-organizations", "organizations", entraAuthority("organizations")},
+		{"common", "c0c0c0c0-1111-2222-3333-444444444444", bob.username, "Mail.Read", "at-bob-common", "common", entraAuthority("common")},
+		{"b2c", "b0b0b0b0-1111-2222-3333-444444444444", "carol@fabrikam.example", "https://fabrikamb2c.onmicrosoft.com/api/read", "at-carol-b2c", "fabrikamb2c.onmicrosoft.com", b2c},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewTokenCache()
+			if err := c.Deserialize(data); err != nil {
+				t.Fatal(err)
+			}
+			pc := newTestClientID(t, tt.client, c, tt.info, nil) // any token request fails the test
+			ctx := context.Background()
+			accts, err := pc.Accounts(ctx, tt.username)
+			if err != nil || len(accts) != 1 {
+				t.Fatalf("Accounts(%q) = %v, %v", tt.username, accts, err)
+			}
+			for i := 0; i < 2; i++ { // the first hit migrates, the second reads the migrated entry
+				res, err := pc.AcquireTokenSilent(ctx, []string{tt.scope}, accts[0])
+				if err != nil || res.AccessToken != tt.wantAT || res.Source != SourceCache {
+					t.Fatalf("hit %d: %q from %v, %v", i, res.AccessToken, res.Source, err)
+				}
+				if res.IDTokenClaims["preferred_username"] == nil {
+					t.Fatalf("hit %d: no ID token beside the access token", i)
+				}
+			}
+			if !c.HasChanged() {
+				t.Fatal("the migration did not mark the cache changed, so it would never be saved")
+			}
+			home := strings.ToLower(accts[0].HomeAccountID)
+			for sec, entries := range cacheJSON(t, c) {
+				if sec == "AppMetadata" || sec == "RefreshToken" {
+					continue
+				}
+				n := 0
+				for _, e := range entries {
+					if e["home_account_id"] != accts[0].HomeAccountID || (sec != "Account" && e["client_id"] != tt.client) {
+						continue
+					}
+					n++
+					if e["realm"] != tt.wantRealm {
+						t.Errorf("%s of %s left under realm %v, want %s", sec, home, e["realm"], tt.wantRealm)
+					}
+				}
+				if n != 1 {
+					t.Errorf("%s: %d entries of this sign-in, want 1", sec, n)
+				}
+			}
+		})
+	}
+}
