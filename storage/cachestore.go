@@ -187,7 +187,7 @@ func OpenCacheStore(dir string, kr Keyring, opts ...StoreOption) (*CacheStore, e
 		path: filepath.Join(dir, name),
 		kr:   kr,
 		cfg:  cfg,
-		lock: flock.New(filepath.Join(dir, LockFileName), flock.SetPermissions(0o600)),
+		lock: newFileLock(filepath.Join(dir, LockFileName)),
 		sem:  make(chan struct{}, 1),
 	}
 	if !cfg.plaintext {

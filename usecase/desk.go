@@ -40,6 +40,13 @@ type Deps struct {
 	// Secrets keeps profiles' installed-app secrets (the OS keyring); nil means no
 	// profile can have one.
 	Secrets SecretStore
+	// RefreshLocks serializes each account's token acquisitions across processes
+	// (storage.RefreshLocks over the Tokendesk directory); nil serializes them within
+	// this process only.
+	RefreshLocks RefreshLocker
+	// Timeout bounds each Token call (its lock wait, discovery and refresh) on top of
+	// the caller's context; 0 leaves it to the context and the HTTP client's own limits.
+	Timeout time.Duration
 }
 
 // Desk runs Tokendesk's use cases. Build one with New; it is safe for concurrent use
@@ -49,6 +56,9 @@ type Desk struct {
 	log  *slog.Logger
 	now  func() time.Time
 	hc   *http.Client
+
+	refreshLocks RefreshLocker
+	timeout      time.Duration
 
 	// makeClient builds a profile's identity client; tests replace it with a fake.
 	makeClient func(p Profile) (client, error)
@@ -86,6 +96,10 @@ func New(deps Deps) (*Desk, error) {
 	}
 	if d.hc == nil {
 		d.hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	d.refreshLocks, d.timeout = deps.RefreshLocks, deps.Timeout
+	if d.refreshLocks == nil {
+		d.refreshLocks = processRefreshLocks
 	}
 	d.makeClient = func(p Profile) (client, error) { return newClient(p, d.deps, d.hc, d.log, d.now) }
 	d.inspect = func(ctx context.Context) (cacheSummary, error) { return inspectCache(ctx, d.deps.Cache) }

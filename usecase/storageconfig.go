@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/storage"
@@ -83,6 +84,13 @@ func settingsOf(cfg *storage.Config) Settings {
 	return s
 }
 
+// DirOption changes the Deps OpenDir builds its Desk from.
+type DirOption func(*Deps)
+
+// WithTokenTimeout bounds each Token call of the Desk (Deps.Timeout): the window's own
+// limit, since no user waits a minute for a copied token.
+func WithTokenTimeout(d time.Duration) DirOption { return func(deps *Deps) { deps.Timeout = d } }
+
 // Stored is a Desk over a Tokendesk profile directory, with the storage parts the app
 // needs besides (the configuration for its own settings, the store for notices).
 type Stored struct {
@@ -95,8 +103,10 @@ type Stored struct {
 // OpenDir builds a Desk over the profile directory dir the way Tokendesk runs: its
 // config.json, and one token cache shared by every profile, kept encrypted in dir
 // with its key in kr (or in plain text when the config opts in with
-// allow_plaintext_cache; kr is then unused). The keyring is not asked yet: see Probe.
-func OpenDir(dir string, kr storage.Keyring, log *slog.Logger) (*Stored, error) {
+// allow_plaintext_cache; kr is then unused). Token acquisitions of one account are
+// serialized across processes by lock files in dir. The keyring is not asked yet: see
+// Probe.
+func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOption) (*Stored, error) {
 	cfg, err := storage.LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -110,10 +120,17 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger) (*Stored, error) 
 	if err != nil {
 		return nil, err
 	}
+	locks, err := storage.NewRefreshLocks(dir)
+	if err != nil {
+		return nil, err
+	}
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
-	deps := Deps{Config: StorageConfig(dir), Cache: cache, Logger: log}
+	deps := Deps{Config: StorageConfig(dir), Cache: cache, Logger: log, RefreshLocks: locks}
 	if kr != nil {
 		deps.Secrets = KeyringSecrets(kr)
+	}
+	for _, o := range dirOpts {
+		o(&deps)
 	}
 	desk, err := New(deps)
 	if err != nil {

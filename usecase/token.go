@@ -15,6 +15,10 @@ import (
 // token expired or revoked, consent needed) the error matches
 // identity.ErrInteractionRequired and the caller should offer SignIn; an authority's
 // answer is an *identity.Error (errors.As) with its description and correlation id.
+//
+// Acquisitions for one account are serialized across processes (Deps.RefreshLocks), so
+// N callers at once after the access token expired make one refresh between them. The
+// call is bounded by ctx and by Deps.Timeout.
 func (d *Desk) Token(ctx context.Context, accountKey string, scopes []string, forceRefresh bool) (identity.Result, error) {
 	scopes = cleanScopes(scopes)
 	if len(scopes) == 0 {
@@ -28,7 +32,20 @@ func (d *Desk) Token(ctx context.Context, accountKey string, scopes []string, fo
 	if forceRefresh {
 		opts = append(opts, identity.WithForceRefresh())
 	}
+	if d.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+	}
+	// The whole silent acquisition runs under the account's refresh lock, not only the
+	// refresh: the cache lookup after taking it is what finds the token another process
+	// stored while this one waited, so only the first of N processes refreshes.
+	unlock, err := d.refreshLocks.LockRefresh(ctx, refreshKey(acc.Account))
+	if err != nil {
+		return identity.Result{}, fmt.Errorf("usecase: token for %s: waiting for another refresh of this account: %w", acc.DisplayName, err)
+	}
 	res, err := c.AcquireTokenSilentWithError(ctx, scopes, acc.Account, opts...)
+	unlock()
 	if err != nil {
 		return identity.Result{}, fmt.Errorf("usecase: token for %s (%s): %w", acc.DisplayName, strings.Join(scopes, " "), err)
 	}

@@ -83,6 +83,27 @@ func WithStockConsentPolicy() ProviderOption {
 	return func(c *providerConfig) { c.stockConsent = true }
 }
 
+// GrantCount returns how many token requests of grantType ("refresh_token",
+// "authorization_code", "urn:ietf:params:oauth:grant-type:device_code", ...) the provider
+// has answered successfully since it started: the provider's own count, so a test of
+// "N processes, one refresh" does not trust the client under test to report it.
+func (p *OIDCProvider) GrantCount(ctx context.Context, grantType string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.Issuer+"/_tokendesk/grants", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var counts map[string]int
+	if err := json.NewDecoder(resp.Body).Decode(&counts); err != nil {
+		return 0, fmt.Errorf("testenv: grant counts: %w", err)
+	}
+	return counts[grantType], nil
+}
+
 // Metadata returns the provider's discovery document
 // (/.well-known/openid-configuration), as fetched when it started.
 func (p *OIDCProvider) Metadata() map[string]any { return p.metadata }

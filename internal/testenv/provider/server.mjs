@@ -200,7 +200,23 @@ server.listen(0, '127.0.0.1', () => {
   const provider = new Provider(`http://127.0.0.1:${port}`, configuration());
   // Errors are the test's business, not the console's; keep stderr for startup failures.
   provider.on('server_error', (ctx, err) => process.stderr.write(`server_error: ${err.message}\n`));
-  server.on('request', provider.callback());
+  // Successful token-endpoint grants by grant_type, for tests that must prove how many
+  // refreshes really happened ("N processes, one refresh"). Served on this loopback
+  // listener only, outside the provider's routes.
+  const grants = {};
+  provider.on('grant.success', (ctx) => {
+    const type = ctx.oidc.params.grant_type;
+    grants[type] = (grants[type] || 0) + 1;
+  });
+  const callback = provider.callback();
+  server.on('request', (req, res) => {
+    if (req.method === 'GET' && req.url === '/_tokendesk/grants') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(grants));
+      return;
+    }
+    callback(req, res);
+  });
   process.stdout.write(`listening ${port}\n`);
 });
 

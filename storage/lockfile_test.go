@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRefreshLocksExcludeAndGiveUpAtDeadline(t *testing.T) {
+	dir := t.TempDir()
+	a, err := NewRefreshLocks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewRefreshLocks(dir) // a second Desk's locks over the same directory
+	ctx := context.Background()
+	unlock, err := a.LockRefresh(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another account is not held up.
+	other, err := b.LockRefresh(ctx, "bob")
+	if err != nil {
+		t.Fatalf("another account's lock: %v", err)
+	}
+	other()
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := b.LockRefresh(short, "alice"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second holder of one account: %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("gave up after %v, want about 50 ms", d)
+	}
+	var held atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		u, err := b.LockRefresh(ctx, "alice")
+		if err == nil {
+			if !held.Load() {
+				err = errors.New("got the lock while the first holder still had it")
+			}
+			u()
+		}
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	held.Store(true) // the waiter may only get it from now on
+	unlock()
+	unlock() // twice is harmless
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A symbolic link planted at a lock file's name is refused, not followed: nothing is
+// created or locked at its target.
+func TestRefreshLocksRefuseSymlink(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no O_NOFOLLOW on Windows")
+	}
+	dir := t.TempDir()
+	locks, err := NewRefreshLocks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Find the file name of key "k" by taking the lock once, then replace it.
+	unlock, err := locks.LockRefresh(context.Background(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	names, _ := filepath.Glob(filepath.Join(dir, RefreshLockFilePrefix+"*.lock"))
+	if len(names) != 1 {
+		t.Fatalf("lock files: %v", names)
+	}
+	target := filepath.Join(t.TempDir(), "victim")
+	os.Remove(names[0])
+	if err := os.Symlink(target, names[0]); err != nil {
+		t.Fatal(err)
+	}
+	_, err = locks.LockRefresh(context.Background(), "k")
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("lock through a symlink: %v, want a refusal naming the link", err)
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("the link's target was created: %v", err)
+	}
+}
