@@ -535,3 +535,27 @@ func TestEndToEndBinaryStorageTrouble(t *testing.T) {
 		t.Errorf("a broken config.json: exit %d, stderr %q; want a failure naming the file and the field", r.code, r.stderr)
 	}
 }
+
+// TestEndToEndBinaryForegroundLauncher: "tokendesk login" opens the system browser
+// through an xdg-open that stays in the foreground until the redirect has been
+// answered, as xdg-open does in generic mode (i3, sway, $BROWSER). The binary must
+// serve the redirect meanwhile and finish.
+func TestEndToEndBinaryForegroundLauncher(t *testing.T) {
+	bin := buildBinary(t)
+	p := testenv.Provider(t)
+	testenv.RequireKeyring(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	home := t.TempDir()
+	writeConfig(t, home, p)
+	l := p.NewForegroundLauncher(t, "kim")
+	c := cliProc{t: t, bin: bin, home: home}
+	r := c.run(ctx, []string{"PATH=" + l.PathEnv(), "DISPLAY=:0"}, "login", "--profile", "lab")
+	want(t, r, ExitOK, "login through a foreground launcher")
+	if err := <-l.Logins(); err != nil {
+		t.Fatalf("scripted browser: %v", err)
+	}
+	if !strings.Contains(r.stderr, "kim@example.test") {
+		t.Errorf("login output: %v", r)
+	}
+}

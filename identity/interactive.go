@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -126,9 +127,11 @@ func WithOnBeforeLaunchingUI(f func(authURL string)) InteractiveOption {
 	return func(c *interactiveConfig) { c.onBefore = f }
 }
 
-// WithOpener replaces the system browser: open is called with the sign-in URL and must
-// return once the URL is shown (not once the user is done). An error ends the sign-in
-// with a *BrowserError.
+// WithOpener replaces the system browser: open is called with the sign-in URL while
+// the redirect is already being waited for, so it may return at once or block (as a
+// launcher that runs the browser in the foreground does). An error before the redirect
+// arrives ends the sign-in with a *BrowserError; once it has arrived, the opener is no
+// longer awaited.
 func WithOpener(open func(ctx context.Context, authURL string) error) InteractiveOption {
 	return func(c *interactiveConfig) {
 		if open != nil {
@@ -221,14 +224,58 @@ func (p *PublicClient) AcquireTokenInteractive(ctx context.Context, scopes []str
 	if cfg.onBefore != nil {
 		cfg.onBefore(flow.AuthURI)
 	}
-	if err := cfg.opener(ctx, flow.AuthURI); err != nil {
-		return Result{}, &BrowserError{URL: flow.AuthURI, Err: err}
-	}
-	resp, err := l.Wait(ctx, flow.State)
+	resp, err := waitWhileOpening(ctx, l, flow, cfg.opener)
 	if err != nil {
-		return Result{}, fmt.Errorf("identity: no response from the browser: %w", err)
+		return Result{}, err
 	}
 	return p.AcquireTokenByAuthCodeFlow(ctx, flow, resp.Values, cfg.call...)
+}
+
+// waitWhileOpening waits for the redirect while the opener runs, neither waiting for
+// the other: a launcher may stay in the foreground until the browser exits (xdg-open
+// in generic mode does), and the redirect must be answered meanwhile. An opener error
+// before the redirect ends the sign-in with a *BrowserError; once the redirect is in,
+// the opener is no longer awaited.
+func waitWhileOpening(ctx context.Context, l RedirectListener, flow *AuthCodeFlow, opener func(context.Context, string) error) (loopback.Response, error) {
+	type waited struct {
+		resp loopback.Response
+		err  error
+	}
+	got := make(chan waited, 1)
+	go func() {
+		// ctx itself, not a child: when ctx ends, the Listen context may close the
+		// listener before a child would see the end, and Wait must report ctx's cause.
+		r, err := l.Wait(ctx, flow.State)
+		got <- waited{r, err}
+	}()
+	// The opener gets ctx itself: a browser that delivered the redirect may still be
+	// reading its page when the sign-in returns.
+	opened := make(chan error, 1)
+	go func() { opened <- opener(ctx, flow.AuthURI) }()
+	for {
+		select {
+		case err := <-opened:
+			opened = nil
+			if err == nil {
+				continue
+			}
+			select {
+			case w := <-got:
+				if w.err == nil {
+					return w.resp, nil // the browser delivered, then its opener failed
+				}
+			default:
+			}
+			_ = l.Close() // ends Wait
+			<-got
+			return loopback.Response{}, &BrowserError{URL: flow.AuthURI, Err: err}
+		case w := <-got:
+			if w.err != nil {
+				return loopback.Response{}, fmt.Errorf("identity: no response from the browser: %w", w.err)
+			}
+			return w.resp, nil
+		}
+	}
 }
 
 // withRedirectPort puts port into uri when uri has none; a different explicit port is
@@ -297,26 +344,57 @@ func browserCommand(env browserEnv) (program string, err error) {
 	return "", nil
 }
 
-// openSystemBrowser is the default opener: open-golang's Run (xdg-open, open, start).
-// The launcher returns once the browser has the URL; should it hang, ctx still ends
-// the wait and the launcher is left to exit on its own.
+// launcherGrace is how long the default opener watches a launcher for an early
+// failure (xdg-open exits 3 or 4 at once when it finds no browser). A launcher still
+// running after it is taken to be a browser in the foreground: it is left running and
+// reaped whenever it exits.
+var launcherGrace = 3 * time.Second
+
+// openSystemBrowser is the default opener: it starts xdg-open (or wslview, or open on
+// macOS) with the URL and never waits for it to finish. xdg-open in generic mode (i3,
+// sway, $BROWSER, minimal sessions) runs the browser in the foreground and returns only
+// when it exits; waiting for it would hold the sign-in until the user closes the
+// browser. The launcher is not tied to ctx: ending a sign-in must not kill the user's
+// browser.
 func openSystemBrowser(ctx context.Context, authURL string) error {
 	program, err := browserCommand(systemBrowserEnv())
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() {
-		if program != "" {
-			done <- open.RunWith(authURL, program)
-			return
-		}
-		done <- open.Run(authURL)
-	}()
-	select {
-	case err := <-done:
+	if runtime.GOOS == "windows" {
+		// rundll32 returns at once; Windows has no zombies to reap.
+		return open.Start(authURL)
+	}
+	cmd := launcherCommand(runtime.GOOS, program, authURL)
+	if err := cmd.Start(); err != nil {
 		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }() // reaps the launcher whenever it exits
+	t := time.NewTimer(launcherGrace)
+	defer t.Stop()
+	select {
+	case err := <-exited:
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(cmd.Path), err)
+		}
+		return nil
+	case <-t.C:
+		return nil
 	case <-ctx.Done():
-		return context.Cause(ctx)
+		return nil
+	}
+}
+
+// launcherCommand is the command that opens url: program when browserCommand named
+// one, else the platform's URL opener.
+func launcherCommand(goos, program, url string) *exec.Cmd {
+	switch {
+	case program != "":
+		return exec.Command(program, url)
+	case goos == "darwin" || goos == "ios":
+		return exec.Command("open", url)
+	default:
+		return exec.Command("xdg-open", url)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 )
 
 // DefaultRedirectURI is used when Listen is given an empty redirect URI: the IPv4
@@ -30,10 +29,6 @@ var ErrClosed = errors.New("loopback: listener closed")
 // under this is answered 414, anything larger 431 by net/http itself.
 const maxHeaderBytes = 64 << 10
 
-// pageWriteTimeout bounds how long Wait waits for the winning request's page to be
-// written before it closes the server anyway.
-const pageWriteTimeout = 2 * time.Second
-
 // Listener receives one authorization response on a loopback redirect URI
 // (RFC 8252 §7.3). Create it with Listen, send RedirectURI to the authority, open the
 // browser, then call Wait. It serves only until the first valid redirect.
@@ -46,20 +41,18 @@ type Listener struct {
 	lns         []net.Listener
 	serving     sync.WaitGroup
 
-	deliveries chan delivery // handler -> Wait
-	done       chan struct{} // closed by Close
-	closeOnce  sync.Once
-	mu         sync.Mutex  // guards stopAfter, which the Listen context may race to use
-	stopAfter  func() bool // detaches the Listen context
-	waiting    atomic.Bool
-}
-
-// delivery hands a well-formed redirect to Wait, which answers whether it is accepted
-// (its state matched) and, when it is, waits for the page to be written.
-type delivery struct {
-	resp    Response
-	verdict chan bool
-	written chan struct{}
+	// The handler judges a redirect itself, against the state Wait declared, and hands
+	// the one it accepts to Wait through a buffered channel: it never waits for the
+	// app, so the browser gets its page at once whatever the app is doing.
+	state     string        // expected state; written once before stateSet closes
+	stateSet  chan struct{} // closed by Wait when state is known
+	accepted  atomic.Bool   // the first matching redirect won
+	result    chan Response // capacity 1: the accepted response
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+	mu        sync.Mutex  // guards stopAfter, which the Listen context may race to use
+	stopAfter func() bool // detaches the Listen context
+	waiting   atomic.Bool
 }
 
 // Listen binds the loopback redirect URI and starts serving it.
@@ -121,7 +114,8 @@ func Listen(ctx context.Context, redirectURI string, opts ...Option) (*Listener,
 		path:        u.Path,
 		hosts:       []string{strings.ToLower(hostport)},
 		lns:         lns,
-		deliveries:  make(chan delivery),
+		stateSet:    make(chan struct{}),
+		result:      make(chan Response, 1),
 		done:        make(chan struct{}),
 	}
 	if l.path == "" {
@@ -244,38 +238,34 @@ func (l *Listener) Addrs() []net.Addr {
 // the sign-in. An error response from the authority (Response.Error set) is a result,
 // not an error: err is only for ctx ending (the context's error, wrapped) or the
 // listener closing (ErrClosed). Wait may be called once.
+//
+// A redirect that arrives before Wait is called is held until Wait says which state
+// to expect; from then on every redirect is answered at once, whether or not the caller
+// is still inside Wait. Call Wait (in a goroutine) before opening the browser.
 func (l *Listener) Wait(ctx context.Context, expectState string) (Response, error) {
 	if !l.waiting.CompareAndSwap(false, true) {
 		return Response{}, errors.New("loopback: Wait called twice")
 	}
 	defer l.Close()
-	for {
+	l.state = expectState
+	close(l.stateSet)
+	select {
+	case resp := <-l.result:
+		return resp, nil
+	case <-ctx.Done():
+		return Response{}, fmt.Errorf("loopback: no redirect received: %w", context.Cause(ctx))
+	case <-l.done:
 		select {
-		case <-ctx.Done():
-			return Response{}, fmt.Errorf("loopback: no redirect received: %w", context.Cause(ctx))
-		case <-l.done:
-			if ctx.Err() != nil {
-				// Both ended; the caller's context is the cause worth reporting, since
-				// a shared Listen context may have closed the listener a moment before.
-				return Response{}, fmt.Errorf("loopback: no redirect received: %w", context.Cause(ctx))
-			}
-			return Response{}, ErrClosed
-		case d := <-l.deliveries:
-			ok := subtle.ConstantTimeCompare([]byte(d.resp.State), []byte(expectState)) == 1
-			d.verdict <- ok
-			if !ok {
-				continue
-			}
-			// Let the browser get its page before the server goes away.
-			t := time.NewTimer(pageWriteTimeout)
-			select {
-			case <-d.written:
-			case <-t.C:
-			case <-ctx.Done():
-			}
-			t.Stop()
-			return d.resp, nil
+		case resp := <-l.result:
+			return resp, nil // accepted just before the close
+		default:
 		}
+		if ctx.Err() != nil {
+			// Both ended; the caller's context is the cause worth reporting, since
+			// a shared Listen context may have closed the listener a moment before.
+			return Response{}, fmt.Errorf("loopback: no redirect received: %w", context.Cause(ctx))
+		}
+		return Response{}, ErrClosed
 	}
 }
 
@@ -340,20 +330,30 @@ func (l *Listener) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	d := delivery{resp: resp, verdict: make(chan bool, 1), written: make(chan struct{})}
+	// Until Wait names the state, hold the request (a browser faster than the app).
 	select {
-	case l.deliveries <- d:
-	case <-l.done:
-		l.reject(w, r, http.StatusServiceUnavailable, "listener closed")
-		return
-	case <-r.Context().Done():
-		return
+	case <-l.stateSet:
+	default:
+		select {
+		case <-l.stateSet:
+		case <-l.done:
+			l.reject(w, r, http.StatusServiceUnavailable, "listener closed")
+			return
+		case <-r.Context().Done():
+			return
+		}
 	}
-	if !<-d.verdict {
+	if subtle.ConstantTimeCompare([]byte(resp.State), []byte(l.state)) != 1 {
 		l.reject(w, r, http.StatusBadRequest, "state does not match")
 		return
 	}
-	defer close(d.written)
+	if !l.accepted.CompareAndSwap(false, true) {
+		l.reject(w, r, http.StatusConflict, "a response was received already")
+		return
+	}
+	// The page is written before Wait learns of the response, so the browser has it
+	// before the server closes.
+	defer func() { l.result <- resp }()
 	w.Header().Set("Connection", "close")
 	l.cfg.logger.Debug("loopback: redirect received", "method", r.Method, "error", resp.Error)
 	if resp.Error != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,31 @@ func TestRealAddProfileDialog(t *testing.T) {
 	u.settle()
 	if got := u.signInDlg.profile.Selected; got != "Local" {
 		t.Errorf("after adding, the picker selects %q (status %q)", got, f.status.Text)
+	}
+}
+
+// TestRealSignInForegroundLauncher: the window's sign-in through the system browser
+// whose launcher stays in the foreground until the redirect was answered.
+func TestRealSignInForegroundLauncher(t *testing.T) {
+	p := testenv.Provider(t)
+	dir := seededProfile(t, p)
+	l := p.NewForegroundLauncher(t, "judy")
+	t.Setenv("PATH", l.PathEnv())
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		t.Setenv("DISPLAY", ":0") // only looked at: a browser is deemed openable
+	}
+	a := test.NewTempApp(t)
+	u := startTestUI(t, a, realDesk(t, dir), Options{}) // no Opener: the system browser
+	u.showSignIn("Local", "")
+	u.pumpUntil(5*time.Second, func() bool { return u.signInDlg.profile.Selected == "Local" })
+	test.Tap(u.signInDlg.signIn)
+	if !u.pumpUntil(30*time.Second, func() bool { return len(u.list.all) == 1 }) {
+		t.Fatalf("no account after 30 s: status %q", u.signInDlg.status.Text)
+	}
+	if err := <-l.Logins(); err != nil {
+		t.Fatalf("scripted browser: %v", err)
+	}
+	if u.list.all[0].Username != "judy@example.test" {
+		t.Fatalf("list shows %+v", u.list.all)
 	}
 }

@@ -249,3 +249,26 @@ func TestProviderPersistentCache(t *testing.T) {
 		t.Errorf("config after sign out: %+v, %v", cfg.AccountFavourites, err)
 	}
 }
+
+// TestProviderSignInForegroundLauncher: the system browser's launcher stays in the
+// foreground until the redirect has been answered (xdg-open in generic mode). Sign-in
+// must neither wait for the launcher nor hold the redirect until it exits.
+func TestProviderSignInForegroundLauncher(t *testing.T) {
+	p := testenv.Provider(t)
+	l := p.NewForegroundLauncher(t, "ivan")
+	t.Setenv("PATH", l.PathEnv())
+	t.Setenv("DISPLAY", ":0") // only looked at: a browser is deemed openable
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), identity.NewTokenCache())
+	v, err := d.SignIn(ctx, "", SignInOptions{}) // no Opener: the system browser
+	if err != nil {
+		t.Fatalf("SignIn with a foreground launcher: %v", err)
+	}
+	if err := <-l.Logins(); err != nil {
+		t.Fatalf("scripted browser: %v", err)
+	}
+	if v.Username != "ivan@example.test" {
+		t.Fatalf("signed in as %+v", v)
+	}
+}
