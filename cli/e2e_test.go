@@ -432,9 +432,7 @@ func TestEndToEndBinary(t *testing.T) {
 		t.Errorf("exec-credential for v1beta1: %v, apiVersion %q", err, cred.APIVersion)
 	}
 
-	// kubectl itself, with tokendesk as its credential plugin.
-	r = c.run(ctx, nil, "token", "--scope", e2eScope, "--account", keys["erin"])
-	kubectlUsesToken(t, ctx, bin, home, keys["erin"], strings.TrimSpace(r.stdout))
+	// kubectl and client-go running tokendesk as their exec plugin: TestExecCredentialPlugin.
 
 	// Several processes reading tokens at once while another refreshes: every one
 	// succeeds and the cache stays readable.
