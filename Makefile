@@ -17,8 +17,6 @@ TEST_TIMEOUT ?= 20m
 # Top-level tests whose run (not skip) make test reports by name.
 REAL_TESTS ?= ^(TestKeyring|TestDiscovery|TestLogin|TestDeviceFlow|TestSmoke.*)$$
 
-# Fyne logs a locale error on every start without it.
-export LANG := en_US.UTF-8
 export GO FUZZTIME TEST_TIMEOUT REAL_TESTS
 
 .PHONY: deps deps-system build run test bench fuzz package screenshots lint clean

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tokendesk/tokendesk/assets"
 	"github.com/tokendesk/tokendesk/cli"
+	"github.com/tokendesk/tokendesk/internal/fynelocale"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/ui"
 	"github.com/tokendesk/tokendesk/usecase"
@@ -31,9 +32,10 @@ var started = time.Now()
 const appID = "dev.tokendesk.app"
 
 func main() {
-	// No LANG default here: Fyne reads LANG in its package init, before main runs, so
-	// setting it now changes nothing. With LANG unset or "C" Fyne logs one locale
-	// error and uses English; the Makefile, scripts and .desktop sessions set LANG.
+	// Fyne parsed the locale in its package init, with C.UTF-8 and the like rewritten
+	// so it logs nothing (then the window is in English); give the rest of the program
+	// and its children the user's own locale back.
+	fynelocale.Restore()
 	log := newLogger()
 	if len(os.Args) > 1 {
 		os.Exit(runCLI(log, os.Args[1:]))
