@@ -6,6 +6,8 @@
 //	tokendesk logout ACCOUNT
 //	tokendesk token --scope S [--scope S2] [--account A] [--profile P]
 //	                [--output token|json|az|exec-credential] [--force-refresh]
+//	tokendesk import --azure-cli | --msal-cache FILE
+//	tokendesk export --msal-cache FILE [--account A] [--force]
 //	tokendesk profiles [--json]
 //	tokendesk version | help [COMMAND]
 //
@@ -80,6 +82,8 @@ func commands() []command {
 		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U]", runLogin},
 		{"logout", "sign out: remove an account's tokens", "logout ACCOUNT", runLogout},
 		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh]", runToken},
+		{"import", "import sign-ins from Azure CLI or an MSAL token cache", "import --azure-cli | --msal-cache FILE", runImport},
+		{"export", "write sign-ins to an MSAL token cache file (unencrypted)", "export --msal-cache FILE [--account A] [--force]", runExport},
 		{"profiles", "list configured profiles, or set one's client secret", "profiles [--json] | profiles set-secret [--clear] NAME < secret", runProfiles},
 		{"version", "print the version", "version", runVersion},
 		{"help", "show help for a command", "help [COMMAND]", runHelp},

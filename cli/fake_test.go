@@ -29,6 +29,11 @@ type fakeService struct {
 	// secrets records what SetProfileSecret kept, per profile.
 	secrets map[string]string
 
+	// imported records what ImportMSALCache was given; exported, the key
+	// ExportMSALCache was asked for.
+	imported []string
+	exported string
+
 	calls    []string
 	lastTok  tokenCall
 	lastSign loginRequest

@@ -97,6 +97,8 @@ type service interface {
 	// SetProfileSecret keeps profile's installed-app client secret in the keyring
 	// ("" removes it).
 	SetProfileSecret(ctx context.Context, profile, secret string) error
+	// importer moves sign-ins to and from other MSAL-based tools (import.go).
+	importer
 }
 
 // Errors the adapter maps the use-case layer's errors onto, so exitCode needs no

@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/tokendesk/tokendesk/usecase"
+)
+
+// importer is the part of service that moves sign-ins between Tokendesk and other
+// MSAL-based tools.
+type importer interface {
+	// ImportMSALCache adds the accounts of an MSAL token cache (its bytes) to the profiles
+	// whose client ids issued their tokens.
+	ImportMSALCache(ctx context.Context, data []byte) (importResult, error)
+	// ExportMSALCache returns the tokens of one account (key or username; "" = all) as
+	// an MSAL token cache.
+	ExportMSALCache(ctx context.Context, accountKey string) ([]byte, error)
+}
+
+// importResult is what an import brought in.
+type importResult struct {
+	// Accounts are the imported accounts as "tokendesk accounts" shows them.
+	Accounts []account
+	// Unlisted names imported accounts no profile lists (another authority).
+	Unlisted []string
+	// Added, Updated and Unchanged count cache entries.
+	Added, Updated, Unchanged int
+	// SkippedClients counts credentials per client id that no profile uses.
+	SkippedClients map[string]int
+}
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("import")
+	azureCLI := fs.Bool("azure-cli", false, "import Azure CLI's sign-ins ($AZURE_CONFIG_DIR or ~/.azure, msal_token_cache.json)")
+	file := fs.String("msal-cache", "", "import the MSAL token cache `FILE` (any MSAL library's)")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if *azureCLI == (*file != "") {
+		return usagef("give exactly one of --azure-cli and --msal-cache FILE")
+	}
+	path := *file
+	if *azureCLI {
+		p, err := usecase.AzureCLICachePath(e.getenv)
+		if err != nil {
+			return err
+		}
+		path = p
+	}
+	data, err := usecase.ReadCacheFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if *azureCLI {
+			return fmt.Errorf("%w: no Azure CLI token cache at %s (sign in with \"az login\" first, or set AZURE_CONFIG_DIR)", errNoSuchAccount, path)
+		}
+		return fmt.Errorf("%w: %s does not exist", errNoSuchAccount, path)
+	}
+	if err != nil {
+		return err
+	}
+	res, err := e.svc.ImportMSALCache(ctx, data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	clients := make([]string, 0, len(res.SkippedClients))
+	for id := range res.SkippedClients {
+		clients = append(clients, id)
+	}
+	sort.Strings(clients)
+	for _, id := range clients {
+		fmt.Fprintf(e.stderr, "Skipped %d tokens of client id %s: no profile signs in with it (add one with \"client_id\": %q to config.json to import them).\n",
+			res.SkippedClients[id], id, id)
+	}
+	for _, u := range res.Unlisted {
+		fmt.Fprintf(e.stderr, "Imported %s, but no profile lists it: its authority is not any profile's.\n", u)
+	}
+	if len(res.Accounts) == 0 && len(res.Unlisted) == 0 {
+		return fmt.Errorf("%w: %s holds no account whose tokens a profile can use", errNoSuchAccount, path)
+	}
+	for _, a := range res.Accounts {
+		fmt.Fprintf(e.stderr, "Imported %s into profile %q.\n", firstNonEmpty(a.Username, a.Name, a.Key), a.Profile)
+		// The keys on stdout, as login prints its account's, for scripts.
+		fmt.Fprintln(e.stdout, a.Key)
+	}
+	if res.Added+res.Updated == 0 {
+		fmt.Fprintln(e.stderr, "Nothing new: every token was imported before.")
+	}
+	return nil
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("export")
+	file := fs.String("msal-cache", "", "write an MSAL token cache to `FILE` (created with mode 0600)")
+	acct := fs.String("account", "", "export only account `A` (a key or username; default: every account)")
+	force := fs.Bool("force", false, "replace FILE if it exists")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usagef("--msal-cache FILE is required")
+	}
+	key := ""
+	if *acct != "" {
+		a, err := e.svc.FindAccount(ctx, *acct, "")
+		if err != nil {
+			return err
+		}
+		key = a.Key
+	}
+	data, err := e.svc.ExportMSALCache(ctx, key)
+	if err != nil {
+		return err
+	}
+	if err := writePrivateFile(*file, data, *force); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "warning: %s holds refresh tokens UNENCRYPTED: anyone who can read it can act as these accounts. Delete it once the other tool has read it.\n", *file)
+	return nil
+}
+
+// writePrivateFile writes data to path with mode 0600, through a temporary file in the
+// same directory renamed into place, so a reader never sees half a cache and a file
+// that was readable by others is replaced rather than rewritten in place. An existing
+// path is refused unless force is set: it may be another tool's live cache.
+func writePrivateFile(path string, data []byte, force bool) error {
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return usagef("%s is a directory; give a file name", path)
+		}
+		if !force {
+			return usagef("%s exists; pass --force to replace it", path)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	// CreateTemp already makes the file 0600; Chmod says so for umask-independent reasons.
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func (s deskService) ImportMSALCache(ctx context.Context, data []byte) (importResult, error) {
+	r, err := s.d.ImportMSALCache(ctx, data)
+	out := importResult{Unlisted: r.Unlisted, Added: r.Added, Updated: r.Updated, Unchanged: r.Unchanged + r.KeptNewer, SkippedClients: r.SkippedClients}
+	for _, v := range r.Accounts {
+		out.Accounts = append(out.Accounts, accountOf(v))
+	}
+	if err != nil {
+		return out, mapErr(err)
+	}
+	return out, nil
+}
+
+func (s deskService) ExportMSALCache(ctx context.Context, accountKey string) ([]byte, error) {
+	b, err := s.d.ExportMSALCache(ctx, accountKey)
+	return b, mapErr(err)
+}
+
+func (u unavailable) ImportMSALCache(context.Context, []byte) (importResult, error) {
+	return importResult{}, u.err
+}
+
+func (u unavailable) ExportMSALCache(context.Context, string) ([]byte, error) { return nil, u.err }
