@@ -195,7 +195,7 @@ func TestImportAzureCLICacheBinary(t *testing.T) {
 		t.Fatalf("export file %v (%v); stderr:\n%s", st, err, r.stderr)
 	}
 	exported, _ := os.ReadFile(exportFile)
-	spec := peerSpec(peerUser.TenantID)
+	spec := peerSpec("organizations") // as Azure CLI reads it after a plain "az login"
 	spec["cache"] = string(exported)
 	spec["scopes"] = []string{graphScope}
 	spec["username"] = peerUser.Username
