@@ -45,3 +45,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.22.0 // indirect
 )
+
+// fyne.io/systray with Tokendesk's tray fixes (stable menu ids, one signal per change,
+// small icons): see third_party/systray/PATCHES.md.
+replace fyne.io/systray => ./third_party/systray

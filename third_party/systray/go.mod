@@ -1,6 +1,6 @@
 module fyne.io/systray
 
-go 1.19
+go 1.21
 
 require (
 	github.com/godbus/dbus/v5 v5.1.0

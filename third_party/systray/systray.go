@@ -19,6 +19,10 @@ var (
 	currentID atomic.Uint32
 	quitOnce  sync.Once
 
+	// treeClick receives clicks on items set with SetMenu (Tokendesk patch); guarded
+	// by menuItemsLock.
+	treeClick func(id uint32)
+
 	// TrayOpenedCh receives an entry each time the system tray menu is opened.
 	TrayOpenedCh = make(chan struct{})
 )
@@ -295,7 +299,12 @@ func (item *MenuItem) update() {
 func systrayMenuItemSelected(id uint32) {
 	menuItemsLock.RLock()
 	item, ok := menuItems[id]
+	onTree := treeClick
 	menuItemsLock.RUnlock()
+	if !ok && onTree != nil {
+		onTree(id) // Tokendesk patch: an item of SetMenu
+		return
+	}
 	if !ok {
 		log.Printf("systray error: no menu item with ID %d\n", id)
 		return

@@ -60,7 +60,7 @@ func SetIcon(iconBytes []byte) {
 	}
 
 	props.SetMust("org.kde.StatusNotifierItem", "IconPixmap",
-		[]PX{convertToPixels(iconBytes)})
+		pixmapsOf(iconBytes)) // Tokendesk patch: several sizes
 	if conn == nil {
 		return
 	}
@@ -306,6 +306,9 @@ type tray struct {
 	// title and tooltip state
 	title, tooltipTitle string
 
+	// id and iconName: Tokendesk patch (SetID, SetIconName).
+	id, iconName string
+
 	lock             sync.Mutex
 	menu             *menuLayout
 	menuLock         sync.RWMutex
@@ -316,7 +319,10 @@ type tray struct {
 func (t *tray) createPropSpec() map[string]map[string]*prop.Prop {
 	t.lock.Lock()
 	defer t.lock.Unlock()
-	id := t.title
+	id := t.id // Tokendesk patch: settable, not whichever title won the race
+	if id == "" {
+		id = t.title
+	}
 	if id == "" {
 		id = fmt.Sprintf("systray_%d", os.Getpid())
 	}
@@ -347,13 +353,13 @@ func (t *tray) createPropSpec() map[string]map[string]*prop.Prop {
 				Callback: nil,
 			},
 			"IconName": {
-				Value:    "",
+				Value:    t.iconName, // Tokendesk patch
 				Writable: false,
 				Emit:     prop.EmitTrue,
 				Callback: nil,
 			},
 			"IconPixmap": {
-				Value:    []PX{convertToPixels(t.iconData)},
+				Value:    pixmapsOf(t.iconData), // Tokendesk patch: several sizes
 				Writable: true,
 				Emit:     prop.EmitTrue,
 				Callback: nil,
