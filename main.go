@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -90,6 +91,15 @@ func runWindow(log *slog.Logger) {
 	trace("main")
 	a := app.NewWithID(appID)
 	trace("app")
+	// The tray item's title is the app's name: without `fyne package` metadata Fyne
+	// would show the app id.
+	if md := a.Metadata(); md.Name == "" {
+		md.Name = "Tokendesk"
+		if md.ID == "" {
+			md.ID = appID
+		}
+		app.SetMetadata(md)
+	}
 	a.SetIcon(assets.Icon)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -124,6 +134,10 @@ func runWindow(log *slog.Logger) {
 	if os.Getenv("TOKENDESK_TRACE_STARTUP") == "1" {
 		opts.Trace = trace
 	}
+	// Other processes (the CLI, a second window) change the same files: the window
+	// and tray follow them.
+	dir := filepath.Dir(st.Store.Path())
+	opts.Watch = func(ctx context.Context, onChange func()) error { return storage.Watch(ctx, dir, onChange) }
 	u := ui.New(a, st.Desk, opts)
 	u.InstallTray()
 	trace("window-built")
@@ -141,6 +155,9 @@ func runWindow(log *slog.Logger) {
 		fyne.Do(func() {
 			if err != nil {
 				log.Error("storage unavailable", "err", err)
+				if errors.Is(err, storage.ErrKeyringUnavailable) || errors.Is(err, storage.ErrKeyringTimeout) {
+					u.SetTrayProblem("Keyring locked or unavailable: unlock it, then restart Tokendesk")
+				}
 				u.ShowStartupError(err.Error(), fixFor(err))
 				return
 			}

@@ -84,10 +84,10 @@ func TestRealListCopySignOut(t *testing.T) {
 
 	// The tray offers the same accounts, each with the profile's scope.
 	m := u.trayMenu()
-	if got := m.Items[0].Label + "|" + m.Items[1].Label; got != "Alice (alice@example.test)|Bob (bob@example.test)" {
+	if got := m.Items[0].Label + "|" + m.Items[1].Label; got != "Alice (alice@example.test) — signed in|Bob (bob@example.test) — signed in" {
 		t.Errorf("tray accounts %q", got)
 	}
-	if sc := m.Items[0].ChildMenu.Items; len(sc) != 1 || sc[0].Label != realScope {
+	if sc := m.Items[0].ChildMenu.Items; len(sc) != 1 || sc[0].Label != "Copy "+realScope+" token" {
 		t.Errorf("tray scopes of Alice: %+v", sc)
 	}
 
@@ -121,7 +121,7 @@ func TestRealListCopySignOut(t *testing.T) {
 	if accs, _ := realDesk(t, dir).Accounts(context.Background()); len(accs) != 1 {
 		t.Errorf("sign out did not reach the stored cache: %d accounts", len(accs))
 	}
-	if m := u.trayMenu(); m.Items[0].Label != "Bob (bob@example.test)" {
+	if m := u.trayMenu(); m.Items[0].Label != "Bob (bob@example.test) — signed in" {
 		t.Errorf("tray not rebuilt after sign out: %q", m.Items[0].Label)
 	}
 }

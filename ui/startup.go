@@ -18,11 +18,18 @@ func StartupError(a fyne.App, details, fix string) fyne.Window {
 
 // ShowStartupError turns the main window, already shown while the cache was being
 // read, into the start-up error window (StartupError) and stops background work.
-// Closing it ends the app, tray or not. The window is reused rather than closed:
+// Closing it ends the app, tray or not; the tray menu says the cache cannot be
+// opened (unless SetTrayProblem said more). The window is reused rather than closed:
 // closing a shown window from a callback can crash Fyne 2.7 when a pointer event for
 // it is still queued.
 func (u *UI) ShowStartupError(details, fix string) {
 	u.Close()
+	u.mu.Lock()
+	none := u.trayProblem == ""
+	u.mu.Unlock()
+	if none {
+		u.SetTrayProblem("Cannot open the token cache: see the window")
+	}
 	showStartupError(u.app, u.win, details, fix)
 	u.win.SetCloseIntercept(u.app.Quit)
 }

@@ -50,6 +50,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of the expiry countdown; nil means time.Now.
 	Now func() time.Time
+	// Watch, when set, is called once by Start to report changes other processes make
+	// to the stored accounts and settings (storage.Watch over the profile directory):
+	// each call of onChange reloads. Without it (or when it fails) the UI reloads
+	// whenever its window comes to the foreground instead.
+	Watch func(ctx context.Context, onChange func()) error
 	// Trace, when set, is called on the UI goroutine with "first-frame" when the window
 	// is first painted and "accounts-frame" when the first loaded account list is
 	// (scripts/bench-window.sh measures start-up with it).
@@ -88,6 +93,14 @@ type UI struct {
 	clipGen   int
 	unsub     func()
 	trayOn    bool
+	// The tray: a problem shown instead of the accounts, what each item id does, the
+	// pairs copied lately, the reload at the soonest expiry, the tooltip and model sent.
+	trayProblem string
+	trayActs    map[uint32]trayAction
+	recent      []recentCopy
+	expiryTimer *time.Timer
+	trayTip     string
+	trayLast    []trayNode
 	// reloading: a Reload job runs; reloadAgain: another was asked for meanwhile.
 	reloading, reloadAgain bool
 	trayHost               chan bool // receives trayHostPresent(), asked while the window is built; nil without a desktop driver
@@ -137,10 +150,21 @@ func (u *UI) Start() {
 	u.mu.Lock()
 	u.unsub = unsub
 	u.mu.Unlock()
-	// The CLI (another process) may have signed in or out meanwhile: look again whenever
-	// the user comes back to Tokendesk (off the UI thread, like every reload).
-	// Not before the first load ends: on a desktop the new window's first focus would
-	// otherwise read the whole cache a second time during start-up.
+	// The CLI or another window may sign in or out while Tokendesk runs: the watch
+	// reports it within a fraction of a second, and a window event then costs nothing.
+	if u.opts.Watch != nil {
+		err := u.opts.Watch(u.ctx, u.Reload)
+		if err == nil {
+			u.Reload()
+			u.trace("reload-started")
+			return
+		}
+		u.log.Warn("cannot watch the profile directory; reloading when the window comes to the front", "err", err)
+	}
+	// Without a watch, look again whenever the user comes back to Tokendesk (off the
+	// UI thread, like every reload). Not before the first load ends: on a desktop the
+	// new window's first focus would otherwise read the whole cache a second time
+	// during start-up.
 	u.app.Lifecycle().SetOnEnteredForeground(func() {
 		u.mu.Lock()
 		loaded := u.loaded

@@ -79,6 +79,9 @@ func (u *UI) copyToken(key, scope string, fromTray bool) {
 		res, err := u.desk.Token(ctx, key, []string{scope}, false)
 		u.do(func() {
 			if err != nil {
+				if u.accountGone(key, err, fromTray) {
+					return
+				}
 				if fromTray {
 					u.ShowWindow()
 				}
@@ -86,6 +89,7 @@ func (u *UI) copyToken(key, scope string, fromTray bool) {
 				return
 			}
 			u.putOnClipboard(res.AccessToken)
+			u.noteCopied(key, scope)
 			if u.detail.key == key {
 				u.detail.setTokens(scope, res)
 			}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -234,43 +233,6 @@ func TestSignInBrowserUnavailableOffersDeviceCode(t *testing.T) {
 	u.settle()
 	if !strings.Contains(s.status.Text, "cancelled") {
 		t.Errorf("after cancel: %q", s.status.Text)
-	}
-}
-
-func TestTrayMenuModel(t *testing.T) {
-	accs := demoAccounts()
-	scopes := map[string][]usecase.Scope{"a-h": {{Name: "s1"}, {Name: "s2", Favourite: true}}}
-	var copied []string
-	m := TrayMenu(accs, scopes, TrayActions{Copy: func(k, s string) { copied = append(copied, k+" "+s) }})
-	var labels []string
-	for _, it := range m.Items {
-		labels = append(labels, it.Label)
-	}
-	want := []string{"Alice (alice@example.com)", "Bob (bob@example.com)", "", "Open Tokendesk", "Quit"}
-	if strings.Join(labels, "|") != strings.Join(want, "|") {
-		t.Fatalf("tray items = %q, want %q", labels, want)
-	}
-	alice := m.Items[0].ChildMenu.Items
-	if len(alice) != 2 || alice[1].Label != "s2" || alice[1].ChildMenu.Items[0].Label != "Copy token" {
-		t.Fatalf("alice's submenu = %+v", alice)
-	}
-	alice[1].ChildMenu.Items[0].Action()
-	if len(copied) != 1 || copied[0] != "a-h s2" {
-		t.Errorf("copy action got %v", copied)
-	}
-	if bob := m.Items[1].ChildMenu.Items; len(bob) != 1 || !bob[0].Disabled {
-		t.Errorf("bob without scopes: %+v", bob)
-	}
-	if empty := TrayMenu(nil, nil, TrayActions{}); !empty.Items[0].Disabled {
-		t.Error("empty tray has no disabled placeholder")
-	}
-	many := make([]usecase.AccountView, TrayMaxAccounts+7)
-	for i := range many {
-		many[i] = usecase.AccountView{Key: fmt.Sprint(i), DisplayName: fmt.Sprint("user ", i)}
-	}
-	items := TrayMenu(many, nil, TrayActions{}).Items
-	if len(items) != TrayMaxAccounts+4 || items[TrayMaxAccounts].Label != "7 more accounts in the window…" {
-		t.Errorf("capped tray: %d items, item %d = %q", len(items), TrayMaxAccounts, items[TrayMaxAccounts].Label)
 	}
 }
 
