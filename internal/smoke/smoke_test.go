@@ -30,7 +30,7 @@ const (
 
 // moduleRoot finds the repository from this file, so the test builds the real app
 // whatever directory go test runs it in.
-func moduleRoot(t *testing.T) string {
+func moduleRoot(t testing.TB) string {
 	t.Helper()
 	_, file, _, ok := runtime.Caller(0)
 	if !ok || !filepath.IsAbs(file) {
@@ -43,7 +43,7 @@ func moduleRoot(t *testing.T) string {
 	return root
 }
 
-func requireTool(t *testing.T, name string) string {
+func requireTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -101,7 +101,7 @@ func TestSmokeSeededWindow(t *testing.T) {
 	}
 }
 
-func requireDisplay(t *testing.T) {
+func requireDisplay(t testing.TB) {
 	t.Helper()
 	ci := os.Getenv("CI") == "true"
 	if os.Getenv("TOKENDESK_SKIP_SMOKE") == "1" && !ci {
@@ -226,7 +226,7 @@ func runSmoke(t *testing.T, seed string, extraEnv ...string) (image.Image, smoke
 }
 
 // waitWindow polls for a visible window named Tokendesk, failing early if the app exits.
-func waitWindow(t *testing.T, xdotool string, exited <-chan error, out *testenv.Buffer) string {
+func waitWindow(t testing.TB, xdotool string, exited <-chan error, out *testenv.Buffer) string {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {

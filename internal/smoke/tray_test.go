@@ -1,0 +1,415 @@
+package smoke
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/tokendesk/tokendesk/internal/testenv"
+)
+
+// trayApp is the real binary running on a seeded profile, registered with a test
+// StatusNotifier host.
+type trayApp struct {
+	t          testing.TB
+	bin, seed  string // the app and demoseed binaries
+	dir        string // the profile (TOKENDESK_HOME)
+	env        []string
+	cmd        *exec.Cmd
+	exited     chan error
+	out        *testenv.Buffer
+	host       *trayHost
+	started    time.Time
+	registered time.Time
+}
+
+// buildTools builds the app and internal/demoseed once per test binary run.
+var buildTools = func() func(t testing.TB) (bin, seed string) {
+	var bin, seed string
+	var err error
+	var out []byte
+	done := false
+	return func(t testing.TB) (string, string) {
+		t.Helper()
+		if !done {
+			done = true
+			dir, derr := os.MkdirTemp("", "tokendesk-tray-")
+			if derr != nil {
+				t.Fatal(derr)
+			}
+			bin, seed = filepath.Join(dir, "tokendesk"), filepath.Join(dir, "demoseed")
+			for _, b := range [][2]string{{bin, "."}, {seed, "./internal/demoseed"}} {
+				cmd := exec.Command(requireTool(t, "go"), "build", "-o", b[0], b[1])
+				cmd.Dir = moduleRoot(t)
+				if out, err = cmd.CombinedOutput(); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		return bin, seed
+	}
+}()
+
+// startTrayApp seeds n demo accounts, starts a tray host and then the app, and waits
+// for its item to register.
+func startTrayApp(t testing.TB, n int, clearSeconds int) *trayApp {
+	t.Helper()
+	requireTool(t, "xclip")
+	bin, seed := buildTools(t)
+	tmp := t.TempDir()
+	a := &trayApp{t: t, bin: bin, seed: seed, dir: filepath.Join(tmp, "profile"), out: &testenv.Buffer{}}
+	home := filepath.Join(tmp, "home")
+	a.env = append(os.Environ(),
+		"TOKENDESK_HOME="+a.dir, "HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
+		"XDG_DATA_HOME="+filepath.Join(home, ".local", "share"), "LANG=en_US.UTF-8")
+	a.seedAccounts(n)
+	a.setConfig("clipboard_clear_seconds", clearSeconds)
+
+	a.host = startTrayHost(t)
+	a.cmd = exec.Command(bin)
+	a.cmd.Env = a.env
+	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
+	a.started = time.Now()
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a.exited = make(chan error, 1)
+	go func() { a.exited <- a.cmd.Wait() }()
+	t.Cleanup(func() {
+		if a.cmd.ProcessState == nil {
+			_ = a.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-a.exited:
+			case <-time.After(5 * time.Second):
+				_ = a.cmd.Process.Kill()
+				<-a.exited
+			}
+		}
+		if t.Failed() {
+			t.Log(tail(a.out.String()))
+		}
+	})
+	a.registered = a.host.waitItem(60 * time.Second)
+	return a
+}
+
+// seedAccounts writes n demo accounts into the profile through storage, as another
+// Tokendesk process would (it replaces the cache).
+func (a *trayApp) seedAccounts(n int) {
+	a.t.Helper()
+	cmd := exec.Command(a.seed, "-dir", a.dir, "-n", strconv.Itoa(n))
+	cmd.Env = a.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		a.t.Fatalf("demoseed: %v\n%s", err, out)
+	}
+}
+
+// setConfig sets one field of config.json.
+func (a *trayApp) setConfig(field string, v any) {
+	a.t.Helper()
+	p := filepath.Join(a.dir, "config.json")
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		a.t.Fatal(err)
+	}
+	m[field] = v
+	raw, _ = json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(p, raw, 0o600); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// cli runs the CLI on the same profile (another process) and returns its stdout.
+func (a *trayApp) cli(args ...string) string {
+	a.t.Helper()
+	cmd := exec.Command(a.bin, args...)
+	cmd.Env = a.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		a.t.Fatalf("tokendesk %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+// cliAccount is one account of `tokendesk accounts --json`.
+type cliAccount struct {
+	Key, Name, Username, Status string
+}
+
+func (a *trayApp) accounts() []cliAccount {
+	a.t.Helper()
+	var out []cliAccount
+	if err := json.Unmarshal([]byte(a.cli("accounts", "--json")), &out); err != nil {
+		a.t.Fatal(err)
+	}
+	return out
+}
+
+// trayLabel is how the tray must list an account: name, username, status in words.
+func trayLabel(c cliAccount) string {
+	l := c.Name
+	if l == "" {
+		l = c.Username
+	}
+	if c.Username != "" && c.Username != l {
+		l += " (" + c.Username + ")"
+	}
+	switch c.Status {
+	case "valid":
+		return l + " — signed in"
+	case "refreshable":
+		return l + " — token expired, renews on copy"
+	default:
+		return l + " — needs sign-in"
+	}
+}
+
+// accountLabels are the tray labels of the CLI's accounts, in the CLI's order.
+func accountLabels(accs []cliAccount) []string {
+	var out []string
+	for _, c := range accs {
+		out = append(out, trayLabel(c))
+	}
+	return out
+}
+
+// menuAccounts are the top-level items of f that open an account's submenu.
+func menuAccounts(f menuFetch) []string {
+	var out []string
+	for _, c := range f.root.Children {
+		if len(c.Children) > 0 {
+			out = append(out, c.Label)
+		}
+	}
+	return out
+}
+
+// clipboard reads the X clipboard ("" when nobody owns it).
+func clipboard(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, "xclip", "-o", "-selection", "clipboard").Output()
+	return string(out)
+}
+
+// waitClipboard polls the clipboard until cond holds (at most timeout) and returns
+// its content and when cond first held.
+func waitClipboard(t testing.TB, timeout time.Duration, cond func(string) bool) (string, time.Time, bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c := clipboard(t)
+		if cond(c) {
+			return c, time.Now(), true
+		}
+		if time.Now().After(deadline) {
+			return c, time.Now(), false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSmokeTray drives the real binary's tray through a StatusNotifier host on the
+// test session bus, as a panel would: the menu against the accounts, one-click copy
+// against `tokendesk token` on the real X clipboard, the clipboard clearing, changes
+// made by other processes, window events, and Quit.
+func TestSmokeTray(t *testing.T) {
+	requireDisplay(t)
+	a := startTrayApp(t, 3, 2)
+	t.Logf("item registered %v after start", a.registered.Sub(a.started).Round(time.Millisecond))
+
+	// The item's identity.
+	props := a.host.itemProps()
+	if v := props["Title"].Value(); v != "Tokendesk" {
+		t.Errorf("Title %v, want Tokendesk", v)
+	}
+	if v := props["Id"].Value(); v != "tokendesk" {
+		t.Errorf("Id %v, want tokendesk", v)
+	}
+	var sizes []int
+	var pixmaps []struct {
+		W, H int32
+		Pix  []byte
+	}
+	if err := dbus.Store([]any{props["IconPixmap"].Value()}, &pixmaps); err != nil {
+		t.Fatalf("IconPixmap: %v", err)
+	}
+	for _, p := range pixmaps {
+		sizes = append(sizes, int(p.W))
+	}
+	if !slices.ContainsFunc(sizes, func(s int) bool { return s >= 32 && s <= 64 }) || slices.Max(sizes) > 256 {
+		t.Errorf("IconPixmap sizes %v: want a 32–64 px one and none over 256", sizes)
+	}
+
+	// The menu lists the accounts the CLI lists, each with its status.
+	accs := a.accounts()
+	want := accountLabels(accs)
+	f, took, ok := a.host.waitMenu(10*time.Second, func(f menuFetch) bool { return slices.Equal(menuAccounts(f), want) })
+	if !ok {
+		t.Fatalf("menu accounts %q, want %q%s", menuAccounts(f), want, f.root)
+	}
+	t.Logf("accounts in the menu %v after registering (%v polling)", time.Since(a.registered).Round(time.Millisecond), took.Round(time.Millisecond))
+	var tip struct {
+		Name  string
+		Icons []struct {
+			W, H int32
+			Pix  []byte
+		}
+		Title  string
+		Detail string
+	}
+	if err := dbus.Store([]any{a.host.itemProps()["ToolTip"].Value()}, &tip); err != nil {
+		t.Errorf("ToolTip: %v", err)
+	} else if !strings.Contains(tip.Title, "3 accounts, soonest expiry") {
+		t.Errorf("tooltip %q", tip.Title)
+	}
+
+	// One click copies the same token as `tokendesk token`.
+	const scope = "api://contoso/files.read"
+	valid := accs[slices.IndexFunc(accs, func(c cliAccount) bool {
+		return c.Status == "valid" && strings.HasSuffix(c.Username, "@contoso.example")
+	})]
+	acc := f.find(trayLabel(valid))
+	item := acc.find("Copy " + scope + " token")
+	if item == nil {
+		t.Fatalf("no copy item for %s in %s", scope, acc)
+	}
+	wantToken := strings.TrimSpace(a.cli("token", "--scope", scope, "--account", valid.Key))
+	clicked := time.Now()
+	a.host.click(item.ID)
+	got, copied, ok := waitClipboard(t, 5*time.Second, func(c string) bool { return c != "" })
+	if !ok || got != wantToken {
+		t.Fatalf("clipboard after the click: %d bytes, equal to `tokendesk token`: %v", len(got), got == wantToken)
+	}
+	t.Logf("click to clipboard %v", copied.Sub(clicked).Round(time.Millisecond))
+
+	// Cleared on time (2 s).
+	_, cleared, ok := waitClipboard(t, 6*time.Second, func(c string) bool { return c != wantToken })
+	if d := cleared.Sub(copied); !ok || d < 1800*time.Millisecond {
+		t.Errorf("clipboard cleared after %v (ok %v), want ~2 s", d.Round(time.Millisecond), ok)
+	} else {
+		t.Logf("clipboard cleared %v after the copy", d.Round(time.Millisecond))
+	}
+
+	// The copied pair is now a one-click favourite at the top of the menu; clicking it
+	// copies again. The user then copies something else: it must survive the clearing.
+	f, _, ok = a.host.waitMenu(2*time.Second, func(f menuFetch) bool {
+		return len(f.root.Children) > 0 && f.root.Children[0].Label == "Copy "+scope+" token ("+valid.Username+")"
+	})
+	if !ok {
+		t.Fatalf("no favourite at the top after the copy:%s", f.root)
+	}
+	a.host.click(f.root.Children[0].ID)
+	if _, _, ok := waitClipboard(t, 5*time.Second, func(c string) bool { return c == wantToken }); !ok {
+		t.Fatal("the favourite did not copy the token")
+	}
+	user := exec.Command("xclip", "-quiet", "-selection", "clipboard")
+	user.Stdin = strings.NewReader("the user's own text")
+	if err := user.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = user.Process.Kill(); _ = user.Wait() }()
+	time.Sleep(3 * time.Second)
+	if c := clipboard(t); c != "the user's own text" {
+		t.Errorf("the user's own copy was replaced by %d bytes", len(c))
+	}
+
+	// Window events change nothing in the menu: no signal, same revision.
+	before := a.host.layout()
+	l0, p0 := a.host.signals()
+	a.host.click(before.find("Open Tokendesk").ID)
+	wid := waitWindow(t, requireTool(t, "xdotool"), a.exited, a.out)
+	for _, args := range [][]string{{"windowunmap", "--sync", wid}, {"windowmap", "--sync", wid}, {"windowfocus", wid}} {
+		if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
+			t.Logf("xdotool %v: %v %s", args, err, out)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	after := a.host.layout()
+	if l1, p1 := a.host.signals(); after.revision != before.revision || l1 != l0 || p1 != p0 {
+		t.Errorf("window show/hide/focus: revision %d → %d, signals layout %d → %d, props %d → %d",
+			before.revision, after.revision, l0, l1, p0, p1)
+	}
+
+	// Another process signs an account out: the menu drops it within 1 s, with one
+	// layout signal.
+	gone := accs[0]
+	goneID := after.find(trayLabel(gone)).ID
+	l0, _ = a.host.signals()
+	a.cli("logout", gone.Key)
+	loggedOut := time.Now()
+	want = accountLabels(a.accounts())
+	f, took, ok = a.host.waitMenu(1*time.Second, func(f menuFetch) bool { return slices.Equal(menuAccounts(f), want) })
+	if !ok {
+		t.Errorf("1 s after `tokendesk logout` the menu shows %q, want %q", menuAccounts(f), want)
+	} else {
+		t.Logf("logout in the menu after %v", time.Since(loggedOut).Round(time.Millisecond))
+	}
+	_ = took
+	time.Sleep(300 * time.Millisecond)
+	if l1, _ := a.host.signals(); l1-l0 != 1 {
+		t.Errorf("the logout sent %d LayoutUpdated signals, want 1", l1-l0)
+	}
+	a.host.click(goneID) // a stale id: nothing happens
+	for _, id := range []string{"Open Tokendesk", "Quit"} {
+		if before.find(id).ID != f.find(id).ID {
+			t.Errorf("%s changed id across the logout", id)
+		}
+	}
+
+	// Another process adds accounts: they appear within 1 s.
+	a.seedAccounts(5)
+	seeded := time.Now()
+	want = accountLabels(a.accounts())
+	f, _, ok = a.host.waitMenu(1*time.Second, func(f menuFetch) bool { return slices.Equal(menuAccounts(f), want) })
+	if !ok || len(want) != 5 {
+		t.Errorf("1 s after another process added accounts the menu shows %q, want %q", menuAccounts(f), want)
+	} else {
+		t.Logf("added accounts in the menu after %v", time.Since(seeded).Round(time.Millisecond))
+	}
+
+	// Quit from the menu exits 0.
+	a.host.click(f.find("Quit").ID)
+	select {
+	case err := <-a.exited:
+		if err != nil {
+			t.Errorf("exit after Quit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("still running 10 s after Quit")
+	}
+	if s := a.out.String(); strings.Contains(s, "panic:") || strings.Contains(s, "no menu item with ID") {
+		t.Errorf("app output:\n%s", tail(s))
+	}
+	a.host.mu.Lock()
+	defer a.host.mu.Unlock()
+	// Accounts were seeded before the start: no fetch may claim there are none.
+	for _, f := range a.host.fetches {
+		if f.find("No accounts yet: sign in from the window") != nil {
+			t.Errorf("revision %d said there are no accounts (want Loading… until the first read)", f.revision)
+		}
+	}
+	t.Logf("%d layouts fetched, each with Open Tokendesk and Quit", len(a.host.fetches))
+}

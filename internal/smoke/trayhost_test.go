@@ -1,0 +1,281 @@
+package smoke
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+)
+
+// trayHost is a StatusNotifier host for tests: it owns org.kde.StatusNotifierWatcher
+// on the (private, test) session bus the way a panel's watcher does, records the items
+// that register, reads their menus with com.canonical.dbusmenu.GetLayout, clicks with
+// Event, and counts the menu signals each item sends.
+type trayHost struct {
+	t    testing.TB
+	conn *dbus.Conn
+
+	mu         sync.Mutex
+	item       string    // the registered item's bus name
+	itemPath   string    // its object path
+	registered time.Time // when it registered
+	regCh      chan struct{}
+	layoutSigs int // LayoutUpdated signals received
+	propSigs   int // ItemsPropertiesUpdated signals received
+	sigCh      chan struct{}
+	fetches    []menuFetch // every layout read, in order
+}
+
+// menuFetch is one GetLayout answer.
+type menuFetch struct {
+	revision uint32
+	root     menuItem
+}
+
+// menuItem is a dbusmenu layout node.
+type menuItem struct {
+	ID       int32
+	Label    string
+	Enabled  bool
+	Sep      bool
+	Children []menuItem
+}
+
+// watcher is the exported org.kde.StatusNotifierWatcher object.
+type watcher struct{ h *trayHost }
+
+// RegisterStatusNotifierItem is what fyne.io/systray calls with its object path.
+func (w watcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) *dbus.Error {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	w.h.item, w.h.itemPath = string(sender), service
+	if !strings.HasPrefix(service, "/") {
+		w.h.item, w.h.itemPath = service, "/StatusNotifierItem"
+	}
+	w.h.registered = time.Now()
+	select {
+	case w.h.regCh <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// RegisterStatusNotifierHost accepts any host.
+func (w watcher) RegisterStatusNotifierHost(service string) *dbus.Error { return nil }
+
+// startTrayHost connects to the session bus and owns the watcher name. It fails the
+// test when the name is taken (a real panel on the bus: tests need a private one).
+func startTrayHost(t testing.TB) *trayHost {
+	t.Helper()
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatalf("session bus: %v (run under scripts/ci-session.sh)", err)
+	}
+	h := &trayHost{t: t, conn: conn, regCh: make(chan struct{}, 1), sigCh: make(chan struct{}, 64)}
+	const name, path = "org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher"
+	if err := conn.Export(watcher{h}, path, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prop.Export(conn, path, map[string]map[string]*prop.Prop{name: {
+		"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitTrue},
+		"IsStatusNotifierHostRegistered": {Value: true, Emit: prop.EmitTrue},
+		"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitTrue},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("cannot own %s (reply %v, %v): another host on this bus?", name, reply, err)
+	}
+	if err := conn.AddMatchSignal(dbus.WithMatchInterface("com.canonical.dbusmenu")); err != nil {
+		t.Fatal(err)
+	}
+	sigs := make(chan *dbus.Signal, 256)
+	conn.Signal(sigs)
+	go func() {
+		for s := range sigs {
+			h.mu.Lock()
+			switch s.Name {
+			case "com.canonical.dbusmenu.LayoutUpdated":
+				h.layoutSigs++
+			case "com.canonical.dbusmenu.ItemsPropertiesUpdated":
+				h.propSigs++
+			}
+			h.mu.Unlock()
+			select {
+			case h.sigCh <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() { conn.Close() })
+	return h
+}
+
+// waitItem waits for an item to register and returns when it did.
+func (h *trayHost) waitItem(timeout time.Duration) time.Time {
+	h.t.Helper()
+	select {
+	case <-h.regCh:
+	case <-time.After(timeout):
+		h.t.Fatalf("no StatusNotifierItem registered within %v", timeout)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.registered
+}
+
+// itemProps reads every property of the registered item.
+func (h *trayHost) itemProps() map[string]dbus.Variant {
+	h.t.Helper()
+	var out map[string]dbus.Variant
+	h.mu.Lock()
+	item, path := h.item, h.itemPath
+	h.mu.Unlock()
+	err := h.conn.Object(item, dbus.ObjectPath(path)).Call("org.freedesktop.DBus.Properties.GetAll", 0, "org.kde.StatusNotifierItem").Store(&out)
+	if err != nil {
+		h.t.Fatalf("item properties: %v", err)
+	}
+	return out
+}
+
+// menuObject is the item's dbusmenu object.
+func (h *trayHost) menuObject() dbus.BusObject {
+	h.mu.Lock()
+	item := h.item
+	h.mu.Unlock()
+	return h.conn.Object(item, "/StatusNotifierMenu")
+}
+
+// layout reads the whole menu, records the fetch and checks "Open Tokendesk" and
+// "Quit" are in it (they must be in every revision served).
+func (h *trayHost) layout() menuFetch {
+	h.t.Helper()
+	var rev uint32
+	var raw []any
+	call := h.menuObject().Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{})
+	if call.Err != nil {
+		h.t.Fatalf("GetLayout: %v", call.Err)
+	}
+	if len(call.Body) != 2 {
+		h.t.Fatalf("GetLayout answered %d values", len(call.Body))
+	}
+	rev = call.Body[0].(uint32)
+	raw = call.Body[1].([]any)
+	f := menuFetch{revision: rev, root: parseLayout(h.t, raw)}
+	h.mu.Lock()
+	h.fetches = append(h.fetches, f)
+	h.mu.Unlock()
+	if f.find("Open Tokendesk") == nil || f.find("Quit") == nil {
+		h.t.Errorf("revision %d lacks Open Tokendesk or Quit: %s", rev, f.root)
+	}
+	return f
+}
+
+func parseLayout(t testing.TB, raw []any) menuItem {
+	t.Helper()
+	if len(raw) != 3 {
+		t.Fatalf("layout node has %d fields", len(raw))
+	}
+	it := menuItem{ID: raw[0].(int32), Enabled: true}
+	for k, v := range raw[1].(map[string]dbus.Variant) {
+		switch k {
+		case "label":
+			it.Label = v.Value().(string)
+		case "enabled":
+			it.Enabled = v.Value().(bool)
+		case "type":
+			it.Sep = v.Value().(string) == "separator"
+		}
+	}
+	for _, c := range raw[2].([]dbus.Variant) {
+		it.Children = append(it.Children, parseLayout(t, c.Value().([]any)))
+	}
+	return it
+}
+
+// find returns the first item labelled label (depth first), or nil.
+func (f menuFetch) find(label string) *menuItem { return f.root.find(label) }
+
+func (m *menuItem) find(label string) *menuItem {
+	for i := range m.Children {
+		c := &m.Children[i]
+		if c.Label == label {
+			return c
+		}
+		if r := c.find(label); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// topLabels are the labels of the top level ("-" for separators).
+func (f menuFetch) topLabels() []string {
+	var out []string
+	for _, c := range f.root.Children {
+		if c.Sep {
+			out = append(out, "-")
+		} else {
+			out = append(out, c.Label)
+		}
+	}
+	return out
+}
+
+func (m menuItem) String() string {
+	var b strings.Builder
+	var walk func(m menuItem, depth int)
+	walk = func(m menuItem, depth int) {
+		for _, c := range m.Children {
+			label := c.Label
+			if c.Sep {
+				label = "----"
+			}
+			fmt.Fprintf(&b, "\n%s%s [%d]", strings.Repeat("  ", depth), label, c.ID)
+			walk(c, depth+1)
+		}
+	}
+	walk(m, 0)
+	return b.String()
+}
+
+// click sends the "clicked" event for id, as a panel does.
+func (h *trayHost) click(id int32) {
+	h.t.Helper()
+	call := h.menuObject().Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix()))
+	if call.Err != nil {
+		h.t.Fatalf("Event(%d, clicked): %v", id, call.Err)
+	}
+}
+
+// signals returns how many LayoutUpdated and ItemsPropertiesUpdated signals came.
+func (h *trayHost) signals() (layout, props int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.layoutSigs, h.propSigs
+}
+
+// waitMenu fetches the layout until cond holds, at most timeout; it returns the
+// matching fetch and how long it took.
+func (h *trayHost) waitMenu(timeout time.Duration, cond func(menuFetch) bool) (menuFetch, time.Duration, bool) {
+	h.t.Helper()
+	start := time.Now()
+	for {
+		f := h.layout()
+		if cond(f) {
+			return f, time.Since(start), true
+		}
+		if time.Since(start) > timeout {
+			return f, time.Since(start), false
+		}
+		select {
+		case <-h.sigCh:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
