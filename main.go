@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -164,10 +165,60 @@ func runWindow(log *slog.Logger) {
 			for _, n := range notices {
 				u.ShowNotice("Token cache", n.Message)
 			}
+			offerAzureCLI(u, st.Desk, log)
 		})
 	})
 	u.Window().ShowAndRun()
 	u.Close()
+}
+
+// offerAzureCLI offers, once per Tokendesk directory, to import the accounts Azure CLI
+// keeps on this machine: the default profile signs in as Azure CLI, so its refresh
+// tokens give tokens at once, without a browser.
+func offerAzureCLI(u *ui.UI, desk *usecase.Desk, log *slog.Logger) {
+	dir, err := storage.DefaultDir()
+	if err != nil {
+		return
+	}
+	path, ok := usecase.PendingAzureCLIImport(dir, os.Getenv)
+	if !ok {
+		return
+	}
+	u.OfferImport("Azure CLI sign-ins",
+		"Azure CLI has accounts signed in on this machine ("+path+").\n"+
+			"Import them, so Tokendesk gets their tokens without signing in again?\n"+
+			"Azure CLI's file is only read. You can do this later with \"tokendesk import --azure-cli\".",
+		func(ctx context.Context) (string, error) {
+			data, err := usecase.ReadCacheFile(path)
+			if err != nil {
+				return "", err
+			}
+			res, err := desk.ImportMSALCache(ctx, data)
+			if err != nil {
+				return "", err
+			}
+			return importSummary(res), nil
+		},
+		func() {
+			if err := usecase.RememberAzureCLIOffer(dir); err != nil {
+				log.Warn("could not remember the Azure CLI offer", "err", err)
+			}
+		})
+}
+
+// importSummary says in a sentence or two what an import brought in.
+func importSummary(res usecase.ImportResult) string {
+	if len(res.Accounts) == 0 {
+		return "Azure CLI's cache holds no account a Tokendesk profile can use."
+	}
+	names := make([]string, len(res.Accounts))
+	for i, a := range res.Accounts {
+		names[i] = a.DisplayName
+		if a.Username != "" {
+			names[i] = a.Username
+		}
+	}
+	return fmt.Sprintf("Imported %d account(s): %s.", len(names), strings.Join(names, ", "))
 }
 
 // startupError shows why Tokendesk cannot start, and how to fix it, until closed.
