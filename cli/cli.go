@@ -79,7 +79,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"accounts", "list signed-in accounts", "accounts [--json] [--profile P]", runAccounts},
-		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U]", runLogin},
+		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U] [--scope S]... [--account A]", runLogin},
 		{"logout", "sign out: remove an account's tokens", "logout ACCOUNT", runLogout},
 		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh]", runToken},
 		{"import", "import sign-ins from Azure CLI or an MSAL token cache", "import --azure-cli | --msal-cache FILE", runImport},
@@ -170,7 +170,12 @@ func reportError(w io.Writer, cmd command, err error) {
 			fmt.Fprintln(w, `see "tokendesk accounts", or sign in with "tokendesk login"`)
 		}
 	case ExitInteractionRequired:
-		fmt.Fprintln(w, `sign-in required: run "tokendesk login" (add --device-code without a browser)`)
+		var need *signInNeeded
+		if errors.As(err, &need) {
+			fmt.Fprintf(w, "to sign in again, run: %s\n(add --device-code without a browser)\n", need.command())
+		} else {
+			fmt.Fprintln(w, `sign-in required: run "tokendesk login" (add --device-code without a browser)`)
+		}
 	}
 }
 

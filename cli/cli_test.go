@@ -81,7 +81,14 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 			setup: func(f *fakeService) {
 				f.err = map[string]error{"Token": &identity.Error{StatusCode: 400, Code: "invalid_grant", Description: "grant request is invalid", CorrelationID: "corr-1"}}
 			},
-			wantCode: ExitInteractionRequired, stderrHas: []string{"invalid_grant", "corr-1", "tokendesk login"}},
+			wantCode: ExitInteractionRequired, stderrHas: []string{"invalid_grant", "corr-1", "tokendesk login --profile lab --login-hint bob@example.com --scope s"}},
+		{name: "token scope not consented", args: []string{"token", "--scope", "api://x/new", "--account", "bob-key"},
+			setup: func(f *fakeService) {
+				f.err = map[string]error{"Token": &signInNeeded{err: errors.New("Bob must sign in again to get a token for api://x/new: identity: invalid_scope"),
+					profile: "lab", username: "bob@example.com", scopes: []string{"api://x/new"}}}
+			},
+			wantCode: ExitInteractionRequired, stderrHas: []string{"invalid_scope", "run: tokendesk login --profile lab --login-hint bob@example.com --scope api://x/new"}},
+		{name: "login --account without --scope", args: []string{"login", "--account", "bob-key"}, wantCode: ExitUsage},
 		{name: "token provider error", args: []string{"token", "--scope", "s", "--account", "bob-key"},
 			setup:    func(f *fakeService) { f.err = map[string]error{"Token": errFakeProvider} },
 			wantCode: ExitError, wantStdout: "", stderrHas: []string{"temporarily_unavailable"}},
@@ -161,6 +168,46 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 			}
 			if code != ExitOK && strings.Contains(stdout, "fake-at-") {
 				t.Errorf("a failed command printed a token on stdout")
+			}
+		})
+	}
+}
+
+// TestLoginScopeSignsInAgain: login --scope signs the account in again in its profile,
+// with its username as the login hint, asking for the new scopes on top.
+func TestLoginScopeSignsInAgain(t *testing.T) {
+	display := map[string]string{"DISPLAY": ":0"}
+	tests := []struct {
+		name        string
+		args        []string
+		accounts    []account
+		wantCode    int
+		wantHint    string
+		wantProfile string
+	}{
+		{"the only account", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other"}, []account{bob}, ExitOK, "bob@example.com", "lab"},
+		{"named account", []string{"login", "--scope", "api://x/new api://x/other", "--account", "bob-key"}, nil, ExitOK, "bob@example.com", "lab"},
+		{"no account yet", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other"}, []account{}, ExitOK, "", ""},
+		{"explicit hint wins", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other", "--login-hint", "zed@example.com"}, nil, ExitOK, "zed@example.com", ""},
+		{"several accounts", []string{"login", "--scope", "api://x/new"}, nil, ExitUsage, "", ""},
+		{"unknown account", []string{"login", "--scope", "api://x/new", "--account", "nobody"}, nil, ExitNotFound, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			if tc.accounts != nil {
+				f.accounts = tc.accounts
+			}
+			code, _, stderr := invoke(f, display, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d: %s", code, tc.wantCode, stderr)
+			}
+			if code != ExitOK {
+				return
+			}
+			got := f.lastSign
+			if got.LoginHint != tc.wantHint || got.Profile != tc.wantProfile || !reflect.DeepEqual(got.AddScopes, []string{"api://x/new", "api://x/other"}) {
+				t.Errorf("sign-in request: hint %q profile %q scopes %v", got.LoginHint, got.Profile, got.AddScopes)
 			}
 		})
 	}

@@ -102,17 +102,40 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	profileName := fs.String("profile", "", "sign in with profile `P` (default: the default profile)")
 	device := fs.Bool("device-code", false, "sign in with a code on another device instead of a browser")
 	hint := fs.String("login-hint", "", "pre-fill username `U` at the sign-in page")
+	var scopes scopeList
+	fs.Var(&scopes, "scope", "also ask for scope `S` on top of the profile's (repeatable): consent to a scope added later")
+	acctSel := fs.String("account", "", "with --scope: sign in again as account `A` (a key or username; default: the only account)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
+	}
+	if *acctSel != "" && len(scopes) == 0 {
+		return usagef("--account needs --scope (to sign in anew, use --login-hint)")
 	}
 	if *profileName != "" {
 		if err := checkProfile(ctx, e, *profileName); err != nil {
 			return err
 		}
 	}
+	if len(scopes) > 0 && *hint == "" {
+		// Incremental consent is for an account already here: sign it in again, with
+		// its username as the login hint and in its profile. With no account at all,
+		// this is a first sign-in asking for more.
+		acct, err := e.svc.FindAccount(ctx, *acctSel, *profileName)
+		switch {
+		case err == nil:
+			*hint = acct.Username
+			if *profileName == "" {
+				*profileName = acct.Profile
+			}
+		case *acctSel == "" && errors.Is(err, errNoSuchAccount):
+		default:
+			return err
+		}
+	}
 	req := loginRequest{
 		Profile:   *profileName,
 		LoginHint: *hint,
+		AddScopes: scopes,
 		OnURL: func(u string) {
 			fmt.Fprintf(e.stderr, "Opening a browser to sign in. If it did not open, visit:\n  %s\n", u)
 		},

@@ -84,6 +84,7 @@ func (s deskService) Profiles(ctx context.Context) ([]profile, error) {
 func (s deskService) SignIn(ctx context.Context, req loginRequest) (account, error) {
 	v, err := s.d.SignIn(ctx, req.Profile, usecase.SignInOptions{
 		LoginHint: req.LoginHint,
+		AddScopes: req.AddScopes,
 		OnAuthURL: req.OnURL,
 	})
 	if err != nil {
@@ -94,6 +95,7 @@ func (s deskService) SignIn(ctx context.Context, req loginRequest) (account, err
 
 func (s deskService) SignInWithDeviceCode(ctx context.Context, req loginRequest) (account, error) {
 	v, err := s.d.SignInWithDeviceCode(ctx, req.Profile, usecase.DeviceCodeOptions{
+		AddScopes: req.AddScopes,
 		OnCode: func(dc usecase.DeviceCode) {
 			req.OnDeviceCode(deviceCode{
 				UserCode:                dc.UserCode,
@@ -161,9 +163,12 @@ func (e *mappedError) Unwrap() []error { return []error{e.err, e.kind} }
 // mapErr tags usecase's sentinels with the CLI's.
 func mapErr(err error) error {
 	var kind error
+	var need *usecase.SignInNeededError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &need):
+		return &signInNeeded{err: err, profile: need.Account.Profile, username: need.Account.Username, scopes: need.Scopes}
 	case errors.Is(err, usecase.ErrAmbiguousAccount):
 		kind = errAmbiguousAccount
 	case errors.Is(err, usecase.ErrNoAccount):

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -556,4 +557,45 @@ func TestEndToEndBinaryForegroundLauncher(t *testing.T) {
 	if !strings.Contains(r.stderr, "kim@example.test") {
 		t.Errorf("login output: %v", r)
 	}
+}
+
+// TestEndToEndScopeAddedLater: a scope not consented at sign-in is refused by the
+// provider (its refresh tokens are bound to the granted scopes); token exits 3 naming
+// the login command that fixes it, and that command does.
+func TestEndToEndScopeAddedLater(t *testing.T) {
+	p := testenv.Provider(t)
+	testenv.RequireKeyring(t)
+	ctx := e2eContext(t)
+	home := t.TempDir()
+	var logins []string
+	desk := newDesk(t, home, p, func(ctx context.Context, authURL string) error {
+		logins = append(logins, authURL)
+		return p.LoginAndDeliver(ctx, authURL, "olga")
+	})
+	r := inProcess(ctx, desk, "login", "--profile", "lab")
+	want(t, r, ExitOK, "login")
+	key := strings.TrimSpace(r.stdout)
+
+	const later = "api://tokendesk-cli/added-later"
+	r = inProcess(ctx, desk, "token", "--scope", later, "--account", key)
+	want(t, r, ExitInteractionRequired, "token for a scope not consented at sign-in")
+	fix := "tokendesk login --profile lab --login-hint olga@example.test --scope " + later
+	if !strings.Contains(r.stderr, fix) || strings.Contains(r.stderr, "usecase:") {
+		t.Fatalf("token did not name the fix %q:\n%s", fix, r.stderr)
+	}
+
+	args := strings.Fields(fix)[1:]
+	r = inProcess(ctx, desk, args...)
+	want(t, r, ExitOK, "login --scope")
+	if strings.TrimSpace(r.stdout) != key {
+		t.Errorf("login --scope added account %q, want the same %q", r.stdout, key)
+	}
+	u, _ := url.Parse(logins[len(logins)-1])
+	if sc := u.Query().Get("scope"); !strings.Contains(sc, later) || !strings.Contains(sc, e2eScope) {
+		t.Errorf("login --scope asked for %q", sc)
+	}
+	r = inProcess(ctx, desk, "token", "--scope", later, "--account", key, "--force-refresh")
+	want(t, r, ExitOK, "token for the newly consented scope, refreshed")
+	r = inProcess(ctx, desk, "token", "--scope", e2eScope, "--account", key, "--force-refresh")
+	want(t, r, ExitOK, "token for the old scope, refreshed")
 }

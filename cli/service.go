@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/tokendesk/tokendesk/identity"
 )
 
 // This file is the seam between the command line and the use-case layer. Commands talk
@@ -64,6 +67,8 @@ type loginRequest struct {
 	Profile string
 	// LoginHint pre-fills the username at the sign-in page.
 	LoginHint string
+	// AddScopes are asked for on top of the profile's scopes (incremental consent).
+	AddScopes []string
 	// OnURL is told the sign-in URL of a browser sign-in, so it can be printed for when
 	// the browser did not open.
 	OnURL func(url string)
@@ -108,3 +113,48 @@ var (
 	errNoSuchProfile    = errors.New("no such profile")
 	errAmbiguousAccount = errors.New("ambiguous account")
 )
+
+// signInNeeded is an error only a new sign-in fixes (exit code 3), with what the hint
+// needs to name the exact command: the account's profile and username, and the scopes.
+type signInNeeded struct {
+	err      error
+	profile  string
+	username string
+	scopes   []string
+}
+
+func (e *signInNeeded) Error() string { return e.err.Error() }
+func (e *signInNeeded) Unwrap() []error {
+	return []error{e.err, identity.ErrInteractionRequired}
+}
+
+// command is the login command line that fixes e.
+func (e *signInNeeded) command() string {
+	var b strings.Builder
+	b.WriteString("tokendesk login")
+	if e.profile != "" {
+		b.WriteString(" --profile " + shellQuote(e.profile))
+	}
+	if e.username != "" {
+		b.WriteString(" --login-hint " + shellQuote(e.username))
+	}
+	for _, s := range e.scopes {
+		b.WriteString(" --scope " + shellQuote(s))
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but safe characters.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tokendesk/tokendesk/identity"
 )
 
 // Output shapes of "tokendesk token".
@@ -85,8 +88,18 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	tok, err := e.svc.Token(ctx, acct.Key, scopes, *force)
-	if err != nil {
-		return fmt.Errorf("token for %s: %w", firstNonEmpty(acct.Username, acct.Key), err)
+	var need *signInNeeded
+	switch {
+	case err == nil:
+	case errors.As(err, &need):
+		return err
+	case errors.Is(err, identity.ErrInteractionRequired):
+		// The service said so without naming the account: the hint still can.
+		return &signInNeeded{err: fmt.Errorf("%s must sign in again: %w", firstNonEmpty(acct.Username, acct.Key), err),
+			profile: acct.Profile, username: acct.Username, scopes: scopes}
+	default:
+		// The service's error names the account and scope already.
+		return err
 	}
 	if tok.Account.Key == "" {
 		tok.Account = acct

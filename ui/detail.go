@@ -36,7 +36,10 @@ type detailPane struct {
 	idHeader, idClaims *widget.Label
 	inspected          string // scope of the token in the inspector
 	expiresOn          time.Time
-	selScope           string // scope Ctrl+C copies
+	selScope           string        // scope Ctrl+C copies
+	copiedScope        string        // scope whose token was copied last
+	copiedAt           time.Time     // when
+	copiedNote         *widget.Label // "Copied — clears in N s" next to that scope's button
 	scopes             []usecase.Scope
 	content            *fyne.Container // the placeholder, then also body
 }
@@ -115,6 +118,7 @@ func (d *detailPane) show(key string) {
 	if key != d.key {
 		d.clearInspector()
 		d.selScope = ""
+		d.copiedScope = ""
 	}
 	d.key = key
 	a, ok := d.u.account(key)
@@ -154,6 +158,7 @@ func (d *detailPane) accountsChanged(accs []usecase.AccountView, scopes map[stri
 
 func (d *detailPane) buildScopes() {
 	d.scopeBox.RemoveAll()
+	d.copiedNote = nil
 	if len(d.scopes) == 0 {
 		d.scopeBox.Add(widget.NewLabel("No scopes yet: add one below."))
 	}
@@ -173,6 +178,11 @@ func (d *detailPane) buildScopes() {
 			d.u.inspectToken(d.key, sc.Name)
 		})
 		buttons := container.NewHBox(copyBtn, inspect)
+		if sc.Name == d.copiedScope {
+			d.copiedNote = widget.NewLabel("")
+			d.copiedNote.Importance = widget.SuccessImportance
+			buttons.Objects = append([]fyne.CanvasObject{d.copiedNote}, buttons.Objects...)
+		}
 		if sc.Favourite {
 			buttons.Add(widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { d.removeScope(sc.Name) }))
 		}
@@ -261,6 +271,37 @@ func (d *detailPane) tick() {
 		what = "Token for " + d.inspected
 	}
 	d.expiry.SetText(expiryText(what, d.expiresOn, d.u.opts.Now()))
+	if d.copiedNote != nil {
+		text := copiedText(d.copiedAt, d.u.opts.ClipboardClear, d.u.opts.Now())
+		d.copiedNote.SetText(text)
+		if text == "" {
+			d.copiedScope = ""
+		}
+	}
+}
+
+// markCopied confirms, next to scope's Copy button, that its token is on the clipboard.
+func (d *detailPane) markCopied(scope string) {
+	d.copiedScope = scope
+	d.copiedAt = d.u.opts.Now()
+	d.buildScopes()
+	d.tick()
+}
+
+// copiedText is the inline copy confirmation: the seconds left until the clipboard is
+// cleared ("" once it has been), or plain "Copied" when it is never cleared.
+func copiedText(at time.Time, clear time.Duration, now time.Time) string {
+	if clear < 0 {
+		if now.Sub(at) > 10*time.Second {
+			return ""
+		}
+		return "Copied"
+	}
+	left := at.Add(clear).Sub(now)
+	if left <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("Copied — clears in %d s", int((left+time.Second-1)/time.Second))
 }
 
 // expiryText says how long a token has left, in words.

@@ -21,6 +21,7 @@ type fakeDesk struct {
 	subs     []func()
 	signedIn usecase.AccountView
 	signErr  error
+	reSigned []string // "key scope" of each SignInForScopes
 
 	gate         chan struct{} // when set, Accounts waits for it to close
 	accountCalls int
@@ -109,4 +110,11 @@ func (f *fakeDesk) notify() {
 	for _, s := range subs {
 		s()
 	}
+}
+
+func (f *fakeDesk) SignInForScopes(ctx context.Context, key string, scopes []string, claims string, o usecase.SignInOptions) (identity.Result, error) {
+	f.mu.Lock()
+	f.reSigned = append(f.reSigned, key+" "+scopes[0])
+	f.mu.Unlock()
+	return identity.Result{AccessToken: "fake-token-" + key + "-" + scopes[0] + "-consented", ExpiresOn: time.Now().Add(time.Hour)}, nil
 }

@@ -243,3 +243,36 @@ func TestRealSignInForegroundLauncher(t *testing.T) {
 		t.Fatalf("list shows %+v", u.list.all)
 	}
 }
+
+// TestRealScopeAddedLater: a scope added after sign-in is refused by the provider
+// (invalid_scope); one "Sign in again for this scope" click signs in for it and copies
+// the token.
+func TestRealScopeAddedLater(t *testing.T) {
+	p := testenv.Provider(t)
+	dir := seededProfile(t, p, "mona")
+	desk := realDesk(t, dir)
+	a := test.NewTempApp(t)
+	u := startTestUI(t, a, desk, Options{ClipboardClear: -1, Opener: scripted(t, p, "mona")})
+	const later = "api://tokendesk/ui-added-later"
+	key := u.list.all[0].Key
+	if err := desk.AddScope(context.Background(), key, later); err != nil {
+		t.Fatal(err)
+	}
+	u.settle()
+	u.list.list.Select(0)
+	u.detail.selScope = later
+	u.copySelected()
+	u.settle()
+	again := findButton(u.win.Canvas().Overlays().Top(), "Sign in again for this scope")
+	if again == nil {
+		t.Fatalf("no \"Sign in again for this scope\" for a scope not consented")
+	}
+	test.Tap(again)
+	if !u.pumpUntil(30*time.Second, func() bool { return a.Clipboard().Content() != "" }) {
+		t.Fatal("no token copied after signing in again")
+	}
+	want, err := desk.Token(context.Background(), key, []string{later}, false)
+	if err != nil || a.Clipboard().Content() != want.AccessToken {
+		t.Fatalf("copied token is not the cached one for %s (%v)", later, err)
+	}
+}

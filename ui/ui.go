@@ -29,6 +29,7 @@ type Desk interface {
 	Token(ctx context.Context, accountKey string, scopes []string, forceRefresh bool) (identity.Result, error)
 	SignIn(ctx context.Context, profile string, opts usecase.SignInOptions) (usecase.AccountView, error)
 	SignInWithDeviceCode(ctx context.Context, profile string, opts usecase.DeviceCodeOptions) (usecase.AccountView, error)
+	SignInForScopes(ctx context.Context, accountKey string, scopes []string, claims string, opts usecase.SignInOptions) (identity.Result, error)
 	SignOut(ctx context.Context, accountKey string) error
 	Subscribe(f func()) (cancel func())
 }

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/usecase"
 )
 
@@ -88,22 +89,30 @@ func (u *UI) copyToken(key, scope string, fromTray bool) {
 				u.showErrorFor("Could not get a token for "+scope, err, key)
 				return
 			}
-			u.putOnClipboard(res.AccessToken)
-			u.noteCopied(key, scope)
-			if u.detail.key == key {
-				u.detail.setTokens(scope, res)
-			}
-			who := key
-			if a, ok := u.account(key); ok {
-				who = a.Username
-				if who == "" {
-					who = a.DisplayName
-				}
-			}
-			u.app.SendNotification(fyne.NewNotification("Token copied",
-				fmt.Sprintf("Access token for %s (%s), expires %s.", scope, who, res.ExpiresOn.Local().Format("15:04"))))
+			u.tokenCopied(key, scope, res)
 		})
 	})
+}
+
+// tokenCopied puts res's token on the clipboard, shows it in the inspector, confirms
+// the copy next to the scope's button (the only sign without a notification daemon)
+// and sends a desktop notification.
+func (u *UI) tokenCopied(key, scope string, res identity.Result) {
+	u.putOnClipboard(res.AccessToken)
+	u.noteCopied(key, scope)
+	if u.detail.key == key {
+		u.detail.setTokens(scope, res)
+		u.detail.markCopied(scope)
+	}
+	who := key
+	if a, ok := u.account(key); ok {
+		who = a.Username
+		if who == "" {
+			who = a.DisplayName
+		}
+	}
+	u.app.SendNotification(fyne.NewNotification("Token copied",
+		fmt.Sprintf("Access token for %s (%s), expires %s.", scope, who, res.ExpiresOn.Local().Format("15:04"))))
 }
 
 // putOnClipboard copies token and schedules its removal.

@@ -52,6 +52,9 @@ func (c *identityClient) interactive(ctx context.Context, scopes []string, o Sig
 	if o.LoginHint != "" {
 		opts = append(opts, identity.WithInteractiveLoginHint(o.LoginHint))
 	}
+	if o.Claims != "" {
+		opts = append(opts, identity.WithInteractiveClaimsChallenge(o.Claims))
+	}
 	if o.Prompt != "" {
 		opts = append(opts, identity.WithInteractivePrompt(o.Prompt))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -271,4 +272,63 @@ func TestProviderSignInForegroundLauncher(t *testing.T) {
 	if v.Username != "ivan@example.test" {
 		t.Fatalf("signed in as %+v", v)
 	}
+}
+
+// TestProviderScopeAddedLater: oidc-provider binds a refresh token to the scopes granted
+// at sign-in, so a scope added afterwards is refused (invalid_scope) until the user
+// signs in again asking for it too; SignInForScopes does that with the account's login
+// hint and returns the token.
+func TestProviderScopeAddedLater(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), identity.NewTokenCache())
+	opener, browserErr := scriptedBrowser(p, "lena")
+	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener})
+	if err != nil {
+		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
+	}
+	const later = "api://tokendesk/added-later"
+	if err := d.AddScope(ctx, v.Key, later); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Token(ctx, v.Key, []string{later}, false)
+	var need *SignInNeededError
+	if !errors.As(err, &need) || !errors.Is(err, identity.ErrInteractionRequired) {
+		t.Fatalf("Token for a scope not consented: %v, want a SignInNeededError", err)
+	}
+	if strings.Contains(err.Error(), "usecase:") || !strings.Contains(err.Error(), "Lena must sign in again") {
+		t.Errorf("error text %q", err)
+	}
+
+	opener, browserErr = scriptedBrowser(p, "lena")
+	var authURL string
+	res, err := d.SignInForScopes(ctx, v.Key, need.Scopes, need.Claims, SignInOptions{Opener: opener, OnAuthURL: func(u string) { authURL = u }})
+	if err != nil {
+		t.Fatalf("SignInForScopes: %v (browser: %v)", err, <-browserErr)
+	}
+	q := mustQuery(t, authURL)
+	if q.Get("login_hint") != "lena@example.test" || !strings.Contains(q.Get("scope"), later) || !strings.Contains(q.Get("scope"), testScope) {
+		t.Errorf("incremental sign-in asked login_hint %q scope %q", q.Get("login_hint"), q.Get("scope"))
+	}
+	if res.AccessToken == "" || AccountKey(res.Account) != v.Key {
+		t.Fatalf("SignInForScopes gave account %q, token %v", AccountKey(res.Account), res.AccessToken != "")
+	}
+	for _, sc := range []string{later, testScope} {
+		got, err := d.Token(ctx, v.Key, []string{sc}, true)
+		if err != nil {
+			t.Errorf("refreshing %s after the new consent: %v", sc, err)
+		} else if got.Source != identity.SourceIdentityProvider {
+			t.Errorf("forced refresh of %s came from %v", sc, got.Source)
+		}
+	}
+}
+
+func mustQuery(t *testing.T, raw string) url.Values {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query()
 }

@@ -18,6 +18,11 @@ type SignInOptions struct {
 	// (an Entra request may name one resource only, and the refresh token then serves
 	// every resource silently).
 	Scopes []string
+	// AddScopes, when set, are asked for on top of the profile's scopes (incremental
+	// consent, as SignInForScopes does); Scopes is then ignored.
+	AddScopes []string
+	// Claims is a claims challenge to send (from SignInNeededError.Claims).
+	Claims string
 	// Prompt is sent as prompt= (identity.PromptSelectAccount, ...); empty sends none.
 	Prompt string
 	// OnAuthURL, when set, receives the sign-in URL before the browser is opened, so a
@@ -41,7 +46,11 @@ func (d *Desk) SignIn(ctx context.Context, profile string, opts SignInOptions) (
 	if opener == nil {
 		opener = d.deps.Opener
 	}
-	res, err := c.interactive(ctx, signInScopes(p, opts.Scopes), opts, opener)
+	scopes := signInScopes(p, opts.Scopes)
+	if len(opts.AddScopes) > 0 {
+		scopes = consentScopes(p, opts.AddScopes)
+	}
+	res, err := c.interactive(ctx, scopes, opts, opener)
 	if err != nil {
 		return AccountView{}, fmt.Errorf("usecase: sign in with %s: %w", p.Name, err)
 	}
@@ -52,6 +61,8 @@ func (d *Desk) SignIn(ctx context.Context, profile string, opts SignInOptions) (
 type DeviceCodeOptions struct {
 	// Scopes as in SignInOptions.
 	Scopes []string
+	// AddScopes as in SignInOptions.
+	AddScopes []string
 	// OnCode receives the code and link to show the user; required.
 	OnCode func(DeviceCode)
 }
@@ -67,7 +78,11 @@ func (d *Desk) SignInWithDeviceCode(ctx context.Context, profile string, opts De
 	if err != nil {
 		return AccountView{}, err
 	}
-	res, err := c.deviceCode(ctx, signInScopes(p, opts.Scopes), opts.OnCode)
+	scopes := signInScopes(p, opts.Scopes)
+	if len(opts.AddScopes) > 0 {
+		scopes = consentScopes(p, opts.AddScopes)
+	}
+	res, err := c.deviceCode(ctx, scopes, opts.OnCode)
 	if err != nil {
 		return AccountView{}, fmt.Errorf("usecase: device-code sign in with %s: %w", p.Name, err)
 	}

@@ -12,8 +12,9 @@ import (
 // Token returns an access token for scopes on behalf of the account (key or username),
 // silently: from the cache, or by redeeming the refresh token when the cached one is
 // expired or forceRefresh is set. When only the user can help (nothing cached, refresh
-// token expired or revoked, consent needed) the error matches
-// identity.ErrInteractionRequired and the caller should offer SignIn; an authority's
+// token expired or revoked, consent needed, a scope not consented at sign-in, a claims
+// challenge) the error is a *SignInNeededError, which matches
+// identity.ErrInteractionRequired: the caller should offer SignInForScopes; an authority's
 // answer is an *identity.Error (errors.As) with its description and correlation id.
 //
 // Acquisitions for one account are serialized across processes (Deps.RefreshLocks), so
@@ -47,7 +48,7 @@ func (d *Desk) Token(ctx context.Context, accountKey string, scopes []string, fo
 	res, err := c.AcquireTokenSilentWithError(ctx, scopes, acc.Account, opts...)
 	unlock()
 	if err != nil {
-		return identity.Result{}, fmt.Errorf("usecase: token for %s (%s): %w", acc.DisplayName, strings.Join(scopes, " "), err)
+		return identity.Result{}, tokenError(acc, scopes, err)
 	}
 	if res.Source == identity.SourceIdentityProvider {
 		// A refresh changed the account's status (and maybe its expiry).
