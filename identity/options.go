@@ -36,6 +36,7 @@ type config struct {
 	logger             *slog.Logger
 	installedAppSecret string
 	now                func() time.Time
+	expiryMargin       func(lifetime time.Duration) time.Duration // nil: MSAL's 5 minutes
 }
 
 // WithAuthority sets the authority URL, such as

@@ -190,7 +190,7 @@ func (a *ClientApplication) lookupAccessTokenIn(st *cacheState, envs []string, h
 			if !containsAllFold(e.scopes, scopes) {
 				continue
 			}
-			if e.expiresOn-now < expiryMargin {
+			if e.expiresOn-now < a.expiryMarginOf(e) {
 				out.expired = true
 				continue
 			}

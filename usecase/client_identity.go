@@ -23,6 +23,9 @@ func newClient(p Profile, deps Deps, hc *http.Client, log *slog.Logger, now func
 		identity.WithLogger(log),
 		identity.WithClock(now),
 		identity.WithAppName("Tokendesk"),
+		// Short-lived tokens (zitadel's last 5 minutes) would never be served from the
+		// cache under MSAL's fixed 5-minute margin: every call would refresh.
+		identity.WithExpiryMargin(identity.ProportionalExpiryMargin),
 	}
 	if deps.HTTPClient != nil {
 		opts = append(opts, identity.WithHTTPClient(deps.HTTPClient))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -331,4 +332,48 @@ func mustQuery(t *testing.T, raw string) url.Values {
 		t.Fatal(err)
 	}
 	return u.Query()
+}
+
+// TestProviderShortLivedTokenFromCache: a provider issuing 5-minute access tokens (as
+// zitadel does) has them served from the cache, not refreshed on every call as MSAL's
+// fixed 5-minute margin would.
+func TestProviderShortLivedTokenFromCache(t *testing.T) {
+	p := testenv.NewProvider(t, testenv.WithAccessTokenLifetime(5*time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var offset atomic.Int64 // the test's clock runs ahead of the wall clock by this
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	d, err := New(Deps{Config: NewMemoryConfig(localProfile(p)), Cache: identity.NewTokenCache(), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opener, browserErr := scriptedBrowser(p, "nora")
+	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener})
+	if err != nil {
+		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
+	}
+	first, err := d.Token(ctx, v.Key, []string{testScope}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if life := first.ExpiresOn.Sub(clock()); life > 5*time.Minute || life < 4*time.Minute {
+		t.Fatalf("the provider issued a token for %v, want 5 minutes", life)
+	}
+	// A minute later, 4 minutes are left: less than MSAL's margin, far more than needed.
+	offset.Store(int64(time.Minute))
+	for i := range 2 {
+		got, err := d.Token(ctx, v.Key, []string{testScope}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Source != identity.SourceCache || got.AccessToken != first.AccessToken {
+			t.Errorf("call %d a minute into a 5-minute token: source %v, same token %v; want the cached one", i+1, got.Source, got.AccessToken == first.AccessToken)
+		}
+	}
+	// 30 s before expiry the token counts as expired and is refreshed.
+	offset.Store(int64(4*time.Minute + 35*time.Second))
+	got, err := d.Token(ctx, v.Key, []string{testScope}, false)
+	if err != nil || got.Source != identity.SourceIdentityProvider {
+		t.Errorf("25 s before expiry: source %v (%v), want a refresh", got.Source, err)
+	}
 }

@@ -66,6 +66,13 @@ type ProviderOption func(*providerConfig)
 type providerConfig struct {
 	jwt          bool
 	stockConsent bool
+	atTTL        time.Duration
+}
+
+// WithAccessTokenLifetime makes access tokens live d (whole seconds) instead of an
+// hour, as providers with short-lived tokens (zitadel: 5 minutes) do.
+func WithAccessTokenLifetime(d time.Duration) ProviderOption {
+	return func(c *providerConfig) { c.atTTL = d }
 }
 
 // WithJWTAccessTokens makes access tokens RS256-signed JWTs (header typ "at+jwt",
@@ -228,6 +235,7 @@ func start(cfg providerConfig) (*OIDCProvider, error) {
 		"TOKENDESK_PROVIDER_INSTALLED_CLIENT="+p.InstalledClientID,
 		"TOKENDESK_PROVIDER_JWT="+boolEnv(cfg.jwt),
 		"TOKENDESK_PROVIDER_STOCK_CONSENT="+boolEnv(cfg.stockConsent),
+		"TOKENDESK_PROVIDER_AT_TTL="+strconv.Itoa(int(cfg.atTTL/time.Second)),
 		"NODE_ENV=test",
 	)
 	// node exits when this pipe closes, which also happens when the test binary dies.

@@ -12,6 +12,7 @@
 //   TOKENDESK_PROVIDER_JWT=1                access tokens are RS256 JWTs (typ at+jwt)
 //   TOKENDESK_PROVIDER_STOCK_CONSENT=1      keep the library's stock consent and
 //                                           refresh-token rules (what real providers do)
+//   TOKENDESK_PROVIDER_AT_TTL=N             access tokens live N seconds (default 3600)
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 
@@ -24,6 +25,7 @@ const clientSecret = env.TOKENDESK_PROVIDER_CLIENT_SECRET || randomBytes(24).toS
 const installedClient = env.TOKENDESK_PROVIDER_INSTALLED_CLIENT || 'tokendesk-installed';
 const jwtAccessTokens = env.TOKENDESK_PROVIDER_JWT === '1';
 const stockConsent = env.TOKENDESK_PROVIDER_STOCK_CONSENT === '1';
+const accessTokenTTL = Number(env.TOKENDESK_PROVIDER_AT_TTL) || 3600;
 
 // The resource every request is pinned to. Resource indicators are always on, because
 // they are oidc-provider's only way to accept and return scopes it does not know
@@ -147,7 +149,7 @@ function configuration() {
       },
     },
     ttl: {
-      AccessToken: 3600,
+      AccessToken: accessTokenTTL,
       AuthorizationCode: 300,
       ClientCredentials: 3600,
       DeviceCode: 600,
