@@ -2,6 +2,12 @@
 // display: build it, start it with an empty profile, wait for its window, take a
 // screenshot, check it is not blank, and stop it with SIGTERM.
 //
+// The tray tests (tray_test.go) run the binary on seeded profiles against a test
+// StatusNotifier host (trayhost_test.go) that owns org.kde.StatusNotifierWatcher on
+// the test session bus, reads the menu with com.canonical.dbusmenu.GetLayout, clicks
+// with Event and reads the real X clipboard with xclip; BenchmarkTray (make bench)
+// times start → item registered → accounts in the menu, and click → clipboard.
+//
 // Environment:
 //
 //	DISPLAY                      the X display (make test provides a private Xvfb)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +70,13 @@ var buildTools = func() func(t testing.TB) (bin, seed string) {
 // for its item to register.
 func startTrayApp(t testing.TB, n int, clearSeconds int) *trayApp {
 	t.Helper()
+	return startTrayAppOn(t, n, clearSeconds, "")
+}
+
+// startTrayAppOn is startTrayApp with the host and the app on the bus at busAddr (""
+// for the session bus); seeding still uses the session bus's keyring.
+func startTrayAppOn(t testing.TB, n int, clearSeconds int, busAddr string) *trayApp {
+	t.Helper()
 	requireTool(t, "xclip")
 	bin, seed := buildTools(t)
 	tmp := t.TempDir()
@@ -80,9 +89,12 @@ func startTrayApp(t testing.TB, n int, clearSeconds int) *trayApp {
 	a.seedAccounts(n)
 	a.setConfig("clipboard_clear_seconds", clearSeconds)
 
-	a.host = startTrayHost(t)
+	a.host = startTrayHost(t, busAddr)
 	a.cmd = exec.Command(bin)
 	a.cmd.Env = a.env
+	if busAddr != "" {
+		a.cmd.Env = append(slices.Clone(a.env), "DBUS_SESSION_BUS_ADDRESS="+busAddr)
+	}
 	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
 	a.started = time.Now()
 	if err := a.cmd.Start(); err != nil {
@@ -412,4 +424,273 @@ func TestSmokeTray(t *testing.T) {
 		}
 	}
 	t.Logf("%d layouts fetched, each with Open Tokendesk and Quit", len(a.host.fetches))
+}
+
+// quit clicks Quit in the tray and waits for a clean exit, then releases the host.
+func (a *trayApp) quit() {
+	a.t.Helper()
+	f := a.host.layout()
+	a.host.click(f.find("Quit").ID)
+	select {
+	case err := <-a.exited:
+		if err != nil {
+			a.t.Fatalf("exit after Quit: %v\n%s", err, tail(a.out.String()))
+		}
+	case <-time.After(10 * time.Second):
+		a.t.Fatal("still running 10 s after Quit")
+	}
+	a.host.conn.Close()
+}
+
+// BenchmarkTray measures, on the real binary with 3 seeded accounts and the test
+// StatusNotifier host, the time from process start to the tray item registered, to
+// the accounts in its menu, and from a click on "Copy … token" to the token on the X
+// clipboard. One op is one whole run (build excluded).
+func BenchmarkTray(b *testing.B) {
+	requireDisplay(b)
+	const scope = "api://contoso/files.read"
+	var reg, menu, clip time.Duration
+	for b.Loop() {
+		a := startTrayApp(b, 3, 0)
+		reg += a.registered.Sub(a.started)
+		f, _, ok := a.host.waitMenu(30*time.Second, func(f menuFetch) bool { return len(menuAccounts(f)) == 3 })
+		if !ok {
+			b.Fatalf("menu never listed the accounts:%s", f.root)
+		}
+		menu += time.Since(a.started)
+		var item *menuItem
+		for i := range f.root.Children {
+			if it := f.root.Children[i].find("Copy " + scope + " token"); it != nil && item == nil && strings.Contains(f.root.Children[i].Label, "signed in") {
+				item = it
+			}
+		}
+		if item == nil {
+			b.Fatalf("no copy item for %s:%s", scope, f.root)
+		}
+		before := clipboard(b)
+		clicked := time.Now()
+		a.host.click(item.ID)
+		if _, at, ok := waitClipboard(b, 5*time.Second, func(c string) bool { return c != "" && c != before }); ok {
+			clip += at.Sub(clicked)
+		} else {
+			b.Fatal("the click put nothing on the clipboard")
+		}
+		a.quit()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(reg.Milliseconds())/n, "ms-start-to-item")
+	b.ReportMetric(float64(menu.Milliseconds())/n, "ms-start-to-accounts-in-menu")
+	b.ReportMetric(float64(clip.Microseconds())/1000/n, "ms-click-to-clipboard")
+}
+
+// BenchmarkTrayItemProperties measures what a panel pays to read the item's
+// properties (GetAll, as hosts do on registration and each NewIcon): the icon pixmaps
+// dominate. Reported as bytes of pixmap per read.
+func BenchmarkTrayItemProperties(b *testing.B) {
+	requireDisplay(b)
+	a := startTrayApp(b, 3, 0)
+	a.host.waitMenu(30*time.Second, func(f menuFetch) bool { return len(menuAccounts(f)) == 3 })
+	time.Sleep(time.Second) // start-up work done: what follows is the reads
+	var px int
+	cpu0 := processCPU(b, a.cmd.Process.Pid)
+	for b.Loop() {
+		props := a.host.itemProps()
+		var pixmaps []struct {
+			W, H int32
+			Pix  []byte
+		}
+		if err := dbus.Store([]any{props["IconPixmap"].Value()}, &pixmaps); err != nil {
+			b.Fatal(err)
+		}
+		px = 0
+		for _, p := range pixmaps {
+			px += len(p.Pix)
+		}
+	}
+	b.ReportMetric(float64(px), "pixmap-bytes/read")
+	b.ReportMetric(float64((processCPU(b, a.cmd.Process.Pid)-cpu0).Microseconds())/1000/float64(b.N), "app-cpu-ms/read")
+	a.quit()
+}
+
+// processCPU is the user+system CPU time pid has used (/proc, clock ticks of 10 ms).
+func processCPU(t testing.TB, pid int) time.Duration {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces) start after the last ')'.
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// privateBus starts a D-Bus session daemon of the test's own and returns its address.
+func privateBus(t testing.TB) string {
+	t.Helper()
+	cmd := exec.Command(requireTool(t, "dbus-daemon"), "--session", "--nofork", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make([]byte, 0, 256)
+	buf := make([]byte, 1)
+	for {
+		if _, err := out.Read(buf); err != nil {
+			t.Fatalf("dbus-daemon printed no address: %v", err)
+		}
+		if buf[0] == '\n' {
+			break
+		}
+		line = append(line, buf[0])
+	}
+	return strings.TrimSpace(string(line))
+}
+
+// hungSecretService owns org.freedesktop.secrets on the bus at addr and never answers
+// OpenSession: a keyring waiting for the user to unlock it, as go-keyring sees one.
+type hungSecretService struct{ release chan struct{} }
+
+// OpenSession blocks until the test ends.
+func (h hungSecretService) OpenSession(algorithm string, input dbus.Variant) (dbus.Variant, dbus.ObjectPath, *dbus.Error) {
+	<-h.release
+	return dbus.MakeVariant(""), "/", dbus.MakeFailedError(errors.New("test over"))
+}
+
+// Unlock blocks until the test ends: the user never answers the unlock prompt.
+func (h hungSecretService) Unlock(objects []dbus.ObjectPath) ([]dbus.ObjectPath, dbus.ObjectPath, *dbus.Error) {
+	<-h.release
+	return nil, "/", dbus.MakeFailedError(errors.New("test over"))
+}
+
+func startHungKeyring(t testing.TB, addr string) {
+	t.Helper()
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hungSecretService{release: make(chan struct{})}
+	if err := conn.Export(h, "/org/freedesktop/secrets", "org.freedesktop.Secret.Service"); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := conn.RequestName("org.freedesktop.secrets", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own org.freedesktop.secrets: %v %v", reply, err)
+	}
+	t.Cleanup(func() { close(h.release); conn.Close() })
+}
+
+// TestSmokeTrayKeyringLocked: with a keyring that never answers (locked, waiting for
+// the user), the menu says "Loading…" while the app waits, then a disabled item says
+// the keyring is locked; "Open Tokendesk" and "Quit" stay, and Quit exits 0.
+func TestSmokeTrayKeyringLocked(t *testing.T) {
+	requireDisplay(t)
+	bus := privateBus(t)
+	startHungKeyring(t, bus)
+	a := startTrayAppOn(t, 3, 0, bus)
+	const locked = "Keyring locked or unavailable: unlock it, then restart Tokendesk"
+	f, took, ok := a.host.waitMenu(20*time.Second, func(f menuFetch) bool { return f.find(locked) != nil })
+	if !ok {
+		t.Fatalf("no keyring item within 20 s:%s", f.root)
+	}
+	t.Logf("keyring item %v after registering", took.Round(time.Millisecond))
+	if it := f.find(locked); it.Enabled {
+		t.Error("the keyring item is enabled: clicking it does nothing")
+	}
+	a.host.mu.Lock()
+	var sawLoading bool
+	for _, f := range a.host.fetches {
+		switch {
+		case f.find("Loading…") != nil:
+			sawLoading = true
+		case f.find(locked) == nil:
+			t.Errorf("revision %d is neither loading nor the keyring problem:%s", f.revision, f.root)
+		}
+	}
+	a.host.mu.Unlock()
+	if !sawLoading {
+		t.Error("the menu never said Loading… while the keyring did not answer")
+	}
+	a.quit()
+}
+
+// TestSmokeTrayManyAccounts: 30 accounts (the menu lists 25 and says how many more),
+// then 5 processes signing accounts out at once while the host keeps reading the
+// menu: every layout read is whole (each account has its scopes, Open and Quit are
+// there), and the menu settles on what the CLI lists within 1 s of the last logout.
+func TestSmokeTrayManyAccounts(t *testing.T) {
+	requireDisplay(t)
+	a := startTrayApp(t, 30, 0)
+	accs := a.accounts()
+	want := accountLabels(accs)[:25]
+	f, _, ok := a.host.waitMenu(20*time.Second, func(f menuFetch) bool { return slices.Equal(menuAccounts(f), want) })
+	if !ok {
+		t.Fatalf("menu accounts %q, want the first 25 of %q", menuAccounts(f), accountLabels(accs))
+	}
+	if f.find("5 more accounts in the window…") == nil {
+		t.Errorf("no '5 more accounts' item:%s", f.root)
+	}
+	l0, _ := a.host.signals()
+
+	// Five processes sign out five accounts at once; the host reads all along.
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f := a.host.layout()
+			for _, c := range f.root.Children {
+				if strings.Contains(c.Label, " — ") && len(c.Children) == 0 {
+					t.Errorf("revision %d: %q has an empty submenu (half-built menu)", f.revision, c.Label)
+				}
+			}
+		}
+	}()
+	errs := make(chan error, 5)
+	for _, c := range accs[:5] {
+		go func() {
+			cmd := exec.Command(a.bin, "logout", c.Key)
+			cmd.Env = a.env
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("logout %s: %v: %s", c.Key, err, out)
+			}
+			errs <- err
+		}()
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	last := time.Now()
+	after := a.accounts()
+	if len(after) != 25 {
+		t.Errorf("the CLI lists %d accounts after 5 logouts of 30", len(after))
+	}
+	f, _, ok = a.host.waitMenu(time.Second, func(f menuFetch) bool {
+		return slices.Equal(menuAccounts(f), accountLabels(after)) && f.find("more accounts in the window…") == nil
+	})
+	close(stop)
+	<-readerDone
+	if !ok {
+		t.Errorf("1 s after the last logout the menu shows %q, want %q", menuAccounts(f), accountLabels(after))
+	} else {
+		t.Logf("menu settled %v after the last of 5 concurrent logouts", time.Since(last).Round(time.Millisecond))
+	}
+	l1, p1 := a.host.signals()
+	t.Logf("5 concurrent logouts: %d LayoutUpdated, %d ItemsPropertiesUpdated", l1-l0, p1)
+	if l1-l0 > 5 {
+		t.Errorf("5 logouts sent %d LayoutUpdated signals, want at most one per change (5)", l1-l0)
+	}
+	a.quit()
 }
