@@ -19,7 +19,7 @@ REAL_TESTS ?= ^(TestKeyring|TestDiscovery|TestLogin|TestDeviceFlow|TestSmoke.*)$
 
 export GO FUZZTIME TEST_TIMEOUT REAL_TESTS
 
-.PHONY: deps deps-system build run test bench fuzz package screenshots lint clean
+.PHONY: deps deps-system build run test bench fuzz package package-check fresh-check screenshots lint clean
 
 ## deps: system packages (only the missing ones) and the test provider's node_modules
 deps: deps-system $(PROVIDER)/node_modules/.package-lock.json
@@ -69,6 +69,11 @@ fuzz: deps
 ## package: fyne package into dist/ (linux .tar.xz; windows .exe when mingw is present)
 package: deps
 	VERSION='$(VERSION)' scripts/ci-package.sh
+
+## fresh-check: the README's two commands in a clean Debian 12 root (needs root,
+## mmdebstrap and systemd-container; about 20 min on 2 cores, so not in CI)
+fresh-check:
+	scripts/fresh-check.sh
 
 ## screenshots: the UI's screenshots (scripts/screenshots.sh) on a virtual display
 screenshots: deps build
