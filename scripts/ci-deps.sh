@@ -31,8 +31,9 @@ keyring=(gnome-keyring libsecret-tools dbus)
 # and the Azure SDK for Python.
 peers=(chromium python3-msal python3-azure)
 # Tools tests call: chattr (e2fsprogs) makes a directory read-only even for root;
-# desktop-file-validate checks the installer's .desktop file; make runs its Makefile.
-tools=(e2fsprogs desktop-file-utils make git)
+# desktop-file-validate checks the installer's .desktop file, gio (libglib2.0-bin)
+# launches it as GNOME would, make runs its Makefile.
+tools=(e2fsprogs desktop-file-utils libglib2.0-bin make git)
 # make package: fyne writes .tar.xz; the Windows .exe is cross-built with mingw.
 packaging=(xz-utils gcc-mingw-w64-x86-64)
 pkgs=("${fyne[@]}" "${display[@]}" "${keyring[@]}" "${peers[@]}" "${tools[@]}" "${packaging[@]}")

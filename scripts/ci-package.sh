@@ -38,11 +38,13 @@ trap 'cp bin/FyneApp.toml.orig FyneApp.toml; rm -f fyne_metadata_init.go fyne.sy
 # One retry: on a machine where several go commands share the build cache, a build has
 # been seen to fail once with "could not import <std package> (open : no such file or
 # directory)" and pass when repeated.
+# FyneApp.toml is put back after each run, so every package carries its Build number.
 fyne_package() {
 	"$bin/fyne" package "$@" || {
 		echo "package: fyne package $* failed; retrying once" >&2
 		"$bin/fyne" package "$@"
 	}
+	cp bin/FyneApp.toml.orig FyneApp.toml
 }
 
 name=$(sed -n 's/^ *Name *= *"\(.*\)"/\1/p' FyneApp.toml | head -1)

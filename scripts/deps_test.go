@@ -323,7 +323,7 @@ func TestDepsCoverTestTools(t *testing.T) {
 	}
 	listed := strings.Fields(string(out))
 	for _, tool := range []string{
-		"chattr", "xclip", "desktop-file-validate", "x86_64-w64-mingw32-gcc", "secret-tool",
+		"chattr", "xclip", "desktop-file-validate", "gio", "x86_64-w64-mingw32-gcc", "secret-tool",
 		"gnome-keyring-daemon", "dbus-daemon", "dbus-send", "dbus-run-session", "Xvfb", "xauth",
 		"xdotool", "xwd", "xwininfo", "/usr/bin/convert", "chromium", "xz", "make", "git", "gcc", "pkg-config",
 	} {
