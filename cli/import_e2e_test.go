@@ -34,15 +34,11 @@ const (
 var peerUser = testenv.EntraUser{OID: "9f4880d8-80ba-4c40-97bc-f7a23c703084", TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
 	Username: "Pat.Peer@Contoso.com", Name: "Pat Peer"}
 
-// requireMSALPython skips when python3-msal is missing, except in CI, where it fails.
+// requireMSALPython fails when python3-msal is missing: make deps installs it.
 func requireMSALPython(t *testing.T) {
 	t.Helper()
 	if err := exec.Command(peerPython, "-c", "import msal").Run(); err != nil {
-		msg := fmt.Sprintf("MSAL Python is not available (%s -c 'import msal': %v); apt-get install -y python3-msal", peerPython, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		t.Fatalf("MSAL Python is not available (%s -c 'import msal': %v): run `make deps` (apt-get install -y python3-msal)", peerPython, err)
 	}
 }
 
