@@ -36,6 +36,9 @@ type Config struct {
 	Profiles []Profile `json:"profiles"`
 	// AccountFavourites are each signed-in account's favourite scopes.
 	AccountFavourites []AccountFavourites `json:"account_favourites,omitempty"`
+	// AccountNames are names a provider's userinfo endpoint gave for accounts whose
+	// ID token had none (the token cache keeps the ID token's, in MSAL's format).
+	AccountNames []AccountName `json:"account_names,omitempty"`
 	// ClipboardClearSeconds clears a copied token from the clipboard after this many
 	// seconds; 0 never clears. Default DefaultClipboardClearSeconds.
 	ClipboardClearSeconds int `json:"clipboard_clear_seconds"`
@@ -76,6 +79,17 @@ type AccountFavourites struct {
 	HomeAccountID string   `json:"home_account_id"`
 	Environment   string   `json:"environment"`
 	Scopes        []string `json:"scopes"`
+}
+
+// AccountName is what a provider's userinfo endpoint says about an account, keyed as
+// AccountFavourites.
+type AccountName struct {
+	HomeAccountID string `json:"home_account_id"`
+	Environment   string `json:"environment"`
+	// Username is preferred_username, else email.
+	Username string `json:"username,omitempty"`
+	// Name is the name claim.
+	Name string `json:"name,omitempty"`
 }
 
 // DefaultProfileName names the built-in profile.
@@ -450,6 +464,7 @@ var schema = map[string]map[string]bool{
 	"":                     jsonFields(reflect.TypeFor[Config]()),
 	"profiles[]":           jsonFields(reflect.TypeFor[Profile]()),
 	"account_favourites[]": jsonFields(reflect.TypeFor[AccountFavourites]()),
+	"account_names[]":      jsonFields(reflect.TypeFor[AccountName]()),
 }
 
 func jsonFields(t reflect.Type) map[string]bool {

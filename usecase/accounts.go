@@ -124,7 +124,8 @@ func (d *Desk) accounts(ctx context.Context, s Settings) ([]AccountView, error) 
 				continue
 			}
 			seen[k] = true
-			out = append(out, d.view(a, p))
+			n, _ := s.name(k)
+			out = append(out, d.view(a, p, n))
 		}
 	}
 	now := d.now()
@@ -149,17 +150,18 @@ func (d *Desk) accounts(ctx context.Context, s Settings) ([]AccountView, error) 
 	return out, errors.Join(errs...)
 }
 
-// view builds the AccountView of a signed in through p (status left to the caller).
-func (d *Desk) view(a identity.Account, p Profile) AccountView {
+// view builds the AccountView of a signed in through p (status left to the caller),
+// filling in the names userinfo gave (n) where the ID token had none.
+func (d *Desk) view(a identity.Account, p Profile, n AccountName) AccountView {
 	v := AccountView{
 		Key:         AccountKey(a),
-		DisplayName: a.Name,
-		Username:    a.Username,
+		DisplayName: firstOf(a.Name, n.Name),
+		Username:    firstOf(a.Username, n.Username),
 		Profile:     p.Name,
 		Account:     a,
 	}
 	if v.DisplayName == "" {
-		v.DisplayName = a.Username
+		v.DisplayName = v.Username
 	}
 	if v.DisplayName == "" {
 		v.DisplayName = a.LocalAccountID

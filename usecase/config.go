@@ -54,6 +54,36 @@ type Settings struct {
 	Profiles []Profile
 	// Favourites are extra scopes per account.
 	Favourites []Favourites
+	// Names are what userinfo said about accounts whose ID token named nobody.
+	Names []AccountName
+}
+
+// AccountName is an account's username and name as a provider's userinfo endpoint
+// gave them at sign-in, keyed as Favourites.
+type AccountName struct {
+	HomeAccountID string
+	Environment   string
+	Username      string
+	Name          string
+}
+
+// name returns the recorded names of the account with key.
+func (s Settings) name(key string) (AccountName, bool) {
+	for _, n := range s.Names {
+		if AccountKey(identity.Account{HomeAccountID: n.HomeAccountID, Environment: n.Environment}) == key {
+			return n, true
+		}
+	}
+	return AccountName{}, false
+}
+
+// setName records n, replacing the account's previous record.
+func (s *Settings) setName(n AccountName) {
+	key := AccountKey(identity.Account{HomeAccountID: n.HomeAccountID, Environment: n.Environment})
+	s.Names = slices.DeleteFunc(s.Names, func(o AccountName) bool {
+		return AccountKey(identity.Account{HomeAccountID: o.HomeAccountID, Environment: o.Environment}) == key
+	})
+	s.Names = append(s.Names, n)
 }
 
 // Favourites are one account's favourite scopes, keyed as the token cache keys
@@ -95,7 +125,8 @@ func (s *Settings) setFavourites(a identity.Account, scopes []string) {
 
 // clone returns a deep copy, so callers never share slices with a store.
 func (s Settings) clone() Settings {
-	out := Settings{Profiles: make([]Profile, len(s.Profiles)), Favourites: make([]Favourites, len(s.Favourites))}
+	out := Settings{Profiles: make([]Profile, len(s.Profiles)), Favourites: make([]Favourites, len(s.Favourites)),
+		Names: slices.Clone(s.Names)}
 	for i, p := range s.Profiles {
 		p.Scopes = slices.Clone(p.Scopes)
 		p.SignInScopes = slices.Clone(p.SignInScopes)

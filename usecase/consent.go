@@ -102,7 +102,7 @@ func (d *Desk) SignInForScopes(ctx context.Context, accountKey string, scopes []
 	// the cache for exactly scopes, as a later Token call would.
 	tok, err := c.AcquireTokenSilentWithError(ctx, scopes, res.Account)
 	if err != nil {
-		return identity.Result{}, tokenError(d.view(res.Account, p), scopes, err)
+		return identity.Result{}, tokenError(acc, scopes, err)
 	}
 	return tok, nil
 }

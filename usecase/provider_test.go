@@ -377,3 +377,89 @@ func TestProviderShortLivedTokenFromCache(t *testing.T) {
 		t.Errorf("25 s before expiry: source %v (%v), want a refresh", got.Source, err)
 	}
 }
+
+func zitadelProfile(z *testenv.ZitadelOP, scopes ...string) Profile {
+	return Profile{Name: "Zitadel", Issuer: z.Issuer, ClientID: z.ClientID, RedirectURI: z.RedirectURI, Scopes: scopes}
+}
+
+// zitadelBrowser is an Opener that signs testenv.ZitadelUser in at z.
+func zitadelBrowser(z *testenv.ZitadelOP) (Opener, <-chan error) {
+	errc := make(chan error, 1)
+	return func(ctx context.Context, authURL string) error {
+		err := z.LoginAndDeliver(ctx, authURL, testenv.ZitadelUser)
+		errc <- err
+		return err
+	}, errc
+}
+
+// TestZitadelSignInRefreshScopeNames: the second real provider, zitadel/oidc's example
+// OP: sign-in through a redirect URI with a path, names from userinfo (its ID token has
+// none), 5-minute tokens from the cache, refresh, and a scope added later.
+func TestZitadelSignInRefreshScopeNames(t *testing.T) {
+	z := testenv.Zitadel(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := NewMemoryConfig()
+	d := newProviderDesk(t, cfg, identity.NewTokenCache())
+	if err := d.AddProfile(ctx, zitadelProfile(z, "email")); err != nil {
+		t.Fatalf("AddProfile for zitadel (issuer with a slash, redirect URI with a path): %v", err)
+	}
+	opener, browserErr := zitadelBrowser(z)
+	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener})
+	if err != nil {
+		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
+	}
+	if v.Username != testenv.ZitadelUser || v.DisplayName != testenv.ZitadelUserName {
+		t.Errorf("account username %q name %q, want %q %q (from userinfo)", v.Username, v.DisplayName, testenv.ZitadelUser, testenv.ZitadelUserName)
+	}
+	accs, err := d.Accounts(ctx)
+	if err != nil || len(accs) != 1 || accs[0].Username != testenv.ZitadelUser || accs[0].DisplayName != testenv.ZitadelUserName {
+		t.Errorf("Accounts = %+v, %v", accs, err)
+	}
+	if byName, err := d.FindAccount(ctx, testenv.ZitadelUser, ""); err != nil || byName.Key != v.Key {
+		t.Errorf("FindAccount by the userinfo username: %+v, %v", byName, err)
+	}
+	if s, _ := cfg.Load(ctx); len(s.Names) != 1 {
+		t.Errorf("names recorded: %+v", s.Names)
+	}
+
+	first, err := d.Token(ctx, v.Key, []string{"email"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := d.Token(ctx, v.Key, []string{"email"}, false)
+	if err != nil || again.Source != identity.SourceCache || again.AccessToken != first.AccessToken {
+		t.Errorf("second call: source %v (%v), want the cached 5-minute token", again.Source, err)
+	}
+	fresh, err := d.Token(ctx, v.Key, []string{"email"}, true)
+	if err != nil || fresh.Source != identity.SourceIdentityProvider || fresh.AccessToken == first.AccessToken {
+		t.Fatalf("refresh: source %v, %v", fresh.Source, err)
+	}
+
+	if err := d.AddScope(ctx, v.Key, "phone"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Token(ctx, v.Key, []string{"phone"}, false)
+	var need *SignInNeededError
+	if !errors.As(err, &need) {
+		t.Fatalf("Token for a scope added later: %v, want a SignInNeededError", err)
+	}
+	opener, browserErr = zitadelBrowser(z)
+	res, err := d.SignInForScopes(ctx, v.Key, need.Scopes, need.Claims, SignInOptions{Opener: opener})
+	if err != nil {
+		t.Fatalf("SignInForScopes: %v (browser: %v)", err, <-browserErr)
+	}
+	if res.AccessToken == "" || AccountKey(res.Account) != v.Key {
+		t.Fatalf("SignInForScopes: account %q", AccountKey(res.Account))
+	}
+	for _, sc := range []string{"phone", "email"} {
+		if got, err := d.Token(ctx, v.Key, []string{sc}, false); err != nil || got.Source != identity.SourceCache {
+			t.Errorf("token for %s after the new consent: source %v, %v", sc, got.Source, err)
+		}
+	}
+	// zitadel's example narrows a refresh token to the scopes of the refresh that
+	// renews it (RFC 6749 §6 wants the same scope), so one refresh asks for both.
+	if _, err := d.Token(ctx, v.Key, []string{"phone", "email"}, true); err != nil {
+		t.Errorf("refresh for both scopes after the new consent: %v", err)
+	}
+}

@@ -94,7 +94,8 @@ func (d *Desk) signedIn(ctx context.Context, p Profile, res identity.Result) (Ac
 	if res.Account.IsZero() {
 		return AccountView{}, errors.New("usecase: the authority returned no account (no ID token?)")
 	}
-	v := d.view(res.Account, p)
+	n, _ := d.recordUserinfo(ctx, p, res)
+	v := d.view(res.Account, p, n)
 	v.Status = StatusValid
 	v.ExpiresOn = res.ExpiresOn
 	d.changed()

@@ -58,6 +58,11 @@ func (c *storageConfig) Save(ctx context.Context, s Settings) error {
 				HomeAccountID: f.HomeAccountID, Environment: f.Environment, Scopes: slices.Clone(f.Scopes)})
 		}
 	}
+	cfg.AccountNames = cfg.AccountNames[:0]
+	for _, n := range s.Names {
+		cfg.AccountNames = append(cfg.AccountNames, storage.AccountName{
+			HomeAccountID: n.HomeAccountID, Environment: n.Environment, Username: n.Username, Name: n.Name})
+	}
 	return storage.SaveConfig(c.dir, cfg)
 }
 
@@ -80,6 +85,9 @@ func settingsOf(cfg *storage.Config) Settings {
 	}
 	for _, f := range cfg.AccountFavourites {
 		s.Favourites = append(s.Favourites, Favourites{HomeAccountID: f.HomeAccountID, Environment: f.Environment, Scopes: slices.Clone(f.Scopes)})
+	}
+	for _, n := range cfg.AccountNames {
+		s.Names = append(s.Names, AccountName{HomeAccountID: n.HomeAccountID, Environment: n.Environment, Username: n.Username, Name: n.Name})
 	}
 	return s
 }

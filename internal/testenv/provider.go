@@ -163,7 +163,7 @@ func NewProvider(t testing.TB, opts ...ProviderOption) *OIDCProvider {
 	return p
 }
 
-// Main runs the tests of a package and then stops the shared provider. Call it from
+// Main runs the tests of a package and then stops the shared providers. Call it from
 // TestMain:
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
@@ -175,6 +175,7 @@ func Main(m *testing.M) {
 		shared.p = nil
 	}
 	shared.mu.Unlock()
+	stopZitadel()
 	os.Exit(code)
 }
 
