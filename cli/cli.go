@@ -8,6 +8,7 @@
 //	                [--output token|json|az|exec-credential] [--force-refresh]
 //	tokendesk import --azure-cli | --msal-cache FILE
 //	tokendesk export --msal-cache FILE [--account A] [--force]
+//	tokendesk credential get|store|erase   (git's credential helper)
 //	tokendesk profiles [--json]
 //	tokendesk version | help [COMMAND]
 //
@@ -84,6 +85,7 @@ func commands() []command {
 		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh]", runToken},
 		{"import", "import sign-ins from Azure CLI or an MSAL token cache", "import --azure-cli | --msal-cache FILE", runImport},
 		{"export", "write sign-ins to an MSAL token cache file (unencrypted)", "export --msal-cache FILE [--account A] [--force]", runExport},
+		{"credential", "git credential helper: an access token as git's password", "credential get|store|erase < git's request", runCredential},
 		{"profiles", "list configured profiles, or set one's client secret", "profiles [--json] | profiles set-secret [--clear] NAME < secret", runProfiles},
 		{"version", "print the version", "version", runVersion},
 		{"help", "show help for a command", "help [COMMAND]", runHelp},
@@ -198,7 +200,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nTokendesk keeps OAuth 2.0 / OpenID Connect accounts; without a command it opens the window.")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun \"tokendesk help COMMAND\" for a command's flags.")
 	fmt.Fprintf(w, "\nexit codes: %d ok, %d error, %d usage, %d sign-in required, %d no such account or profile\n",

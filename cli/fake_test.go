@@ -33,6 +33,10 @@ type fakeService struct {
 	// ExportMSALCache was asked for.
 	imported []string
 	exported string
+	// gitHost and gitUser are GitCredential's last arguments; forgotten, the tokens
+	// ForgetAccessToken was given.
+	gitHost, gitUser string
+	forgotten        []string
 
 	calls    []string
 	lastTok  tokenCall

@@ -104,6 +104,8 @@ type service interface {
 	SetProfileSecret(ctx context.Context, profile, secret string) error
 	// importer moves sign-ins to and from other MSAL-based tools (import.go).
 	importer
+	// credentialer answers git's credential helper protocol (credential.go).
+	credentialer
 }
 
 // Errors the adapter maps the use-case layer's errors onto, so exitCode needs no

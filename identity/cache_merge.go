@@ -194,3 +194,28 @@ func (c *TokenCache) Export(ctx context.Context, accounts []Account) ([]byte, er
 	st.unknown = nil
 	return serializeState(st), nil
 }
+
+// RemoveAccessToken drops every cached access token whose secret is token, and
+// returns how many it dropped. A caller told that a token was refused (git's
+// credential helper "erase") uses it, so the next silent call redeems the refresh
+// token instead of handing out the refused token again; refresh tokens stay.
+func (c *TokenCache) RemoveAccessToken(ctx context.Context, token string) (int, error) {
+	if token == "" {
+		return 0, nil
+	}
+	n := 0
+	err := c.update(ctx, func(st *cacheState) bool {
+		var doomed []*cacheEntry
+		for _, e := range st.sections[kindAccessToken] {
+			if e.v[fSecret] == token {
+				doomed = append(doomed, e)
+			}
+		}
+		for _, e := range doomed {
+			st.remove(e)
+		}
+		n = len(doomed)
+		return n > 0
+	})
+	return n, err
+}

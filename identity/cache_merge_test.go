@@ -197,3 +197,31 @@ func TestSilentHitForAccountWithCommonRealm(t *testing.T) {
 		t.Fatalf("silent for an /organizations account: %q, %v", r.AccessToken, err)
 	}
 }
+
+func TestRemoveAccessToken(t *testing.T) {
+	ctx := context.Background()
+	c := NewTokenCache()
+	if err := c.Deserialize(sourceCache(t, "rt-alice", testNow)); err != nil {
+		t.Fatal(err)
+	}
+	c.Serialize()
+	if n, err := c.RemoveAccessToken(ctx, "not-cached"); n != 0 || err != nil || c.HasChanged() {
+		t.Fatalf("removing an unknown token: %d %v changed %v", n, err, c.HasChanged())
+	}
+	if n, err := c.RemoveAccessToken(ctx, "at-alice"); n != 1 || err != nil {
+		t.Fatalf("RemoveAccessToken = %d, %v", n, err)
+	}
+	if ats := secrets(t, c, "AccessToken"); has(ats, "at-alice") || !has(ats, "at-bob") || !has(secrets(t, c, "RefreshToken"), "rt-alice") {
+		t.Fatalf("after removal: access %v refresh %v", ats, secrets(t, c, "RefreshToken"))
+	}
+	// The client now redeems alice's refresh token.
+	sts := &fakeSTS{respond: func(req tokenRequest) (*tokenResponse, error) {
+		return userResponse(alice, "", "User.Read", "at-new", "rt-new"), nil
+	}}
+	pc := newTestClient(t, c, entraAuthority(alice.utid), sts)
+	accts, _ := pc.Accounts(ctx, alice.username)
+	r, err := pc.AcquireTokenSilentWithError(ctx, []string{"User.Read"}, accts[0])
+	if err != nil || r.AccessToken != "at-new" || len(sts.requests()) != 1 {
+		t.Fatalf("silent after removal: %q %v, %d requests", r.AccessToken, err, len(sts.requests()))
+	}
+}

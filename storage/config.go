@@ -39,6 +39,10 @@ type Config struct {
 	// AccountNames are names a provider's userinfo endpoint gave for accounts whose
 	// ID token had none (the token cache keeps the ID token's, in MSAL's format).
 	AccountNames []AccountName `json:"account_names,omitempty"`
+	// CredentialHosts map git hosts to the account and scope whose access token
+	// "tokendesk credential" (a git credential helper) answers with; they come before
+	// the built-in Azure DevOps hosts.
+	CredentialHosts []CredentialHost `json:"credential_hosts,omitempty"`
 	// ClipboardClearSeconds clears a copied token from the clipboard after this many
 	// seconds; 0 never clears. Default DefaultClipboardClearSeconds.
 	ClipboardClearSeconds int `json:"clipboard_clear_seconds"`
@@ -90,6 +94,20 @@ type AccountName struct {
 	Username string `json:"username,omitempty"`
 	// Name is the name claim.
 	Name string `json:"name,omitempty"`
+}
+
+// CredentialHost says which token git gets for a host.
+type CredentialHost struct {
+	// Host is git's host (with ":port" when not the default), such as "git.example.com",
+	// or "*.example.com" for every subdomain; case-insensitive.
+	Host string `json:"host"`
+	// Scope is the scope of the access token handed to git as its password.
+	Scope string `json:"scope"`
+	// Profile names the profile whose account is used; default: the first profile.
+	Profile string `json:"profile,omitempty"`
+	// Account is the account's key or username; default: the username git asks for when
+	// it is an account's, else the profile's only account.
+	Account string `json:"account,omitempty"`
 }
 
 // DefaultProfileName names the built-in profile.
@@ -465,6 +483,7 @@ var schema = map[string]map[string]bool{
 	"profiles[]":           jsonFields(reflect.TypeFor[Profile]()),
 	"account_favourites[]": jsonFields(reflect.TypeFor[AccountFavourites]()),
 	"account_names[]":      jsonFields(reflect.TypeFor[AccountName]()),
+	"credential_hosts[]":   jsonFields(reflect.TypeFor[CredentialHost]()),
 }
 
 func jsonFields(t reflect.Type) map[string]bool {
@@ -627,6 +646,23 @@ func (c *Config) validate() []Problem {
 			accounts[k] = i
 		}
 		checkScopes(f+".scopes", a.Scopes, add)
+	}
+	for i, h := range c.CredentialHosts {
+		f := fmt.Sprintf("credential_hosts[%d]", i)
+		host := strings.TrimPrefix(h.Host, "*.")
+		if host == "" || strings.ContainsAny(host, "/ \t\r\n@*") {
+			add(f+".host", "a git host such as \"git.example.com\", \"git.example.com:8443\" or \"*.example.com\", got %q", h.Host)
+		}
+		if h.Scope == "" {
+			add(f+".scope", "missing scope (the scope of the token git gets, such as \"499b84ac-1321-427f-aa17-267ca6975798/.default\")")
+		} else {
+			checkScopes(f+".scope", []string{h.Scope}, func(_, format string, args ...any) { add(f+".scope", format, args...) })
+		}
+		if h.Profile != "" {
+			if _, ok := names[strings.ToLower(h.Profile)]; !ok && !(len(c.Profiles) == 0 && h.Profile == DefaultProfileName) {
+				add(f+".profile", "no profile is named %q", h.Profile)
+			}
+		}
 	}
 	return probs
 }

@@ -56,6 +56,8 @@ type Settings struct {
 	Favourites []Favourites
 	// Names are what userinfo said about accounts whose ID token named nobody.
 	Names []AccountName
+	// CredentialHosts map git hosts to tokens (see GitCredential); read-only here.
+	CredentialHosts []CredentialHost
 }
 
 // AccountName is an account's username and name as a provider's userinfo endpoint
@@ -126,7 +128,7 @@ func (s *Settings) setFavourites(a identity.Account, scopes []string) {
 // clone returns a deep copy, so callers never share slices with a store.
 func (s Settings) clone() Settings {
 	out := Settings{Profiles: make([]Profile, len(s.Profiles)), Favourites: make([]Favourites, len(s.Favourites)),
-		Names: slices.Clone(s.Names)}
+		Names: slices.Clone(s.Names), CredentialHosts: slices.Clone(s.CredentialHosts)}
 	for i, p := range s.Profiles {
 		p.Scopes = slices.Clone(p.Scopes)
 		p.SignInScopes = slices.Clone(p.SignInScopes)

@@ -89,6 +89,9 @@ func settingsOf(cfg *storage.Config) Settings {
 	for _, n := range cfg.AccountNames {
 		s.Names = append(s.Names, AccountName{HomeAccountID: n.HomeAccountID, Environment: n.Environment, Username: n.Username, Name: n.Name})
 	}
+	for _, h := range cfg.CredentialHosts {
+		s.CredentialHosts = append(s.CredentialHosts, CredentialHost{Host: h.Host, Scope: h.Scope, Profile: h.Profile, Account: h.Account})
+	}
 	return s
 }
 
