@@ -698,8 +698,8 @@ func checkProviderURL(raw string) string {
 // can receive.
 func checkRedirect(raw string, port int) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {
-		return fmt.Sprintf("%q must be a loopback URL such as http://localhost or http://127.0.0.1:8400/", raw)
+	if err != nil || u.Scheme != "http" || !listenable(u.Hostname()) {
+		return fmt.Sprintf("%q must be the loopback URL registered at the provider, such as http://localhost, http://127.0.0.1:8400 or http://localhost/auth/callback", raw)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return fmt.Sprintf("%q must not have a query, fragment or user info", raw)
@@ -714,6 +714,16 @@ func checkRedirect(raw string, port int) string {
 		}
 	}
 	return ""
+}
+
+// listenable reports the hosts the sign-in listener binds (loopback.Listen): other
+// loopback addresses such as 127.0.0.2 pass isLoopback but could never be served.
+func listenable(host string) bool {
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
 }
 
 func isLoopback(host string) bool {

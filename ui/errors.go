@@ -58,6 +58,14 @@ var packagePrefix = regexp.MustCompile(`\b(?:usecase|identity|loopback|storage|u
 
 func withoutPrefixes(s string) string { return packagePrefix.ReplaceAllString(s, "") }
 
+// capitalize starts s with a capital letter, as a sentence does.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 // errorSentence is the one sentence a person reads first; errorDetails follow it.
 func errorSentence(err error) string {
 	var need *usecase.SignInNeededError
@@ -85,10 +93,7 @@ func errorSentence(err error) string {
 	if i := strings.Index(msg, ": "); i > 0 {
 		msg = msg[:i]
 	}
-	if msg != "" {
-		msg = strings.ToUpper(msg[:1]) + msg[1:]
-	}
-	return strings.TrimSuffix(msg, ".") + "."
+	return strings.TrimSuffix(capitalize(msg), ".") + "."
 }
 
 // showError shows err in a dialog: one sentence, then its details selectable, and a

@@ -207,10 +207,20 @@ func TestRealAddProfileDialog(t *testing.T) {
 	test.Type(f.client, p.PublicClientID)
 	test.Tap(f.save)
 	u.settle()
-	if !strings.Contains(f.status.Text, "invalid profile") {
-		t.Fatalf("a wrong issuer was not refused: %q", f.status.Text)
+	if !strings.Contains(strings.ToLower(f.status.Text), "invalid profile") || strings.Contains(f.status.Text, "usecase:") {
+		t.Fatalf("a wrong issuer was not refused in words: %q", f.status.Text)
 	}
 	f.issuer.SetText(p.Issuer)
+	test.Type(f.redirect, "https://localhost/auth/callback")
+	if f.redirect.Validate() == nil {
+		t.Error("the form accepts an https redirect URI")
+	}
+	test.Tap(f.save)
+	u.settle()
+	if !strings.Contains(f.status.Text, "http://localhost/auth/callback") || u.signInDlg.profile.Selected == "Local" {
+		t.Fatalf("an https redirect URI was not refused with the registered forms named: %q", f.status.Text)
+	}
+	f.redirect.SetText("http://127.0.0.1/")
 	test.Tap(f.save)
 	u.settle()
 	if got := u.signInDlg.profile.Selected; got != "Local" {

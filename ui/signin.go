@@ -263,7 +263,11 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 	client := widget.NewEntry()
 	client.SetPlaceHolder("client id of a public (native) app")
 	redirect := widget.NewEntry()
-	redirect.SetPlaceHolder("http://127.0.0.1/ (optional)")
+	redirect.SetPlaceHolder("http://localhost (optional)")
+	redirect.Validator = func(s string) error { return usecase.CheckRedirectURI(strings.TrimSpace(s)) }
+	redirectHelp := widget.NewLabel(usecase.RedirectURIHelp)
+	redirectHelp.Wrapping = fyne.TextWrapWord
+	redirectHelp.Importance = widget.LowImportance
 	scopes := widget.NewEntry()
 	scopes.SetPlaceHolder("api:read api:write (optional)")
 	status := widget.NewLabel("The issuer is checked by fetching its discovery document.")
@@ -273,6 +277,7 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 		widget.NewFormItem("Issuer URL", issuer),
 		widget.NewFormItem("Client id", client),
 		widget.NewFormItem("Redirect URI", redirect),
+		widget.NewFormItem("", redirectHelp),
 		widget.NewFormItem("Default scopes", scopes),
 	)
 	var d *dialog.CustomDialog
@@ -280,6 +285,10 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 	save = widget.NewButton("Check and add", func() {
 		p := usecase.Profile{Name: name.Text, Issuer: issuer.Text, ClientID: client.Text,
 			RedirectURI: strings.TrimSpace(redirect.Text), Scopes: strings.Fields(scopes.Text)}
+		if err := usecase.CheckRedirectURI(p.RedirectURI); err != nil {
+			status.SetText(capitalize(withoutPrefixes(err.Error())) + ".")
+			return
+		}
 		save.Disable()
 		status.SetText("Checking " + p.Issuer + "…")
 		u.run(func(ctx context.Context) {
@@ -287,7 +296,7 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 			u.do(func() {
 				save.Enable()
 				if err != nil {
-					status.SetText(err.Error())
+					status.SetText(capitalize(withoutPrefixes(err.Error())) + ".")
 					return
 				}
 				d.Hide()
@@ -301,7 +310,7 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 	d = dialog.NewCustomWithoutButtons("Add profile", container.NewVBox(form, status), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { d.Hide() }), save})
 	d.Resize(fyne.NewSize(520, 360))
-	u.addProfile = &addProfileForm{dlg: d, name: name, issuer: issuer, client: client, status: status, save: save}
+	u.addProfile = &addProfileForm{dlg: d, name: name, issuer: issuer, client: client, redirect: redirect, status: status, save: save}
 	d.Show()
 }
 
@@ -309,6 +318,7 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 type addProfileForm struct {
 	dlg                  *dialog.CustomDialog
 	name, issuer, client *widget.Entry
+	redirect             *widget.Entry
 	status               *widget.Label
 	save                 *widget.Button
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tokendesk/tokendesk/identity"
@@ -65,6 +66,40 @@ func TestTokenErrorClassifies(t *testing.T) {
 		}
 		if tt.need && need.Claims != tt.claims {
 			t.Errorf("%v: claims %q", tt.err, need.Claims)
+		}
+	}
+}
+
+func TestCheckRedirectURI(t *testing.T) {
+	tests := []struct {
+		uri string
+		ok  bool
+	}{
+		{"", true},
+		{"http://localhost", true},
+		{"http://localhost/", true},
+		{"http://127.0.0.1:8400", true},
+		{"http://[::1]/cb", true},
+		{"http://localhost/auth/callback", true}, // zitadel registers a path
+		{"http://LOCALHOST:1/x/y", true},
+		{"https://localhost/auth/callback", false},
+		{"http://127.0.0.2/", false}, // loopback, but the listener binds only these three
+		{"http://example.com/", false},
+		{"http://localhost/?x=1", false},
+		{"http://localhost/#f", false},
+		{"http://user@localhost/", false},
+		{"http://localhost:0/", false},
+		{"http://localhost:99999/", false},
+		{"localhost:8400", false},
+		{"/auth/callback", false},
+	}
+	for _, tt := range tests {
+		err := CheckRedirectURI(tt.uri)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckRedirectURI(%q) = %v, want ok %v", tt.uri, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "http://localhost/auth/callback") {
+			t.Errorf("CheckRedirectURI(%q) does not name what providers register: %v", tt.uri, err)
 		}
 	}
 }

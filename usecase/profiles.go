@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -100,10 +101,49 @@ func checkProfile(p Profile) error {
 	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
 		return bad("%q must use https (plain http only for 127.0.0.1, [::1] or localhost)", raw)
 	}
-	if p.RedirectURI != "" {
-		r, err := url.Parse(p.RedirectURI)
-		if err != nil || r.Scheme != "http" || !isLoopbackHost(r.Hostname()) {
-			return bad("redirect URI %q must be a loopback http URL", p.RedirectURI)
+	if err := CheckRedirectURI(p.RedirectURI); err != nil {
+		return fmt.Errorf("%w: %v", ErrProfileInvalid, err)
+	}
+	return nil
+}
+
+// RedirectURIHelp says what to enter as a profile's redirect URI.
+const RedirectURIHelp = "Enter the redirect URI registered for the client at your provider. " +
+	"Most register http://localhost or http://127.0.0.1 (any port); some add a path, such as " +
+	"http://localhost/auth/callback (zitadel), which must then match exactly. Empty means http://localhost."
+
+// CheckRedirectURI checks a profile's redirect URI ("" is the default): Tokendesk
+// receives the sign-in on the loopback interface (RFC 8252 §7.3), so it must be an
+// http URL on localhost, 127.0.0.1 or [::1], with an optional port and path, and no
+// query, fragment or user info. The error says what providers register.
+func CheckRedirectURI(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("redirect URI %q %s; use the one registered at your provider, such as http://localhost, http://127.0.0.1:8400 or http://localhost/auth/callback", raw, why)
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return bad("is not a URL")
+	case u.Scheme == "https":
+		return bad("uses https, but a desktop app receives the sign-in over plain http on this computer (RFC 8252)")
+	case u.Scheme != "http" || u.Host == "":
+		return bad("is not an http:// URL")
+	case u.User != nil:
+		return bad("has user info")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return bad("has a query or fragment")
+	}
+	switch strings.ToLower(u.Hostname()) {
+	case "localhost", "127.0.0.1", "::1":
+	default:
+		return bad("is not on localhost, 127.0.0.1 or [::1]")
+	}
+	if ps := u.Port(); ps != "" {
+		if n, err := strconv.Atoi(ps); err != nil || n < 1 || n > 65535 {
+			return bad("has a bad port")
 		}
 	}
 	return nil
