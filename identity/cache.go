@@ -261,7 +261,7 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 			st.putAccessToken(at)
 			for _, r := range legacy {
 				st.removeWhere(st.atBucket(at.home, at.env, at.client, r), func(o *cacheEntry) bool {
-					return o.v[fKeyID] == "" && o.v[fUserAssertionHash] == "" && intersects(o.scopes, at.scopes)
+					return o.v[fKeyID] == "" && o.v[fUserAssertionHash] == "" && containsAll(at.scopes, o.scopes)
 				})
 			}
 		}
@@ -306,15 +306,28 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 }
 
 // putAccessToken adds at (keyed and derived) and removes the access tokens it supersedes: those of the
-// same account, environment, client and realm whose target intersects at's (MSAL
-// keeps one token per scope), bound to the same key and user assertion.
+// same account, environment, client and realm, bound to the same key and user
+// assertion, whose scopes at covers (any order or case). MSAL Python 1.21 replaces
+// only the token with the same key (the same target string), so a refresh whose scope
+// comes back reordered or widened leaves it a near-copy it may go on returning; tokens
+// for other scopes stay, even overlapping ones: a token for Mail.Read must not evict
+// the one for User.Read because both carry "openid profile".
 func (st *cacheState) putAccessToken(at *cacheEntry) {
 	st.removeWhere(st.atBucket(at.home, at.env, at.client, at.realm), func(o *cacheEntry) bool {
 		return o.v[fKeyID] == at.v[fKeyID] &&
 			o.v[fUserAssertionHash] == at.v[fUserAssertionHash] &&
-			intersects(o.scopes, at.scopes)
+			containsAll(at.scopes, o.scopes)
 	})
 	st.add(at)
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // updateRT gives the refresh token stored under key a new secret, as MSAL Python's
@@ -352,17 +365,6 @@ func (st *cacheState) replace(e *cacheEntry, chain *cacheEntry, same func(*cache
 		st.remove(o)
 	}
 	st.add(e)
-}
-
-func intersects(a, b []string) bool {
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // claimString returns a string claim, or "".

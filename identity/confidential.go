@@ -18,42 +18,50 @@ func assertionHash(assertion string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// cachedAppToken finds a valid cached access token of this client for scopes at info:
-// app-only tokens (assertion "" and no account) or on-behalf-of tokens of one
-// assertion. Tokens bound to a key are never returned.
-func (a *ClientApplication) cachedAppToken(ctx context.Context, info *authorityInfo, scopes []string, assertion string) (Result, bool, error) {
-	var res Result
-	var found bool
+// cachedAppToken finds a valid cached access token of this client for scopes at info's
+// realm (the one MSAL Python keys it by): app-only tokens (assertion "" and no
+// account) or on-behalf-of tokens of one assertion. Tokens bound to a key are never
+// returned. aging reports a token past its refresh_on: the caller should refresh, and
+// fall back to it if that fails (MSAL Python 1.31).
+func (a *ClientApplication) cachedAppToken(ctx context.Context, info *authorityInfo, scopes []string, assertion string) (res Result, found, aging bool, err error) {
 	now := a.now().Unix()
 	client := strings.ToLower(a.clientID)
-	realm := strings.ToLower(info.Tenant)
+	realm := lower(info.cacheRealm())
 	envs := cacheEnvironments(info)
 	match := func(e *cacheEntry) bool {
-		return !e.has(fKeyID) && e.client == client && e.expiresOn-now >= expiryMargin &&
-			containsAllFold(e.scopes, scopes) && (e.refreshOn == 0 || e.refreshOn > now)
+		return !e.has(fKeyID) && e.client == client && e.realm == realm && e.expiresOn-now >= expiryMargin &&
+			containsAllFold(e.scopes, scopes)
 	}
-	err := a.cache.view(ctx, func(st *cacheState) {
+	take := func(st *cacheState, e *cacheEntry) bool {
+		if found && !aging {
+			return true
+		}
+		if isAging := e.refreshOn != 0 && e.refreshOn <= now; !found || !isAging {
+			res, found, aging = cachedResult(st, e, Account{}), true, isAging
+		}
+		return found && !aging
+	}
+	err = a.cache.view(ctx, func(st *cacheState) {
 		if assertion == "" {
 			for _, env := range envs {
 				for e := st.atBucket("", env, client, realm); e != nil; e = e.next {
-					if e.v[fUserAssertionHash] == "" && match(e) {
-						res, found = cachedResult(st, e, Account{}), true
+					if e.v[fUserAssertionHash] == "" && match(e) && take(st, e) {
 						return
 					}
 				}
 			}
 			return
 		}
-		// On-behalf-of tokens belong to the (unknown) user behind the assertion: scan.
+		// On-behalf-of tokens belong to the (unknown) user behind the assertion: scan,
+		// keeping to this tenant, as MSAL Python's lookup by realm does.
 		hash := assertionHash(assertion)
 		for _, e := range st.sections[kindAccessToken] {
-			if e.v[fUserAssertionHash] == hash && match(e) && containsFold(envs, e.env) {
-				res, found = cachedResult(st, e, Account{}), true
+			if e.v[fUserAssertionHash] == hash && match(e) && containsFold(envs, e.env) && take(st, e) {
 				return
 			}
 		}
 	})
-	return res, found, err
+	return res, found, aging, err
 }
 
 func containsFold(list []string, s string) bool {
@@ -81,9 +89,14 @@ func (c *ConfidentialClient) AcquireTokenForClient(ctx context.Context, scopes [
 	if err != nil {
 		return Result{}, err
 	}
+	var fallback *Result
 	if !cc.forceRefresh && cc.claimsChallenge == "" {
-		if res, ok, err := a.cachedAppToken(ctx, info, scopes, ""); err != nil || ok {
+		res, ok, aging, err := a.cachedAppToken(ctx, info, scopes, "")
+		if err != nil || (ok && !aging) {
 			return res, err
+		}
+		if ok {
+			fallback = &res // past refresh_on: refresh, but keep it in case that fails
 		}
 	}
 	if t := strings.ToLower(info.Tenant); t == "common" || t == "organizations" {
@@ -97,6 +110,11 @@ func (c *ConfidentialClient) AcquireTokenForClient(ctx context.Context, scopes [
 	// Store under the central authority: the region is a routing detail.
 	tr, err := a.redeem(ctx, req)
 	if err != nil {
+		if fallback != nil {
+			// MSAL Python 1.31: a failed early refresh returns the still-valid token.
+			a.log.DebugContext(ctx, "identity: refresh after refresh_on failed; returning the cached token", "error", errCode(err))
+			return *fallback, nil
+		}
 		return Result{}, err
 	}
 	return a.store(ctx, info, scopes, tr, storeParams{appOnly: true})
@@ -115,7 +133,7 @@ func (c *ConfidentialClient) AcquireTokenOnBehalfOf(ctx context.Context, userAss
 		return Result{}, err
 	}
 	if !cc.forceRefresh && cc.claimsChallenge == "" {
-		if res, ok, err := a.cachedAppToken(ctx, info, scopes, userAssertion); err != nil || ok {
+		if res, ok, aging, err := a.cachedAppToken(ctx, info, scopes, userAssertion); err != nil || (ok && !aging) {
 			return res, err
 		}
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // redeem POSTs one token request: the grant's form plus client_id, decorated scopes,
-// claims (capabilities merged with the challenge), client_info for Entra, and client
+// claims (capabilities merged with the challenge), client_info for Entra and AD FS, and client
 // authentication, with telemetry and correlation headers, behind the throttles. The ID
 // token is decoded (Entra) or verified (OIDC) and checked against req.nonce and
 // req.maxAge. Every failure is an *Error.
@@ -32,7 +32,8 @@ func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*toke
 	if claims != "" {
 		form.Set("claims", claims)
 	}
-	if info.Type == authorityTypeMSSTS {
+	if info.Type != authorityTypeGeneric {
+		// MSAL Python asks AD FS for it too (its default body); AD FS ignores it.
 		form.Set("client_info", "1")
 	}
 	if err := a.authenticate(ctx, form, info.TokenEndpoint); err != nil {
