@@ -261,7 +261,7 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 			st.putAccessToken(at)
 			for _, r := range legacy {
 				st.removeWhere(st.atBucket(at.home, at.env, at.client, r), func(o *cacheEntry) bool {
-					return o.v[fKeyID] == "" && o.v[fUserAssertionHash] == "" && containsAll(at.scopes, o.scopes)
+					return o.v[fKeyID] == "" && o.v[fUserAssertionHash] == "" && sharesResourceScope(o.scopes, at.scopes)
 				})
 			}
 		}
@@ -307,18 +307,43 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 
 // putAccessToken adds at (keyed and derived) and removes the access tokens it supersedes: those of the
 // same account, environment, client and realm, bound to the same key and user
-// assertion, whose scopes at covers (any order or case). MSAL Python 1.21 replaces
-// only the token with the same key (the same target string), so a refresh whose scope
-// comes back reordered or widened leaves it a near-copy it may go on returning; tokens
-// for other scopes stay, even overlapping ones: a token for Mail.Read must not evict
-// the one for User.Read because both carry "openid profile".
+// assertion, that share a resource scope with it (MSAL keeps one token per scope; a
+// refresh replaces the token it refreshed even when the scope comes back reordered,
+// in another case, or narrower). The reserved scopes do not count: a token for
+// Mail.Read must not evict the one for User.Read because both carry "openid profile",
+// and MSAL Python 1.21 keeps both. (It replaces only the entry with the very same key.)
 func (st *cacheState) putAccessToken(at *cacheEntry) {
 	st.removeWhere(st.atBucket(at.home, at.env, at.client, at.realm), func(o *cacheEntry) bool {
 		return o.v[fKeyID] == at.v[fKeyID] &&
 			o.v[fUserAssertionHash] == at.v[fUserAssertionHash] &&
-			containsAll(at.scopes, o.scopes)
+			sharesResourceScope(o.scopes, at.scopes)
 	})
 	st.add(at)
+}
+
+// sharesResourceScope reports whether two lower-cased scope lists have a scope in
+// common other than the reserved OpenID ones. Lists of reserved scopes only (an ID
+// token's refresh) count as sharing when they are the same set.
+func sharesResourceScope(a, b []string) bool {
+	resource := false
+	for _, x := range a {
+		if isReservedScope(x) {
+			continue
+		}
+		resource = true
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	if !resource {
+		for _, y := range b {
+			if !isReservedScope(y) {
+				return false
+			}
+		}
+		return containsAll(a, b) && containsAll(b, a)
+	}
+	return false
 }
 
 func containsAll(have, want []string) bool {

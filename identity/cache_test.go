@@ -214,7 +214,7 @@ func keys[V any](m map[string]V) []string {
 	return sorted(out)
 }
 
-func TestCacheStoreRemovesSupersededAccessTokens(t *testing.T) {
+func TestCacheStoreReplacesAccessTokensSharingAScope(t *testing.T) {
 	c := NewTokenCache()
 	info := entraAuthority("organizations")
 	mustStore(t, c, info, testClientID, userResponse(alice, "", "User.Read Mail.Read openid profile", "at-1", "rt"))
@@ -222,7 +222,7 @@ func TestCacheStoreRemovesSupersededAccessTokens(t *testing.T) {
 	mustStore(t, c, entraAuthority("other-tenant"), testClientID, userResponse(alice, "other-tenant", "Mail.Read", "at-3", "rt"))
 	mustStore(t, c, info, "other-client", userResponse(alice, "", "mail.read user.read", "at-4", "rt"))
 	mustStore(t, c, info, testClientID, userResponse(alice, "", "Calendars.Read openid profile", "at-5", "rt"))
-	// Covers at-1's scopes, in another order and case: at-1 is superseded.
+	// Shares at-1's scopes, in another order and case: at-1 is superseded.
 	mustStore(t, c, info, testClientID, userResponse(alice, "", "profile openid mail.read USER.READ email", "at-6", "rt"))
 
 	var secrets []string
@@ -231,7 +231,16 @@ func TestCacheStoreRemovesSupersededAccessTokens(t *testing.T) {
 	}
 	// at-2 and at-5 overlap at-6 only in "openid profile": they stay (MSAL Python keeps them).
 	if want := []string{"at-2", "at-3", "at-4", "at-5", "at-6"}; fmt.Sprint(sorted(secrets)) != fmt.Sprint(want) {
-		t.Fatalf("access tokens = %v, want %v (at-6 covers at-1 in the same tenant and client)", sorted(secrets), want)
+		t.Fatalf("access tokens = %v, want %v (at-6 shares mail.read with at-1 in the same tenant and client)", sorted(secrets), want)
+	}
+	// A refresh for one of at-6's scopes replaces it, though it comes back narrower.
+	mustStore(t, c, info, testClientID, userResponse(alice, "", "Mail.Read openid", "at-7", "rt"))
+	secrets = nil
+	for _, at := range cacheJSON(t, c)["AccessToken"] {
+		secrets = append(secrets, at["secret"].(string))
+	}
+	if want := []string{"at-2", "at-3", "at-4", "at-5", "at-7"}; fmt.Sprint(sorted(secrets)) != fmt.Sprint(want) {
+		t.Fatalf("access tokens = %v, want %v", sorted(secrets), want)
 	}
 }
 

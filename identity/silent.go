@@ -183,6 +183,10 @@ func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInf
 // lookupAccessTokenIn finds a cached access token under one realm.
 func (a *ClientApplication) lookupAccessTokenIn(st *cacheState, envs []string, home, client, realm string, account Account, scopes []string, now int64) (out atLookup) {
 	for _, env := range envs {
+		// Several tokens may fit (one for more scopes, written earlier): take the one
+		// that lives longest, so a refreshed token wins over the one it refreshed in
+		// whatever order the cache file lists them.
+		var best *cacheEntry
 		for e := st.atBucket(home, env, client, realm); e != nil; e = e.next {
 			if e.has(fKeyID) || e.v[fUserAssertionHash] != "" {
 				continue // bound to a key, or to an OBO assertion
@@ -194,7 +198,12 @@ func (a *ClientApplication) lookupAccessTokenIn(st *cacheState, envs []string, h
 				out.expired = true
 				continue
 			}
-			out.res, out.found, out.aging = cachedResult(st, e, account), true, e.refreshOn != 0 && e.refreshOn < now
+			if best == nil || e.expiresOn > best.expiresOn {
+				best = e
+			}
+		}
+		if best != nil {
+			out.res, out.found, out.aging = cachedResult(st, best, account), true, best.refreshOn != 0 && best.refreshOn < now
 			out.home, out.env = home, env
 			return out
 		}
