@@ -69,13 +69,17 @@ func runCLI(log *slog.Logger, args []string) int {
 // open builds storage, the identity cache and the use cases over the profile directory
 // (TOKENDESK_HOME, else the user config directory). The keyring is asked for at most
 // 3 s per call: go-keyring has no timeout of its own.
-func open(log *slog.Logger) (*usecase.Stored, error) {
+func open(log *slog.Logger, opts ...usecase.DirOption) (*usecase.Stored, error) {
 	dir, err := storage.DefaultDir()
 	if err != nil {
 		return nil, err
 	}
-	return usecase.OpenDir(dir, storage.SystemKeyring(3*time.Second), log)
+	return usecase.OpenDir(dir, storage.SystemKeyring(3*time.Second), log, opts...)
 }
+
+// windowTokenTimeout bounds each token the window or tray asks for (the CLI has its
+// --timeout): a copied token nobody gets within 30 s is better reported than awaited.
+const windowTokenTimeout = 30 * time.Second
 
 // trace prints a start-up milestone when TOKENDESK_TRACE_STARTUP=1
 // (scripts/bench-window.sh reads these lines).
@@ -116,7 +120,7 @@ func runWindow(log *slog.Logger) {
 		os.Exit(0)
 	}()
 
-	st, err := open(log)
+	st, err := open(log, usecase.WithTokenTimeout(windowTokenTimeout))
 	if err != nil {
 		startupError(a, log, err)
 		return

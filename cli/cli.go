@@ -5,7 +5,7 @@
 //	tokendesk login [--profile P] [--device-code] [--login-hint U]
 //	tokendesk logout ACCOUNT
 //	tokendesk token --scope S [--scope S2] [--account A] [--profile P]
-//	                [--output token|json|az|exec-credential] [--force-refresh]
+//	                [--output token|json|az|exec-credential] [--force-refresh] [--timeout D]
 //	tokendesk import --azure-cli | --msal-cache FILE
 //	tokendesk export --msal-cache FILE [--account A] [--force]
 //	tokendesk credential get|store|erase   (git's credential helper)
@@ -82,7 +82,7 @@ func commands() []command {
 		{"accounts", "list signed-in accounts", "accounts [--json] [--profile P]", runAccounts},
 		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U] [--scope S]... [--account A]", runLogin},
 		{"logout", "sign out: remove an account's tokens", "logout ACCOUNT", runLogout},
-		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh]", runToken},
+		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh] [--timeout D]", runToken},
 		{"import", "import sign-ins from Azure CLI or an MSAL token cache", "import --azure-cli | --msal-cache FILE", runImport},
 		{"export", "write sign-ins to an MSAL token cache file (unencrypted)", "export --msal-cache FILE [--account A] [--force]", runExport},
 		{"credential", "git credential helper: an access token as git's password", "credential get|store|erase < git's request", runCredential},
@@ -177,6 +177,10 @@ func reportError(w io.Writer, cmd command, err error) {
 			fmt.Fprintf(w, "to sign in again, run: %s\n(add --device-code without a browser)\n", need.command())
 		} else {
 			fmt.Fprintln(w, `sign-in required: run "tokendesk login" (add --device-code without a browser)`)
+		}
+	case ExitError:
+		if errors.Is(err, identity.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			fmt.Fprintln(w, "no answer in time: check the network, proxy or VPN to the host named above, or raise --timeout")
 		}
 	}
 }

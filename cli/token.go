@@ -11,6 +11,10 @@ import (
 	"github.com/tokendesk/tokendesk/identity"
 )
 
+// DefaultTokenTimeout bounds "tokendesk token" unless --timeout says otherwise: kubectl
+// and scripts wait for it, so a stalled provider must end in an error, not a hang.
+const DefaultTokenTimeout = 30 * time.Second
+
 // Output shapes of "tokendesk token".
 const (
 	outputToken          = "token"
@@ -56,9 +60,15 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	profileName := fs.String("profile", "", "choose among the accounts of profile `P`")
 	output := fs.String("output", outputToken, "output `shape`: token (bare), json, az (az account get-access-token) or exec-credential (kubectl)")
 	force := fs.Bool("force-refresh", false, "skip the cached access token and redeem the refresh token")
+	timeout := fs.Duration("timeout", DefaultTokenTimeout, "give up after `D` (such as 10s or 1m): waiting for another process's refresh of the account, and for the provider")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
+	if *timeout <= 0 {
+		return usagef("--timeout must be positive, got %s", *timeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
 	if len(scopes) == 0 {
 		return usagef("--scope is required")
 	}

@@ -63,7 +63,10 @@ func WithInstanceDiscovery(enabled bool) Option {
 func WithTokenCache(cache *TokenCache) Option { return func(c *config) { c.tokenCache = cache } }
 
 // WithHTTPClient sets the HTTP client for every request (MSAL: http_client=). When set,
-// WithTLSConfig, WithProxy and WithTimeout do not apply, and retries are the client's duty.
+// WithTLSConfig, WithProxy and WithTimeout do not apply, its own timeouts replace
+// identity's defaults (DefaultRequestTimeout and the rest), and retries are its duty.
+// Its CheckRedirect is replaced: requests carrying credentials never follow a redirect
+// (ErrRedirectRefused).
 func WithHTTPClient(client *http.Client) Option { return func(c *config) { c.httpClient = client } }
 
 // WithTLSConfig sets the TLS settings of the default HTTP client, for example a CA bundle
@@ -75,7 +78,9 @@ func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
 	return func(c *config) { c.proxy = proxy }
 }
 
-// WithTimeout bounds each HTTP request of the default HTTP client (MSAL: timeout=).
+// WithTimeout bounds each whole HTTP request of the default HTTP client (MSAL:
+// timeout=); the default is DefaultRequestTimeout. A request that runs out of time
+// fails with an error matching ErrTimeout.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // WithClientClaims adds claims to, or overrides defaults of, the signed client assertion

@@ -84,16 +84,9 @@ func newWireState(cfg *config) (*wireState, error) {
 		w.httpCache = NewHTTPCache()
 	}
 	if cfg.httpClient != nil {
-		w.client = cfg.httpClient
+		w.client = withRedirectPolicy(cfg.httpClient)
 	} else {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if cfg.tlsConfig != nil {
-			tr.TLSClientConfig = cfg.tlsConfig.Clone()
-		}
-		if cfg.proxy != nil {
-			tr.Proxy = cfg.proxy
-		}
-		w.client = &http.Client{Transport: tr, Timeout: cfg.timeout}
+		w.client = withRedirectPolicy(newDefaultHTTPClient(cfg))
 		w.retry = true
 	}
 	return w, nil
@@ -217,6 +210,13 @@ func (w *wireState) send(ctx context.Context, method, endpoint string, form url.
 		}
 		return readResponse(method, endpoint, resp)
 	}
+	var re *redirectError
+	if errors.As(lastErr, &re) {
+		return nil, &Error{StatusCode: re.status, Err: fmt.Errorf("%s %s: %w", method, redactURL(endpoint), re)}
+	}
+	if isTimeout(lastErr) {
+		return nil, timeoutError(method, endpoint, 0, lastErr)
+	}
 	return nil, transportError(method, endpoint, lastErr)
 }
 
@@ -239,6 +239,9 @@ func readResponse(method, endpoint string, resp *http.Response) (*httpResponse, 
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
+		if isTimeout(err) {
+			return nil, timeoutError(method, endpoint, resp.StatusCode, err)
+		}
 		return nil, &Error{StatusCode: resp.StatusCode, Err: fmt.Errorf("%s %s: reading the response: %w", method, redactURL(endpoint), err)}
 	}
 	if len(body) > maxResponseBytes {

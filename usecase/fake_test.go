@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
 )
@@ -18,6 +19,11 @@ type fakeClient struct {
 	err      error                      // returned by AcquireTokenSilentWithError
 	removed  []string
 	lastOpts int
+	// hang makes AcquireTokenSilentWithError wait for its context's end, as a call to a
+	// stalled token endpoint would.
+	hang bool
+	// inside counts AcquireTokenSilentWithError calls running now; most is its peak.
+	inside, most int
 }
 
 func (f *fakeClient) Accounts(ctx context.Context, username string) ([]identity.Account, error) {
@@ -27,6 +33,21 @@ func (f *fakeClient) Accounts(ctx context.Context, username string) ([]identity.
 }
 
 func (f *fakeClient) AcquireTokenSilentWithError(ctx context.Context, scopes []string, account identity.Account, opts ...identity.CallOption) (identity.Result, error) {
+	f.mu.Lock()
+	f.inside++
+	f.most = max(f.most, f.inside)
+	hang := f.hang
+	f.mu.Unlock()
+	time.Sleep(time.Millisecond) // long enough for an unserialized caller to overlap
+	defer func() {
+		f.mu.Lock()
+		f.inside--
+		f.mu.Unlock()
+	}()
+	if hang {
+		<-ctx.Done()
+		return identity.Result{}, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastOpts = len(opts)

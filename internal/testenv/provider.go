@@ -111,6 +111,37 @@ func (p *OIDCProvider) GrantCount(ctx context.Context, grantType string) (int, e
 	return counts[grantType], nil
 }
 
+// TokenEndpointMode says how the provider's token endpoint behaves (SetTokenEndpointMode).
+type TokenEndpointMode struct {
+	// Mode is "normal", "stall" (never answers), "drip" (answers 200 and then one body
+	// byte a second, forever) or "redirect" (answers Status with Location).
+	Mode     string `json:"mode"`
+	Status   int    `json:"status,omitempty"`
+	Location string `json:"location,omitempty"`
+}
+
+// SetTokenEndpointMode makes the token endpoint misbehave (or behave again): requests
+// it swallows never reach the provider, so no refresh token is used up by them.
+func (p *OIDCProvider) SetTokenEndpointMode(ctx context.Context, m TokenEndpointMode) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Issuer+"/_tokendesk/token-mode", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("testenv: token-mode: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
 // Metadata returns the provider's discovery document
 // (/.well-known/openid-configuration), as fetched when it started.
 func (p *OIDCProvider) Metadata() map[string]any { return p.metadata }

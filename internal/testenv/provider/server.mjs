@@ -210,12 +210,48 @@ server.listen(0, '127.0.0.1', () => {
     const type = ctx.oidc.params.grant_type;
     grants[type] = (grants[type] || 0) + 1;
   });
+  // How the token endpoint misbehaves, for tests of clients against hostile servers:
+  // {"mode": "normal" | "stall" (never answer) | "drip" (headers, then one body byte a
+  // second, forever) | "redirect" (answer `status` with Location `location`)}.
+  let tokenMode = { mode: 'normal' };
   const callback = provider.callback();
   server.on('request', (req, res) => {
     if (req.method === 'GET' && req.url === '/_tokendesk/grants') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(grants));
       return;
+    }
+    if (req.method === 'POST' && req.url === '/_tokendesk/token-mode') {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        tokenMode = JSON.parse(body);
+        res.writeHead(204);
+        res.end();
+      });
+      return;
+    }
+    if (tokenMode.mode !== 'normal' && req.url.split('?')[0] === '/token') {
+      req.resume(); // read and drop the form: it never reaches the provider
+      switch (tokenMode.mode) {
+        case 'stall':
+          return; // the socket stays open without an answer
+        case 'drip': {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          const body = '{"access_token":"' + 'x'.repeat(4096) + '"}';
+          let i = 0;
+          const timer = setInterval(() => {
+            if (i >= body.length || res.destroyed) return clearInterval(timer);
+            res.write(body[i++]);
+          }, 1000);
+          res.on('close', () => clearInterval(timer));
+          return;
+        }
+        case 'redirect':
+          res.writeHead(tokenMode.status, { location: tokenMode.location });
+          res.end();
+          return;
+      }
     }
     callback(req, res);
   });
