@@ -39,6 +39,11 @@ func main() {
 	// and its children the user's own locale back.
 	fynelocale.Restore()
 	log := newLogger()
+	if cli.IsAzName(os.Args[0]) {
+		// Started through a link named az: Azure SDKs' Azure CLI credential runs
+		// "az account get-access-token", and gets Tokendesk's token.
+		os.Exit(runCLI(log, append([]string{"az"}, os.Args[1:]...)))
+	}
 	if len(os.Args) > 1 {
 		os.Exit(runCLI(log, os.Args[1:]))
 	}

@@ -9,6 +9,8 @@
 //	tokendesk import --azure-cli | --msal-cache FILE
 //	tokendesk export --msal-cache FILE [--account A] [--force]
 //	tokendesk credential get|store|erase   (git's credential helper)
+//	tokendesk az account get-access-token [--resource R | --scope S] [--tenant T]
+//	                                      (also as "az", through a link named az)
 //	tokendesk profiles [--json]
 //	tokendesk version | help [COMMAND]
 //
@@ -86,6 +88,7 @@ func commands() []command {
 		{"import", "import sign-ins from Azure CLI or an MSAL token cache", "import --azure-cli | --msal-cache FILE", runImport},
 		{"export", "write sign-ins to an MSAL token cache file (unencrypted)", "export --msal-cache FILE [--account A] [--force]", runExport},
 		{"credential", "git credential helper: an access token as git's password", "credential get|store|erase < git's request", runCredential},
+		{"az", "stand in for \"az account get-access-token\" (Azure SDKs' Azure CLI credential)", "az account get-access-token [--resource R | --scope S] [--tenant T] [--output json] [--account A]", runAz},
 		{"profiles", "list configured profiles, or set one's client secret", "profiles [--json] | profiles set-secret [--clear] NAME < secret", runProfiles},
 		{"version", "print the version", "version", runVersion},
 		{"help", "show help for a command", "help [COMMAND]", runHelp},

@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
+	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/usecase"
 )
 
@@ -117,6 +119,11 @@ func (s deskService) Token(ctx context.Context, key string, scopes []string, for
 	if err != nil {
 		return token{}, mapErr(err)
 	}
+	return tokenOf(res), nil
+}
+
+// tokenOf converts identity's result.
+func tokenOf(res identity.Result) token {
 	return token{
 		AccessToken: res.AccessToken,
 		TokenType:   res.TokenType,
@@ -126,10 +133,23 @@ func (s deskService) Token(ctx context.Context, key string, scopes []string, for
 			Key:       usecase.AccountKey(res.Account),
 			Username:  res.Account.Username,
 			Name:      res.Account.Name,
-			Tenant:    res.Account.Realm, // what az calls the tenant
+			Tenant:    tenantOf(res.Account),
 			Authority: res.Account.Environment,
 		},
-	}, nil
+	}
+}
+
+// tenantOf is what az calls the tenant: the realm, except that an account signed in at
+// a common authority by MSAL Python (Azure CLI) has the realm "organizations" or
+// "common", which is no tenant; its home tenant is.
+func tenantOf(a identity.Account) string {
+	switch strings.ToLower(a.Realm) {
+	case "", "common", "organizations", "consumers":
+		if _, utid, ok := strings.Cut(a.HomeAccountID, "."); ok {
+			return utid
+		}
+	}
+	return a.Realm
 }
 
 func (s deskService) SignOut(ctx context.Context, key string) error {

@@ -37,6 +37,8 @@ type fakeService struct {
 	// ForgetAccessToken was given.
 	gitHost, gitUser string
 	forgotten        []string
+	// lastTenant is TokenInTenant's last tenant.
+	lastTenant string
 
 	calls    []string
 	lastTok  tokenCall

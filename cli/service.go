@@ -106,6 +106,8 @@ type service interface {
 	importer
 	// credentialer answers git's credential helper protocol (credential.go).
 	credentialer
+	// azTokener serves "tokendesk az account get-access-token" (az.go).
+	azTokener
 }
 
 // Errors the adapter maps the use-case layer's errors onto, so exitCode needs no

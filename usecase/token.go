@@ -21,6 +21,15 @@ import (
 // N callers at once after the access token expired make one refresh between them. The
 // call is bounded by ctx and by Deps.Timeout.
 func (d *Desk) Token(ctx context.Context, accountKey string, scopes []string, forceRefresh bool) (identity.Result, error) {
+	var opts []identity.CallOption
+	if forceRefresh {
+		opts = append(opts, identity.WithForceRefresh())
+	}
+	return d.token(ctx, accountKey, scopes, opts...)
+}
+
+// token is Token with the identity call options given.
+func (d *Desk) token(ctx context.Context, accountKey string, scopes []string, opts ...identity.CallOption) (identity.Result, error) {
 	scopes = cleanScopes(scopes)
 	if len(scopes) == 0 {
 		return identity.Result{}, ErrNoScope
@@ -28,10 +37,6 @@ func (d *Desk) Token(ctx context.Context, accountKey string, scopes []string, fo
 	_, acc, c, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return identity.Result{}, err
-	}
-	var opts []identity.CallOption
-	if forceRefresh {
-		opts = append(opts, identity.WithForceRefresh())
 	}
 	if d.timeout > 0 {
 		var cancel context.CancelFunc
