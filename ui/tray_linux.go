@@ -44,6 +44,13 @@ func trayHostPresent() bool {
 // left click on the icon shows the window, the menu is ours.
 func (u *UI) startTray() {
 	systray.SetID(trayItemID)
+	// Title and pixmaps before the item registers, not after: Fyne sets them from a
+	// goroutine that races the registration, so a host could first see an item with
+	// no title and no icon. The conversion runs beside the window's build.
+	systray.SetTitle("Tokendesk")
+	if icon := u.app.Icon(); icon != nil {
+		go systray.SetIcon(icon.Content())
+	}
 	if name := themeIconName(); name != "" {
 		systray.SetIconName(name)
 	}

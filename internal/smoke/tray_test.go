@@ -403,7 +403,7 @@ func TestSmokeTray(t *testing.T) {
 	}
 
 	// Quit from the menu exits 0.
-	a.host.click(f.find("Quit").ID)
+	a.host.clickQuit(f.find("Quit").ID)
 	select {
 	case err := <-a.exited:
 		if err != nil {
@@ -430,7 +430,7 @@ func TestSmokeTray(t *testing.T) {
 func (a *trayApp) quit() {
 	a.t.Helper()
 	f := a.host.layout()
-	a.host.click(f.find("Quit").ID)
+	a.host.clickQuit(f.find("Quit").ID)
 	select {
 	case err := <-a.exited:
 		if err != nil {
@@ -612,8 +612,13 @@ func TestSmokeTrayKeyringLocked(t *testing.T) {
 		}
 	}
 	a.host.mu.Unlock()
-	if !sawLoading {
+	// The keyring gives up after 3 s; an item that registered later than that (a
+	// heavily loaded machine) never had a Loading… menu to show.
+	switch reg := a.registered.Sub(a.started); {
+	case !sawLoading && reg < 3*time.Second:
 		t.Error("the menu never said Loading… while the keyring did not answer")
+	case !sawLoading:
+		t.Logf("item registered %v after start, after the keyring timeout: Loading… not observable", reg.Round(time.Millisecond))
 	}
 	a.quit()
 }

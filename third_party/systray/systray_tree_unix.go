@@ -9,6 +9,7 @@ package systray
 import (
 	"bytes"
 	"image"
+	"image/draw"
 	"log"
 	"reflect"
 	"slices"
@@ -186,13 +187,17 @@ func pixmapsOf(data []byte) []PX {
 		log.Printf("Failed to read icon format %v", err)
 		return []PX{}
 	}
+	// One conversion to 8-bit premultiplied RGBA (draw's fast paths), then box
+	// averages over its bytes: per-pixel img.At calls made this tens of ms.
 	b := img.Bounds()
+	src := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
 	var out []PX
 	for _, s := range iconSizes {
 		if s > b.Dx() || s > b.Dy() {
 			continue
 		}
-		out = append(out, PX{s, s, argbScaled(img, s)})
+		out = append(out, PX{s, s, argbScaled(src, s)})
 	}
 	if len(out) == 0 {
 		out = append(out, PX{b.Dx(), b.Dy(), argbForImage(img)})
@@ -201,35 +206,34 @@ func pixmapsOf(data []byte) []PX {
 	return out
 }
 
-// argbScaled is argbForImage at size×size, each pixel the average of its source box
-// (premultiplied, so transparent edges don't darken).
-func argbScaled(img image.Image, size int) []byte {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
+// argbScaled is src at size×size as ARGB32 (straight alpha, network byte order), each
+// pixel the average of its source box, averaged premultiplied so transparent edges
+// don't darken.
+func argbScaled(src *image.RGBA, size int) []byte {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
 	out := make([]byte, size*size*4)
 	i := 0
 	for y := 0; y < size; y++ {
-		y0, y1 := b.Min.Y+y*h/size, b.Min.Y+(y+1)*h/size
+		y0, y1 := y*h/size, (y+1)*h/size
 		for x := 0; x < size; x++ {
-			x0, x1 := b.Min.X+x*w/size, b.Min.X+(x+1)*w/size
-			var r, g, bl, a, n uint64
+			x0, x1 := x*w/size, (x+1)*w/size
+			var r, g, bl, a, n uint32
 			for sy := y0; sy < y1; sy++ {
-				for sx := x0; sx < x1; sx++ {
-					cr, cg, cb, ca := img.At(sx, sy).RGBA()
-					r, g, bl, a, n = r+uint64(cr), g+uint64(cg), bl+uint64(cb), a+uint64(ca), n+1
+				row := src.Pix[sy*src.Stride+x0*4 : sy*src.Stride+x1*4]
+				for p := 0; p+3 < len(row); p += 4 {
+					r, g, bl, a = r+uint32(row[p]), g+uint32(row[p+1]), bl+uint32(row[p+2]), a+uint32(row[p+3])
+					n++
 				}
 			}
-			if n == 0 {
-				n = 1
+			if n == 0 || a == 0 {
+				i += 4
+				continue
 			}
-			a /= n
-			if a > 0 {
-				// un-premultiply: ARGB32 pixmaps are straight alpha
-				r, g, bl = r/n*0xffff/a, g/n*0xffff/a, bl/n*0xffff/a
-			} else {
-				r, g, bl = 0, 0, 0
-			}
-			out[i], out[i+1], out[i+2], out[i+3] = byte(a>>8), byte(min(r, 0xffff)>>8), byte(min(g, 0xffff)>>8), byte(min(bl, 0xffff)>>8)
+			// Un-premultiply: the sums share n, so r/a scales straight to 0..255.
+			out[i] = byte(a / n)
+			out[i+1] = byte(min(r*255/a, 255))
+			out[i+2] = byte(min(g*255/a, 255))
+			out[i+3] = byte(min(bl*255/a, 255))
 			i += 4
 		}
 	}

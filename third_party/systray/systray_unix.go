@@ -56,6 +56,10 @@ func SetIcon(iconBytes []byte) {
 	defer instance.lock.Unlock()
 
 	if props == nil {
+		// Tokendesk patch: convert now, so the export at start-up (which takes this
+		// lock) finds the pixmaps ready rather than converting on the way to
+		// registering the item.
+		pixmapsOf(iconBytes)
 		return
 	}
 
