@@ -86,13 +86,16 @@ func runProfiles(ctx context.Context, e *env, args []string) error {
 		return writeJSON(e, profs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tAUTHORITY\tCLIENT ID\tSCOPES")
+	// Both kinds, as config.json names them: a profile with only default_scopes must not
+	// look as if it had none.
+	fmt.Fprintln(tw, "PROFILE\tAUTHORITY\tCLIENT ID\tDEFAULT SCOPES\tFAVOURITE SCOPES")
 	for _, p := range profs {
 		name := p.Name
 		if p.Default && !strings.Contains(strings.ToLower(name), "default") {
 			name += " (default)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, p.Authority, p.ClientID, dash(strings.Join(p.Scopes, " ")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, p.Authority, p.ClientID,
+			dash(strings.Join(p.DefaultScopes, " ")), dash(strings.Join(p.Scopes, " ")))
 	}
 	return tw.Flush()
 }

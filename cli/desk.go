@@ -73,11 +73,12 @@ func (s deskService) Profiles(ctx context.Context) ([]profile, error) {
 	out := make([]profile, 0, len(ps))
 	for i, p := range ps {
 		out = append(out, profile{
-			Name:      p.Name,
-			Authority: p.AuthorityURL(),
-			ClientID:  p.ClientID,
-			Scopes:    p.Scopes,
-			Default:   i == 0, // usecase: the first profile is the default
+			Name:          p.Name,
+			Authority:     p.AuthorityURL(),
+			ClientID:      p.ClientID,
+			Scopes:        p.Scopes,
+			DefaultScopes: p.SignInScopes,
+			Default:       i == 0, // usecase: the first profile is the default
 		})
 	}
 	return out, nil

@@ -66,3 +66,40 @@ func TestRunUnavailableSaysWhy(t *testing.T) {
 		t.Errorf("help without a desk: exit %d", code)
 	}
 }
+
+// TestProfilesShowsBothScopeKinds: a profile with only default_scopes (asked for at
+// sign-in) shows them, not "-"; favourite scopes get their own column.
+func TestProfilesShowsBothScopeKinds(t *testing.T) {
+	desk, err := usecase.New(usecase.Deps{
+		Config: usecase.NewMemoryConfig(
+			usecase.Profile{Name: "signin-only", Issuer: "https://id.example", ClientID: "c1", SignInScopes: []string{"api://x/read"}},
+			usecase.Profile{Name: "favs-only", Issuer: "https://id2.example", ClientID: "c2", Scopes: []string{"api://y/write"}},
+		),
+		Cache: identity.NewTokenCache(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"profiles"}, strings.NewReader(""), &out, &errb, desk); code != ExitOK {
+		t.Fatalf("profiles: exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !strings.Contains(lines[0], "DEFAULT SCOPES") || !strings.Contains(lines[0], "FAVOURITE SCOPES") {
+		t.Errorf("header %q", lines[0])
+	}
+	want := map[string][2]string{"signin-only": {"api://x/read", "-"}, "favs-only": {"-", "api://y/write"}}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		w, ok := want[strings.TrimSuffix(f[0], " (default)")]
+		if !ok {
+			continue
+		}
+		if got := [2]string{f[len(f)-2], f[len(f)-1]}; got != w {
+			t.Errorf("%s: scopes columns %v, want %v", f[0], got, w)
+		}
+	}
+}

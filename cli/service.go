@@ -35,11 +35,14 @@ type account struct {
 
 // profile is one configured provider (authority + client id + default scopes).
 type profile struct {
-	Name      string   `json:"name"`
-	Authority string   `json:"authority"`
-	ClientID  string   `json:"clientId"`
-	Scopes    []string `json:"scopes,omitempty"`
-	Default   bool     `json:"default,omitempty"`
+	Name      string `json:"name"`
+	Authority string `json:"authority"`
+	ClientID  string `json:"clientId"`
+	// Scopes are the profile's favourite scopes, offered for every account.
+	Scopes []string `json:"scopes,omitempty"`
+	// DefaultScopes are asked for at sign-in.
+	DefaultScopes []string `json:"defaultScopes,omitempty"`
+	Default       bool     `json:"default,omitempty"`
 }
 
 // token is an access token and what the output shapes need to describe it.

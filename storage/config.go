@@ -39,6 +39,9 @@ type Config struct {
 	// AccountNames are names a provider's userinfo endpoint gave for accounts whose
 	// ID token had none (the token cache keeps the ID token's, in MSAL's format).
 	AccountNames []AccountName `json:"account_names,omitempty"`
+	// RefusedRefresh are accounts whose refresh token the provider refused (revoked,
+	// expired): their status says so until they sign in again or a refresh succeeds.
+	RefusedRefresh []AccountRef `json:"refused_refresh,omitempty"`
 	// CredentialHosts map git hosts to the account and scope whose access token
 	// "tokendesk credential" (a git credential helper) answers with; they come before
 	// the built-in Azure DevOps hosts.
@@ -108,6 +111,12 @@ type CredentialHost struct {
 	// Account is the account's key or username; default: the username git asks for when
 	// it is an account's, else the profile's only account.
 	Account string `json:"account,omitempty"`
+}
+
+// AccountRef names an account as AccountFavourites do.
+type AccountRef struct {
+	HomeAccountID string `json:"home_account_id"`
+	Environment   string `json:"environment"`
 }
 
 // DefaultProfileName names the built-in profile.
@@ -483,6 +492,7 @@ var schema = map[string]map[string]bool{
 	"profiles[]":           jsonFields(reflect.TypeFor[Profile]()),
 	"account_favourites[]": jsonFields(reflect.TypeFor[AccountFavourites]()),
 	"account_names[]":      jsonFields(reflect.TypeFor[AccountName]()),
+	"refused_refresh[]":    jsonFields(reflect.TypeFor[AccountRef]()),
 	"credential_hosts[]":   jsonFields(reflect.TypeFor[CredentialHost]()),
 }
 

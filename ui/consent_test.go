@@ -94,3 +94,56 @@ func TestErrorTexts(t *testing.T) {
 		}
 	}
 }
+
+func TestAnnotateTimes(t *testing.T) {
+	now := time.Date(2026, 11, 28, 7, 0, 0, 0, time.UTC)
+	exp, iat := now.Add(59*time.Minute+40*time.Second), now.Add(-3*time.Minute)
+	claims := fmt.Sprintf("{\n  \"aud\": \"x\",\n  \"exp\": %d,\n  \"iat\": %d,\n  \"nested\": {\n    \"exp\": 5\n  },\n  \"sub\": \"1\"\n}", exp.Unix(), iat.Unix())
+	got := annotateTimes(claims, now)
+	for _, want := range []string{
+		fmt.Sprintf(`"exp": %d,   ← %s (in 59 min)`, exp.Unix(), exp.Local().Format("2006-01-02 15:04:05 MST")),
+		fmt.Sprintf(`"iat": %d,   ← %s (3 min ago)`, iat.Unix(), iat.Local().Format("2006-01-02 15:04:05 MST")),
+		"    \"exp\": 5\n", // only the top-level claims are NumericDates we know
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("annotated claims lack %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestSignInRemembersProfile: the dialog preselects the profile of the last sign-in,
+// not the default one.
+func TestSignInRemembersProfile(t *testing.T) {
+	f := &fakeDesk{accounts: demoAccounts(), signedIn: usecase.AccountView{Key: "c-h", DisplayName: "Carol", Username: "carol@example.com", Profile: "Local"}}
+	u := newFakeUI(t, f, Options{})
+	u.showSignIn("", "")
+	u.settle()
+	if got := u.signInDlg.profile.Selected; got != "Entra" {
+		t.Fatalf("first time the dialog preselects %q, want the default", got)
+	}
+	u.signInDlg.profile.SetSelected("Local")
+	test.Tap(u.signInDlg.signIn)
+	u.settle()
+	u.showSignIn("", "")
+	u.settle()
+	if got := u.signInDlg.profile.Selected; got != "Local" {
+		t.Errorf("after signing in with Local the dialog preselects %q", got)
+	}
+}
+
+// TestDeviceCodeClearsOnCancel: a cancelled device-code sign-in takes its code off.
+func TestDeviceCodeClearsOnCancel(t *testing.T) {
+	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{})
+	u.showSignIn("Entra", "")
+	u.settle()
+	s := u.signInDlg
+	test.Tap(s.device)
+	if !u.pumpUntil(5*time.Second, func() bool { return s.code.Visible() && strings.Contains(s.code.Text, "WXYZ-1234") }) {
+		t.Fatal("no device code shown")
+	}
+	test.Tap(s.cancel)
+	u.settle()
+	if s.code.Visible() || s.code.Text != "" || s.authURL != "" || !s.copyURL.Disabled() {
+		t.Errorf("after cancel: code visible %v %q, link %q", s.code.Visible(), s.code.Text, s.authURL)
+	}
+}

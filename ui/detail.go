@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -233,10 +235,11 @@ func (d *detailPane) setTokens(scope string, res identity.Result) {
 	d.expiresOn = res.ExpiresOn
 	at := usecase.Inspect(res.AccessToken)
 	id := usecase.Inspect(res.IDToken)
+	now := d.u.opts.Now()
 	fill := func(h, c *widget.Label, in usecase.Inspection) {
 		if in.JWT {
 			h.SetText(in.Header)
-			c.SetText(in.Claims)
+			c.SetText(annotateTimes(in.Claims, now))
 			return
 		}
 		h.SetText("")
@@ -314,4 +317,45 @@ func expiryText(what string, exp, now time.Time) string {
 		return fmt.Sprintf("%s expired %s ago (at %s).", what, (-left).String(), exp.Local().Format("15:04:05"))
 	}
 	return fmt.Sprintf("%s expires in %s (at %s).", what, left.String(), exp.Local().Format("15:04:05"))
+}
+
+// timeClaim matches a top-level NumericDate claim line of the indented claims JSON.
+var timeClaim = regexp.MustCompile(`(?m)^  "(exp|iat|nbf|auth_time)": (\d{1,12})(,?)$`)
+
+// annotateTimes puts the local time and the time relative to now next to each of the
+// claims' epoch numbers (exp, iat, nbf, auth_time), which nobody reads as a date.
+func annotateTimes(claims string, now time.Time) string {
+	return timeClaim.ReplaceAllStringFunc(claims, func(line string) string {
+		m := timeClaim.FindStringSubmatch(line)
+		sec, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil {
+			return line
+		}
+		at := time.Unix(sec, 0)
+		return fmt.Sprintf("%s   ← %s (%s)", line, at.Local().Format("2006-01-02 15:04:05 MST"), relativeTime(at, now))
+	})
+}
+
+// relativeTime says when t is from now: "in 59 min", "3 min ago", "in 20 s".
+func relativeTime(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	past := d < 0
+	if past {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		s = fmt.Sprintf("%d s", int(d/time.Second))
+	case d < time.Hour:
+		s = fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 48*time.Hour:
+		s = fmt.Sprintf("%d h %d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	default:
+		s = fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	}
+	if past {
+		return s + " ago"
+	}
+	return "in " + s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -18,6 +19,10 @@ import (
 
 // addProfileItem is the last entry of the profile picker.
 const addProfileItem = "Add profile…"
+
+// lastProfilePref is the app preference holding the profile the last sign-in used, the
+// dialog's default next time.
+const lastProfilePref = "signin.lastProfile"
 
 // signInDialog is the "Sign in" dialog: profile, login hint, progress, Cancel,
 // "Copy sign-in link", and the device-code fallback.
@@ -106,6 +111,12 @@ func (s *signInDialog) loadProfiles(want string) {
 			}
 			s.profile.Options = append(names, addProfileItem)
 			s.profile.Refresh()
+			if want == "" {
+				// The profile used last, when it still exists.
+				if last := s.u.app.Preferences().String(lastProfilePref); slices.Contains(names, last) {
+					want = last
+				}
+			}
 			switch {
 			case want != "":
 				s.profile.SetSelected(want)
@@ -228,6 +239,7 @@ func (s *signInDialog) finished(v usecase.AccountView, err error, stop context.C
 	}()
 	switch {
 	case err == nil:
+		s.u.app.Preferences().SetString(lastProfilePref, v.Profile)
 		s.busy(false, "Signed in as "+v.Username)
 		s.dlg.Hide()
 		s.u.selectAccount(v)
@@ -236,11 +248,21 @@ func (s *signInDialog) finished(v usecase.AccountView, err error, stop context.C
 		s.device.Importance = widget.HighImportance
 		s.device.Refresh()
 	case errors.Is(err, context.Canceled):
+		s.clearCode()
 		s.busy(false, "Sign-in cancelled.")
 	default:
+		s.clearCode()
 		s.busy(false, "Sign-in failed.")
 		s.u.showError("Sign-in failed", err)
 	}
+}
+
+// clearCode takes a dead device code and its link off the dialog.
+func (s *signInDialog) clearCode() {
+	s.code.SetText("")
+	s.code.Hide()
+	s.authURL = ""
+	s.copyURL.Disable()
 }
 
 // cancelOrClose stops a running sign-in, or closes the dialog when idle.

@@ -22,6 +22,10 @@ const (
 	StatusExpiredRefreshable
 	// StatusValid: at least one cached access token is still valid.
 	StatusValid
+	// StatusRefreshRefused: the provider refused the account's refresh token (revoked,
+	// expired, the session ended) the last time it was used; cached access tokens may
+	// still work until they expire, but the user must sign in again.
+	StatusRefreshRefused
 )
 
 // String returns the status as the UI shows it.
@@ -31,19 +35,23 @@ func (s Status) String() string {
 		return "valid"
 	case StatusExpiredRefreshable:
 		return "expired, refreshable"
+	case StatusRefreshRefused:
+		return "refresh token refused"
 	default:
 		return "needs sign-in"
 	}
 }
 
 // MarshalText gives the status a stable machine name ("valid", "refreshable",
-// "needs-sign-in") for JSON output.
+// "refresh-refused", "needs-sign-in") for JSON output.
 func (s Status) MarshalText() ([]byte, error) {
 	switch s {
 	case StatusValid:
 		return []byte("valid"), nil
 	case StatusExpiredRefreshable:
 		return []byte("refreshable"), nil
+	case StatusRefreshRefused:
+		return []byte("refresh-refused"), nil
 	default:
 		return []byte("needs-sign-in"), nil
 	}
@@ -133,6 +141,8 @@ func (d *Desk) accounts(ctx context.Context, s Settings) ([]AccountView, error) 
 		st := sum.states[out[i].Key]
 		out[i].ExpiresOn = st.latestExpiry
 		switch {
+		case s.refused(out[i].Key):
+			out[i].Status = StatusRefreshRefused
 		case st.latestExpiry.After(now):
 			out[i].Status = StatusValid
 		case st.hasRefresh:

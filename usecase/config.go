@@ -58,6 +58,27 @@ type Settings struct {
 	Names []AccountName
 	// CredentialHosts map git hosts to tokens (see GitCredential); read-only here.
 	CredentialHosts []CredentialHost
+	// Refused are accounts (HomeAccountID and Environment) whose refresh token the
+	// provider refused.
+	Refused []identity.Account
+}
+
+// refused reports whether the account with key had its refresh token refused.
+func (s Settings) refused(key string) bool {
+	return slices.ContainsFunc(s.Refused, func(a identity.Account) bool { return AccountKey(a) == key })
+}
+
+// setRefused marks or unmarks a as refused; it reports whether anything changed.
+func (s *Settings) setRefused(a identity.Account, on bool) bool {
+	key := AccountKey(a)
+	if s.refused(key) == on {
+		return false
+	}
+	s.Refused = slices.DeleteFunc(s.Refused, func(o identity.Account) bool { return AccountKey(o) == key })
+	if on {
+		s.Refused = append(s.Refused, identity.Account{HomeAccountID: a.HomeAccountID, Environment: a.Environment})
+	}
+	return true
 }
 
 // AccountName is an account's username and name as a provider's userinfo endpoint
@@ -128,7 +149,7 @@ func (s *Settings) setFavourites(a identity.Account, scopes []string) {
 // clone returns a deep copy, so callers never share slices with a store.
 func (s Settings) clone() Settings {
 	out := Settings{Profiles: make([]Profile, len(s.Profiles)), Favourites: make([]Favourites, len(s.Favourites)),
-		Names: slices.Clone(s.Names), CredentialHosts: slices.Clone(s.CredentialHosts)}
+		Names: slices.Clone(s.Names), CredentialHosts: slices.Clone(s.CredentialHosts), Refused: slices.Clone(s.Refused)}
 	for i, p := range s.Profiles {
 		p.Scopes = slices.Clone(p.Scopes)
 		p.SignInScopes = slices.Clone(p.SignInScopes)

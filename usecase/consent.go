@@ -97,6 +97,7 @@ func (d *Desk) SignInForScopes(ctx context.Context, accountKey string, scopes []
 	if res.Account.IsZero() {
 		return identity.Result{}, errors.New("the provider returned no account (no ID token)")
 	}
+	d.markRefused(ctx, res.Account, false)
 	d.changed()
 	// The sign-in's own result holds the token for the first resource asked for; ask
 	// the cache for exactly scopes, as a later Token call would.
@@ -116,4 +117,33 @@ func consentScopes(p Profile, add []string) []string {
 	}
 	all := append(signInScopes(p, nil), profileScopes(p)...)
 	return signInScopes(p, cleanScopes(append(all, add...)))
+}
+
+// refreshRefused reports whether the authority refused the refresh token itself
+// (revoked, expired, the session ended), as opposed to one scope of it.
+func refreshRefused(err error) bool {
+	var ie *identity.Error
+	if !errors.As(err, &ie) {
+		return false
+	}
+	switch ie.Code {
+	case "invalid_grant", "interaction_required", "login_required":
+		return true
+	}
+	return false
+}
+
+// markRefused records (or clears) that the account's refresh token was refused, so
+// every process lists it as StatusRefreshRefused until a sign-in or a refresh works.
+// Only a change is saved; a failure to save is logged.
+func (d *Desk) markRefused(ctx context.Context, a identity.Account, on bool) {
+	s, err := d.settings(ctx)
+	if err != nil || !s.setRefused(a, on) {
+		return
+	}
+	if err := d.deps.Config.Save(ctx, s); err != nil {
+		d.log.Warn("could not record the refresh token's state", "err", err)
+		return
+	}
+	d.changed()
 }

@@ -463,3 +463,48 @@ func TestZitadelSignInRefreshScopeNames(t *testing.T) {
 		t.Errorf("refresh for both scopes after the new consent: %v", err)
 	}
 }
+
+// TestProviderRefusedRefreshStatus: when the provider refuses the refresh token (here
+// a rotated-away one, as after a revoked session), the account is listed as "refresh
+// token refused", not "valid", by every Desk on the same configuration, even while an
+// access token is still cached; a new sign-in clears it.
+func TestProviderRefusedRefreshStatus(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := NewMemoryConfig(localProfile(p))
+	cache := identity.NewTokenCache()
+	d := newProviderDesk(t, cfg, cache)
+	opener, browserErr := scriptedBrowser(p, "pia")
+	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener})
+	if err != nil {
+		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
+	}
+	before, err := cache.Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Token(ctx, v.Key, []string{testScope}, true); err != nil {
+		t.Fatal(err) // rotates the refresh token
+	}
+	if err := cache.Deserialize(before); err != nil {
+		t.Fatal(err) // the rotated-away refresh token is back, the access token valid
+	}
+	_, err = d.Token(ctx, v.Key, []string{testScope}, true)
+	var need *SignInNeededError
+	if !errors.As(err, &need) {
+		t.Fatalf("refresh with a rotated-away refresh token: %v", err)
+	}
+	other := newProviderDesk(t, cfg, cache) // another process's view of the same files
+	a, err := other.FindAccount(ctx, v.Key, "")
+	if err != nil || a.Status != StatusRefreshRefused || a.Status.String() != "refresh token refused" {
+		t.Fatalf("status after the refusal: %v (%v), want %v", a.Status, err, StatusRefreshRefused)
+	}
+	opener, browserErr = scriptedBrowser(p, "pia")
+	if _, err := d.SignIn(ctx, "", SignInOptions{Opener: opener, LoginHint: "pia"}); err != nil {
+		t.Fatalf("SignIn again: %v (browser: %v)", err, <-browserErr)
+	}
+	if a, _ := other.FindAccount(ctx, v.Key, ""); a.Status != StatusValid {
+		t.Errorf("status after signing in again: %v", a.Status)
+	}
+}

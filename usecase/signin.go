@@ -94,6 +94,7 @@ func (d *Desk) signedIn(ctx context.Context, p Profile, res identity.Result) (Ac
 	if res.Account.IsZero() {
 		return AccountView{}, errors.New("usecase: the authority returned no account (no ID token?)")
 	}
+	d.markRefused(ctx, res.Account, false)
 	n, _ := d.recordUserinfo(ctx, p, res)
 	v := d.view(res.Account, p, n)
 	v.Status = StatusValid

@@ -63,6 +63,10 @@ func (c *storageConfig) Save(ctx context.Context, s Settings) error {
 		cfg.AccountNames = append(cfg.AccountNames, storage.AccountName{
 			HomeAccountID: n.HomeAccountID, Environment: n.Environment, Username: n.Username, Name: n.Name})
 	}
+	cfg.RefusedRefresh = cfg.RefusedRefresh[:0]
+	for _, a := range s.Refused {
+		cfg.RefusedRefresh = append(cfg.RefusedRefresh, storage.AccountRef{HomeAccountID: a.HomeAccountID, Environment: a.Environment})
+	}
 	return storage.SaveConfig(c.dir, cfg)
 }
 
@@ -91,6 +95,9 @@ func settingsOf(cfg *storage.Config) Settings {
 	}
 	for _, h := range cfg.CredentialHosts {
 		s.CredentialHosts = append(s.CredentialHosts, CredentialHost{Host: h.Host, Scope: h.Scope, Profile: h.Profile, Account: h.Account})
+	}
+	for _, a := range cfg.RefusedRefresh {
+		s.Refused = append(s.Refused, identity.Account{HomeAccountID: a.HomeAccountID, Environment: a.Environment})
 	}
 	return s
 }

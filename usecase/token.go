@@ -34,7 +34,7 @@ func (d *Desk) token(ctx context.Context, accountKey string, scopes []string, op
 	if len(scopes) == 0 {
 		return identity.Result{}, ErrNoScope
 	}
-	_, acc, c, err := d.lookup(ctx, accountKey)
+	s, acc, c, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return identity.Result{}, err
 	}
@@ -53,10 +53,16 @@ func (d *Desk) token(ctx context.Context, accountKey string, scopes []string, op
 	res, err := c.AcquireTokenSilentWithError(ctx, scopes, acc.Account, opts...)
 	unlock()
 	if err != nil {
+		if refreshRefused(err) {
+			d.markRefused(ctx, acc.Account, true)
+		}
 		return identity.Result{}, tokenError(acc, scopes, err)
 	}
 	if res.Source == identity.SourceIdentityProvider {
 		// A refresh changed the account's status (and maybe its expiry).
+		if s.refused(acc.Key) {
+			d.markRefused(ctx, acc.Account, false)
+		}
 		d.changed()
 	}
 	return res, nil
