@@ -19,7 +19,7 @@ REAL_TESTS ?= ^(TestKeyring|TestDiscovery|TestLogin|TestDeviceFlow|TestSmoke.*)$
 
 export GO FUZZTIME TEST_TIMEOUT REAL_TESTS
 
-.PHONY: deps deps-system build run test bench fuzz package package-check fresh-check screenshots lint clean
+.PHONY: deps deps-system build run test bench bench-cli fuzz package package-check fresh-check screenshots lint clean
 
 ## deps: system packages (only the missing ones) and the test provider's node_modules
 deps: deps-system $(PROVIDER)/node_modules/.package-lock.json
@@ -61,6 +61,11 @@ bench: deps
 		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
 	@if [ -f scripts/bench-window.sh ]; then bash scripts/bench-window.sh; \
 	else echo "bench: scripts/bench-window.sh absent, window benchmark skipped"; fi
+
+## bench-cli: `tokendesk token`/`accounts` against an MSAL Python 1.21 script, whole
+## processes, at 1 and 10,000 accounts (scripts/bench-cli.sh; real keyring)
+bench-cli: deps
+	bash scripts/bench-cli.sh
 
 ## fuzz: each Fuzz* target for FUZZTIME (default 20s)
 fuzz: deps
