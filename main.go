@@ -57,7 +57,8 @@ func main() {
 func runCLI(log *slog.Logger, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := open(log)
+	// One command per process: read only the accounts the command is about.
+	st, err := open(log, usecase.ShortLived())
 	if err != nil {
 		return cli.RunUnavailable(ctx, args, os.Stdin, os.Stdout, os.Stderr, err)
 	}

@@ -460,18 +460,12 @@ func TestEndToEndBinary(t *testing.T) {
 	// A refresh token the provider has revoked: restore an older cache (holding a
 	// refresh token that was rotated away since) and force a refresh. Reusing a rotated
 	// refresh token revokes the grant, so only a new sign-in helps: exit 3.
-	cacheFile := filepath.Join(home, storage.CacheFileName)
-	old, err := os.ReadFile(cacheFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	restore := snapshotCache(t, home)
 	r = c.run(ctx, nil, "token", "--scope", e2eScope, "--account", keys["frank"], "--force-refresh")
 	if r.code != ExitOK {
 		t.Errorf("refresh that rotates frank's refresh token: %v", r)
 	} else {
-		if err := os.WriteFile(cacheFile, old, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		restore()
 		r = c.run(ctx, nil, "token", "--scope", e2eScope, "--account", keys["frank"], "--force-refresh")
 		if r.code != ExitInteractionRequired {
 			t.Errorf("refresh with a rotated-away refresh token: want exit %d, got %v", ExitInteractionRequired, r)
@@ -506,14 +500,14 @@ func TestEndToEndBinaryStorageTrouble(t *testing.T) {
 	// A damaged cache is moved aside, a fresh one starts, and the user is told.
 	home := t.TempDir()
 	writeConfig(t, home, p)
-	if err := os.WriteFile(filepath.Join(home, storage.CacheFileName), []byte("not a Tokendesk cache"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, storage.IndexFileName), []byte("not a Tokendesk cache"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := cliProc{t: t, bin: bin, home: home}.run(ctx, nil, "accounts")
 	if r.code != ExitOK && r.code != ExitNotFound { // an empty cache: nobody signed in
 		t.Fatalf("accounts over a damaged cache: %v", r)
 	}
-	aside, _ := filepath.Glob(filepath.Join(home, storage.CacheFileName+".corrupt-*"))
+	aside, _ := filepath.Glob(filepath.Join(home, storage.IndexFileName+".corrupt-*"))
 	if len(aside) != 1 {
 		t.Fatalf("the damaged cache was not moved aside (found %v)", aside)
 	}
@@ -598,4 +592,30 @@ func TestEndToEndScopeAddedLater(t *testing.T) {
 	want(t, r, ExitOK, "token for the newly consented scope, refreshed")
 	r = inProcess(ctx, desk, "token", "--scope", e2eScope, "--account", key, "--force-refresh")
 	want(t, r, ExitOK, "token for the old scope, refreshed")
+}
+
+// snapshotCache copies the token cache of home (its index and the data files it
+// names) and returns a func that puts that copy back, as a user restoring a backup.
+func snapshotCache(t *testing.T, home string) (restore func()) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(home, "cache.[di]*"))
+	saved := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[f] = b
+	}
+	if _, ok := saved[filepath.Join(home, storage.IndexFileName)]; !ok {
+		t.Fatalf("no %s to snapshot", storage.IndexFileName)
+	}
+	return func() {
+		t.Helper()
+		for f, b := range saved {
+			if err := os.WriteFile(f, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

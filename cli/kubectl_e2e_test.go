@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/tokendesk/tokendesk/internal/testenv"
-	"github.com/tokendesk/tokendesk/storage"
 )
 
 // TestExecCredentialPlugin runs the real tokendesk binary as a Kubernetes exec
@@ -71,16 +70,10 @@ func TestExecCredentialPlugin(t *testing.T) {
 
 	// A revoked grant: the plugin cannot get a token without the user (exit 3), and
 	// what it says reaches the user through the peer.
-	cacheFile := filepath.Join(home, storage.CacheFileName)
-	old, err := os.ReadFile(cacheFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	restore := snapshotCache(t, home)
 	r = c.run(ctx, nil, "token", "--scope", e2eScope, "--account", key, "--force-refresh")
 	want(t, r, ExitOK, "refresh that rotates the refresh token")
-	if err := os.WriteFile(cacheFile, old, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	restore()
 	r = c.run(ctx, nil, "token", "--scope", e2eScope, "--account", key, "--force-refresh")
 	want(t, r, ExitInteractionRequired, "refresh with a rotated-away refresh token")
 	t.Run("client-go/sign-in-needed", func(t *testing.T) {

@@ -52,7 +52,7 @@ func BenchmarkCacheLoad(b *testing.B) {
 	b.SetBytes(int64(len(c.data)))
 	defer cpuTimer(b)()
 	for b.Loop() {
-		s.synced = nil // as if the file had changed
+		s.synced, s.idx = nil, nil // as if the file had changed
 		if err := bracket(ctx, s, c, false, false); err != nil {
 			b.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func BenchmarkCacheLoadTokenCache(b *testing.B) {
 	b.SetBytes(int64(len(raw.data)))
 	defer cpuTimer(b)()
 	for b.Loop() {
-		s.synced = nil
+		s.synced, s.idx = nil, nil
 		if err := s.BeforeAccess(ctx, c, false); err != nil {
 			b.Fatal(err)
 		}

@@ -5,12 +5,17 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,10 +26,18 @@ import (
 
 // File names inside the store's directory.
 const (
-	// CacheFileName is the sealed token cache.
+	// IndexFileName is the sealed index of the token cache: which accounts it holds and
+	// where each one's sealed record lies. The records are in a data file it names,
+	// "cache.d-<16 hex digits>".
+	IndexFileName = "cache.idx"
+	// PlaintextIndexFileName is the index of WithPlaintext's unencrypted cache (data
+	// files "cache-plaintext.d-<hex>"). It has its own name so switching the setting
+	// never reads one kind of file as the other.
+	PlaintextIndexFileName = "cache-plaintext.idx"
+	// CacheFileName is the sealed token cache of format 1 (one file holding every
+	// account), converted on first use and then kept as cache.bin.migrated.
 	CacheFileName = "cache.bin"
-	// PlaintextCacheFileName is the unencrypted cache of WithPlaintext. It has its own
-	// name so switching the setting never reads one kind of file as the other.
+	// PlaintextCacheFileName is format 1's unencrypted cache of WithPlaintext.
 	PlaintextCacheFileName = "cache-plaintext.bin"
 	// LockFileName is the cross-process lock; it is never removed.
 	LockFileName = "cache.lock"
@@ -104,11 +117,13 @@ func WithNoticeFunc(f func(Notice)) StoreOption { return func(c *storeConfig) { 
 // process. It implements identity.CacheHook; pass it with identity.WithCacheHook. It is
 // safe for concurrent use.
 type CacheStore struct {
-	dir  string
-	path string
-	kr   Keyring
-	cfg  storeConfig
-	lock *flock.Flock
+	dir        string
+	path       string // the index
+	v1path     string // a format-1 cache to migrate
+	dataPrefix string // data files are dataPrefix + 16 hex digits
+	kr         Keyring
+	cfg        storeConfig
+	lock       *flock.Flock
 
 	// sem serializes cache operations within the process. It is a channel rather than a
 	// sync.Mutex so the wait can give up at the lock timeout or context end.
@@ -118,6 +133,9 @@ type CacheStore struct {
 	aead   cipher.AEAD
 	held   *holding
 	synced []syncEntry
+	idx    *storeIndex // the index last read or written, at idxSig
+	idxSig fileSig
+	seed   maphash.Seed // for records' change hashes, which never leave the process
 
 	mu      sync.Mutex // guards notices and the held pointer's identity for AfterAccess
 	notices []Notice
@@ -131,14 +149,37 @@ type CacheStore struct {
 type holding struct {
 	cache cacheData
 	write bool
+	scope *scope
 }
 
-// syncEntry remembers which version of the file a cache was last loaded from or saved
-// as. A few entries cover the few caches a process has (one per client app).
+// syncEntry remembers which version of the index a cache was last loaded from or saved
+// as, which records it holds, and a hash of each (so a save rewrites only the records
+// that changed). A few entries cover the few caches a process has.
 type syncEntry struct {
 	cache      cacheData
 	sig        fileSig
 	generation uint64
+	scope      *scope
+	hashes     map[string]uint64
+}
+
+// scope says which records a cache holds: every one (the store as the hook), those of
+// some home accounts and the shared one (AccountsHook), or only the Account entries
+// the index keeps (AccountsView, read-only).
+type scope struct {
+	homes        map[string]bool // nil: every record
+	accountsOnly bool
+}
+
+// fullScope is the scope of a cache that holds everything.
+var fullScope = &scope{}
+
+// selects reports whether the record of e is in the scope.
+func (sc *scope) selects(e *indexEntry) bool {
+	if sc.accountsOnly {
+		return false
+	}
+	return sc.homes == nil || e.home == "" || sc.homes[e.home]
 }
 
 const maxSynced = 8
@@ -178,30 +219,37 @@ func OpenCacheStore(dir string, kr Keyring, opts ...StoreOption) (*CacheStore, e
 	if err := ensureDir(dir); err != nil {
 		return nil, err
 	}
-	name := CacheFileName
+	name, v1, data := IndexFileName, CacheFileName, "cache.d-"
 	if cfg.plaintext {
-		name = PlaintextCacheFileName
+		name, v1, data = PlaintextIndexFileName, PlaintextCacheFileName, "cache-plaintext.d-"
 	}
 	s := &CacheStore{
-		dir:  dir,
-		path: filepath.Join(dir, name),
-		kr:   kr,
-		cfg:  cfg,
-		lock: newFileLock(filepath.Join(dir, LockFileName)),
-		sem:  make(chan struct{}, 1),
+		dir:        dir,
+		path:       filepath.Join(dir, name),
+		v1path:     filepath.Join(dir, v1),
+		dataPrefix: filepath.Join(dir, data),
+		kr:         kr,
+		cfg:        cfg,
+		lock:       newFileLock(filepath.Join(dir, LockFileName)),
+		sem:        make(chan struct{}, 1),
+		seed:       maphash.MakeSeed(),
 	}
 	if !cfg.plaintext {
-		leftover := filepath.Join(dir, PlaintextCacheFileName)
-		if _, err := os.Stat(leftover); err == nil {
+		for _, name := range []string{PlaintextIndexFileName, PlaintextCacheFileName} {
+			leftover := filepath.Join(dir, name)
+			if _, err := os.Stat(leftover); err != nil {
+				continue
+			}
 			s.notify(NoticePlaintextLeftover, leftover,
 				"an unencrypted token cache from the plaintext cache setting is still on disk; "+
-					"delete it unless you switch that setting back on")
+					"delete it (and the cache-plaintext.d-* files beside it) unless you switch that setting back on")
+			break
 		}
 	}
 	return s, nil
 }
 
-// Path returns the cache file's path.
+// Path returns the path of the cache's index file.
 func (s *CacheStore) Path() string { return s.path }
 
 // Plaintext reports whether the cache is stored unencrypted (WithPlaintext), so the UI
@@ -234,7 +282,7 @@ func (s *CacheStore) BeforeAccess(ctx context.Context, cache *identity.TokenCach
 	if cache == nil {
 		return errors.New("storage: nil token cache")
 	}
-	return s.before(ctx, cache, write)
+	return s.before(ctx, cache, write, fullScope)
 }
 
 // AfterAccess saves cache when the operation changed it, then unlocks. A failed save
@@ -246,7 +294,10 @@ func (s *CacheStore) AfterAccess(ctx context.Context, cache *identity.TokenCache
 	return s.after(ctx, cache, changed)
 }
 
-func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (err error) {
+func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool, sc *scope) (err error) {
+	if write && sc.accountsOnly {
+		return errors.New("storage: the account listing is read-only")
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -298,11 +349,11 @@ func (s *CacheStore) before(ctx context.Context, cache cacheData, write bool) (e
 			s.lock.Unlock()
 		}
 	}()
-	if err := s.refresh(ctx, deadline, cache, write); err != nil {
+	if err := s.refresh(ctx, deadline, cache, write, sc); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.held = &holding{cache: cache, write: write}
+	s.held = &holding{cache: cache, write: write, scope: sc}
 	s.mu.Unlock()
 	return nil
 }
@@ -325,7 +376,7 @@ func (s *CacheStore) after(_ context.Context, cache cacheData, changed bool) err
 	if !h.write {
 		return errors.New("storage: the token cache changed during a read-only access and was not saved")
 	}
-	return s.save(cache)
+	return s.save(cache, h.scope)
 }
 
 // lockFileFast tries the exclusive cross-process lock once before waiting for it within
@@ -416,84 +467,294 @@ func (s *CacheStore) entry(cache cacheData) *syncEntry {
 	return nil
 }
 
-func (s *CacheStore) remember(cache cacheData, sig fileSig, gen uint64) {
+func (s *CacheStore) remember(cache cacheData, sig fileSig, gen uint64, sc *scope, hashes map[string]uint64) {
 	if e := s.entry(cache); e != nil {
-		e.sig, e.generation = sig, gen
+		e.sig, e.generation, e.scope, e.hashes = sig, gen, sc, hashes
 		return
 	}
 	if len(s.synced) == maxSynced {
 		s.synced = s.synced[1:]
 	}
-	s.synced = append(s.synced, syncEntry{cache: cache, sig: sig, generation: gen})
+	s.synced = append(s.synced, syncEntry{cache: cache, sig: sig, generation: gen, scope: sc, hashes: hashes})
 }
 
 // maxCacheFile bounds what is read: a cache of 10,000 accounts is about 30 MB, and a
 // bound keeps a foreign huge file from exhausting memory (it is moved aside instead).
 const maxCacheFile = 1 << 30
 
-// refresh loads the file into cache unless cache already holds this version of it: the
-// common case costs one stat. Reads take no file lock (exclusive says whether the caller
-// holds the exclusive one): writers only ever rename a complete file into place, so a
-// reader sees the old file or the new one. Only a holder of the exclusive lock moves an
-// unreadable file aside, after checking it is still the same file, so a reader can never
-// push aside a good cache a writer has just put in place.
-func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Context, cache cacheData, exclusive bool) error {
-	for {
+// maxReadRetries bounds how often a lock-free reader starts over because a writer
+// replaced the data file between its reading the index and the records.
+const maxReadRetries = 8
+
+// refresh loads the stored records sc selects into cache unless cache already holds
+// this version of the index: the common case costs one stat. Reads take no file lock
+// (exclusive says whether the caller holds the exclusive one): writers only ever
+// rename a complete index into place and never change a byte an index refers to, so a
+// reader sees one whole version. Only a holder of the exclusive lock migrates a
+// format-1 file, or moves an unreadable index or record aside, after checking it is
+// still the same index, so a reader can never push aside a good cache a writer has
+// just put in place.
+func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Context, cache cacheData, exclusive bool, sc *scope) error {
+	upgrade := func() error {
+		if s.testHookCorrupt != nil {
+			s.testHookCorrupt()
+		}
+		// Drop a shared lock first (Windows): it cannot be upgraded in place.
+		s.lock.Unlock()
+		if lerr := s.lockFile(deadline(), ctx, true); lerr != nil {
+			return lerr
+		}
+		exclusive = true
+		return nil
+	}
+	upgraded := false
+	defer func() {
+		if upgraded {
+			s.lock.Unlock()
+		}
+	}()
+	for attempt := 0; ; attempt++ {
 		sig, err := statSig(s.path)
 		if err != nil {
 			return fmt.Errorf("storage: reading the token cache: %w", err)
 		}
-		if e := s.entry(cache); e != nil && e.sig == sig {
+		if e := s.entry(cache); e != nil && e.sig == sig && e.scope == sc {
 			return nil
 		}
-		raw, rsig, err := s.readFile()
+		if !sig.exists {
+			if _, err := os.Stat(s.v1path); err == nil {
+				// A cache in format 1: converted once, by a holder of the exclusive lock.
+				if !exclusive {
+					if err := upgrade(); err != nil {
+						return err
+					}
+					upgraded = true
+					continue
+				}
+				if err := s.migrate(); err != nil {
+					return err
+				}
+				continue
+			}
+			// Nothing stored (yet, or any more): keep what the cache holds in memory.
+			s.remember(cache, sig, 0, sc, nil)
+			return nil
+		}
+		var x *storeIndex
+		var rsig fileSig
+		if s.idx != nil && s.idxSig == sig {
+			x, rsig = s.idx, sig
+		} else {
+			x, rsig, err = s.readIndex()
+		}
 		if err != nil && rsig == (fileSig{}) {
 			return fmt.Errorf("storage: reading the token cache: %w", err)
 		}
 		if !rsig.exists {
-			// Nothing stored (yet, or any more): keep what the cache holds in memory.
-			s.remember(cache, rsig, 0)
+			continue // removed between stat and open: look again
+		}
+		if _, probe := cache.(*nullCache); probe && err == nil {
+			// Summaries: the index is all it needs.
+			s.idx, s.idxSig = x, rsig
+			s.remember(cache, rsig, x.generation, sc, nil)
 			return nil
 		}
-		var h header
+		var bad []string
 		if err == nil {
-			var payload []byte
-			h, payload, err = open(s.aead, raw)
-			if err == nil {
-				if derr := cache.Deserialize(payload); derr != nil {
-					err = fmt.Errorf("%w: %w", errCorrupt, derr)
+			var doc []byte
+			var hashes map[string]uint64
+			doc, hashes, bad, err = s.loadRecords(x, sc)
+			if errors.Is(err, fs.ErrNotExist) && !exclusive && attempt < maxReadRetries {
+				continue // a writer compacted the data file meanwhile: read the new index
+			}
+			if err == nil && len(bad) == 0 {
+				if derr := cache.Deserialize(doc); derr != nil {
+					bad = s.undecodable(cache, x, sc)
+					if len(bad) == 0 {
+						err = fmt.Errorf("%w: %w", errCorrupt, derr)
+					}
+				} else {
+					s.idx, s.idxSig = x, rsig
+					s.remember(cache, rsig, x.generation, sc, hashes)
+					return nil
 				}
 			}
 		}
-		if err == nil {
-			s.remember(cache, rsig, h.generation)
-			return nil
-		}
 		if !exclusive {
-			if s.testHookCorrupt != nil {
-				s.testHookCorrupt()
+			if err := upgrade(); err != nil {
+				return err
 			}
-			// Drop a shared lock first (Windows): it cannot be upgraded in place.
-			s.lock.Unlock()
-			if lerr := s.lockFile(deadline(), ctx, true); lerr != nil {
-				return lerr
-			}
-			defer s.lock.Unlock()
-			exclusive = true
+			upgraded = true
 			if cur, _ := statSig(s.path); cur != rsig {
-				continue // replaced meanwhile: read the new file
+				continue // replaced meanwhile: read the new index
 			}
 		}
-		return s.moveAside(cache, err)
+		if err == nil && len(bad) > 0 {
+			if err := s.dropRecords(x, bad); err != nil {
+				return err
+			}
+			continue
+		}
+		return s.moveAside(cache, sc, err)
 	}
 }
 
-// readFile reads the cache file and the signature of exactly the bytes read (from the
-// open file, since a writer may rename a new file in at any moment). A missing file
-// gives a zero signature and no error. A file that cannot be read whole gives its
+// readIndex reads and opens the index file, with the signature of exactly the bytes
+// read. A missing file gives a zero signature and no error; a file that cannot be read
+// whole or opened gives its signature and an errCorrupt error.
+func (s *CacheStore) readIndex() (*storeIndex, fileSig, error) {
+	raw, sig, err := readFileSig(s.path)
+	if err != nil || !sig.exists {
+		return nil, sig, err
+	}
+	x, err := openIndex(s.aead, raw)
+	return x, sig, err
+}
+
+// currentIndex returns the index on disk now (nil when there is none), reusing the
+// last one read or written when the file is unchanged.
+func (s *CacheStore) currentIndex() (*storeIndex, fileSig, error) {
+	sig, err := statSig(s.path)
+	if err != nil {
+		return nil, sig, err
+	}
+	if !sig.exists {
+		return nil, sig, nil
+	}
+	if s.idx != nil && s.idxSig == sig {
+		return s.idx, sig, nil
+	}
+	x, rsig, err := s.readIndex()
+	if err != nil {
+		return nil, rsig, err
+	}
+	s.idx, s.idxSig = x, rsig
+	return x, rsig, nil
+}
+
+// loadRecords decrypts the records sc selects and assembles them into one cache
+// document, with each record's hash. Records that cannot be read are returned by key
+// in bad; a missing data file is an fs.ErrNotExist error (a writer compacted it).
+func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, hashes map[string]uint64, bad []string, err error) {
+	var groups [][]item
+	if sc.accountsOnly {
+		for i := range x.entries {
+			acc, err := decodeItems(x.entries[i].accounts)
+			if err != nil {
+				bad = append(bad, x.entries[i].key)
+				continue
+			}
+			groups = append(groups, acc)
+		}
+		return assemble(groups...), nil, bad, nil
+	}
+	var need []*indexEntry
+	var total uint64
+	for i := range x.entries {
+		if sc.selects(&x.entries[i]) {
+			need = append(need, &x.entries[i])
+			total += x.entries[i].length
+		}
+	}
+	hashes = make(map[string]uint64, len(need))
+	if len(need) == 0 {
+		return assemble(), hashes, nil, nil
+	}
+	f, err := os.Open(filepath.Join(s.dir, x.dataName))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	size := uint64(fi.Size())
+	// Many records: one read of the file beats a read per record.
+	var whole []byte
+	if total > size/4 && size <= maxCacheFile {
+		whole = make([]byte, size)
+		if _, err := io.ReadFull(f, whole); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for _, e := range need {
+		if e.offset > size || e.length > size-e.offset {
+			bad = append(bad, e.key)
+			continue
+		}
+		var sealed []byte
+		if whole != nil {
+			sealed = whole[e.offset : e.offset+e.length]
+		} else {
+			sealed = make([]byte, e.length)
+			if _, err := f.ReadAt(sealed, int64(e.offset)); err != nil {
+				bad = append(bad, e.key)
+				continue
+			}
+		}
+		plain, err := openRecord(s.aead, e, sealed)
+		if err != nil {
+			bad = append(bad, e.key)
+			continue
+		}
+		items, err1 := decodeItems(plain)
+		acc, err2 := decodeItems(e.accounts)
+		if err1 != nil || err2 != nil {
+			bad = append(bad, e.key)
+			continue
+		}
+		groups = append(groups, items, acc)
+		hashes[e.key] = s.itemsHash(items, acc)
+	}
+	return assemble(groups...), hashes, bad, nil
+}
+
+// undecodable finds the records whose entries the cache cannot parse, by giving it
+// each record on its own. Only a damaged store gets here.
+func (s *CacheStore) undecodable(cache cacheData, x *storeIndex, sc *scope) []string {
+	var bad []string
+	for i := range x.entries {
+		e := &x.entries[i]
+		if !sc.accountsOnly && !sc.selects(e) {
+			continue
+		}
+		one := &storeIndex{dataName: x.dataName, entries: []indexEntry{*e}}
+		doc, _, b, err := s.loadRecords(one, &scope{})
+		if err != nil || len(b) > 0 {
+			continue
+		}
+		if cache.Deserialize(doc) != nil {
+			bad = append(bad, e.key)
+		}
+	}
+	cache.Deserialize(nil)
+	return bad
+}
+
+// itemsHash hashes a record's entries, to tell a save which records changed since
+// they were loaded or saved. It hashes the entries where they lie, without encoding
+// them: a save hashes every record of the cache to find the few that changed.
+func (s *CacheStore) itemsHash(items, accounts []item) uint64 {
+	const prime = 0x100000001b3
+	acc := uint64(len(items))<<32 | uint64(len(accounts))
+	for _, group := range [][]item{items, accounts} {
+		for _, it := range group {
+			x := maphash.Bytes(s.seed, it.value)
+			x ^= maphash.Bytes(s.seed, it.key) * prime
+			x ^= maphash.Bytes(s.seed, it.section) * prime * prime
+			acc = (acc ^ x) * prime
+		}
+	}
+	return acc
+}
+
+// readFileSig reads a file whole, with the signature of exactly the bytes read (from
+// the open file, since a writer may rename a new file in at any moment). A missing
+// file gives a zero signature and no error. A file that cannot be read whole gives its
 // signature and an errCorrupt error.
-func (s *CacheStore) readFile() ([]byte, fileSig, error) {
-	f, err := os.Open(s.path)
+func readFileSig(path string) ([]byte, fileSig, error) {
+	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return nil, fileSig{}, nil
 	}
@@ -516,55 +777,376 @@ func (s *CacheStore) readFile() ([]byte, fileSig, error) {
 	return buf, sig, nil
 }
 
-// moveAside renames an unreadable cache file out of the way so a fresh cache can start,
-// keeping it for inspection, and tells the user. The in-memory cache is kept as is.
-func (s *CacheStore) moveAside(cache cacheData, cause error) error {
-	aside := s.path + ".corrupt-" + s.cfg.now().UTC().Format("20060102T150405.000000000Z")
+// corruptSuffix names a file moved aside.
+func (s *CacheStore) corruptSuffix() string {
+	return ".corrupt-" + s.cfg.now().UTC().Format("20060102T150405.000000000Z")
+}
+
+// moveAside renames an unreadable index, and every data file beside it, out of the way
+// so a fresh cache can start, keeping them for inspection, and tells the user. The
+// in-memory cache is kept as is.
+func (s *CacheStore) moveAside(cache cacheData, sc *scope, cause error) error {
+	suffix := s.corruptSuffix()
+	aside := s.path + suffix
 	if err := os.Rename(s.path, aside); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("storage: the token cache %s cannot be read (%v) and could not be moved aside: %w",
 			s.path, cause, err)
 	}
+	data, _ := filepath.Glob(s.dataPrefix + "*")
+	for _, d := range data {
+		if !strings.Contains(d[len(s.dataPrefix):], ".") {
+			os.Rename(d, d+suffix)
+		}
+	}
+	s.idx = nil
 	s.notify(NoticeCacheCorrupt, aside, fmt.Sprintf(
 		"The token cache could not be read (%v). It was moved to %s and a new cache was started; "+
 			"sign in again to the affected accounts.", cause, aside))
-	s.remember(cache, fileSig{}, 0)
+	s.remember(cache, fileSig{}, 0, sc, nil)
 	return nil
 }
 
-// save writes cache to the file atomically and remembers the new version.
-func (s *CacheStore) save(cache cacheData) error {
+// dropRecords takes records that cannot be read out of the index (under the exclusive
+// lock), writing their sealed bytes aside for inspection, and tells the user which
+// accounts need a new sign-in. Every other record stays as it is.
+func (s *CacheStore) dropRecords(x *storeIndex, bad []string) error {
+	doomed := map[string]bool{}
+	for _, k := range bad {
+		doomed[k] = true
+	}
+	var keep []indexEntry
+	var names []string
+	var aside []byte
+	f, _ := os.Open(filepath.Join(s.dir, x.dataName))
+	for _, e := range x.entries {
+		if !doomed[e.key] {
+			keep = append(keep, e)
+			continue
+		}
+		names = append(names, firstOr(e.usernames, e.key))
+		aside = appendString(aside, e.key)
+		buf := make([]byte, min(e.length, 64<<20))
+		if f != nil {
+			n, _ := f.ReadAt(buf, int64(e.offset))
+			buf = buf[:n]
+		}
+		aside = appendBytes(aside, buf)
+	}
+	if f != nil {
+		f.Close()
+	}
+	path := s.path + ".records" + s.corruptSuffix()
+	if err := writeFileAtomic(path, aside); err != nil {
+		return err
+	}
+	if _, err := s.commit(x, keep, nil); err != nil {
+		return err
+	}
+	s.notify(NoticeCacheCorrupt, path, fmt.Sprintf(
+		"The cached tokens of %s could not be read; they were moved to %s. "+
+			"The other accounts are untouched; sign in again to the affected ones.",
+		strings.Join(names, ", "), path))
+	return nil
+}
+
+func firstOr(list []string, fallback string) string {
+	if len(list) > 0 && list[0] != "" {
+		return list[0]
+	}
+	return fallback
+}
+
+// migrate converts a cache of format 1 (one sealed file holding everything) into the
+// per-account store, under the exclusive lock; the old file is kept renamed as
+// cache.bin.migrated. One that cannot be read is moved aside, as an unreadable index.
+func (s *CacheStore) migrate() error {
+	raw, sig, err := readFileSig(s.v1path)
+	if err != nil && sig == (fileSig{}) {
+		return fmt.Errorf("storage: reading the token cache: %w", err)
+	}
+	if !sig.exists {
+		return nil
+	}
+	var payload []byte
+	if err == nil {
+		_, payload, err = open(s.aead, raw)
+	}
+	if err != nil {
+		aside := s.v1path + s.corruptSuffix()
+		if rerr := os.Rename(s.v1path, aside); rerr != nil {
+			return fmt.Errorf("storage: the token cache %s cannot be read (%v) and could not be moved aside: %w",
+				s.v1path, err, rerr)
+		}
+		s.notify(NoticeCacheCorrupt, aside, fmt.Sprintf(
+			"The token cache could not be read (%v). It was moved to %s and a new cache was started; "+
+				"sign in again to the affected accounts.", err, aside))
+		return nil
+	}
+	if _, err := s.commit(nil, nil, splitCache(payload)); err != nil {
+		return err
+	}
+	if err := os.Rename(s.v1path, s.v1path+".migrated"); err != nil {
+		return fmt.Errorf("storage: the token cache was converted, but %s could not be renamed: %w", s.v1path, err)
+	}
+	return nil
+}
+
+// save writes what changed in cache: the records sc selects that differ from what the
+// cache loaded, and the index. Records outside sc are left as they are (a record the
+// cache holds entries of without having loaded it is merged, never replaced).
+func (s *CacheStore) save(cache cacheData, sc *scope) error {
+	if sc.accountsOnly {
+		return errors.New("storage: the account listing is read-only")
+	}
 	payload, err := cache.Serialize()
 	if err != nil {
 		return fmt.Errorf("storage: serializing the token cache: %w", err)
 	}
-	var gen uint64
-	if e := s.entry(cache); e != nil {
-		gen = e.generation
+	x, _, err := s.currentIndex()
+	if err != nil {
+		return fmt.Errorf("storage: reading the token cache index: %w", err)
 	}
-	gen++
-	file, err := seal(s.aead, gen, payload)
+	var hashes map[string]uint64
+	if e := s.entry(cache); e != nil {
+		hashes = e.hashes
+	}
+	recs := splitCache(payload)
+	var keep []indexEntry
+	if x != nil {
+		for _, e := range x.entries {
+			if _, ok := recs[e.key]; ok || sc.selects(&e) {
+				continue // replaced below, or deleted
+			}
+			keep = append(keep, e)
+		}
+	}
+	fresh := map[string]*record{}
+	newHashes := make(map[string]uint64, len(recs))
+	for k, r := range recs {
+		old, had := x.entry(k)
+		if had && !sc.selects(old) {
+			merged, err := s.mergeRecord(x, old, r)
+			if err != nil {
+				return err
+			}
+			fresh[k] = merged
+			continue
+		}
+		h := s.itemsHash(r.items, r.accounts)
+		newHashes[k] = h
+		if had && hashes != nil {
+			if oh, ok := hashes[k]; ok && oh == h {
+				keep = append(keep, *old) // unchanged: not rewritten
+				continue
+			}
+		}
+		fresh[k] = r
+	}
+	sig, err := s.commit(x, keep, fresh)
 	if err != nil {
 		return err
 	}
-	s.removeStaleTemps()
-	if err := writeFileAtomic(s.path, file); err != nil {
-		return err
+	var gen uint64 // commit left the new index in s.idx
+	if s.idx != nil {
+		gen = s.idx.generation
 	}
+	s.remember(cache, sig, gen, sc, newHashes)
+	return nil
+}
+
+// mergeRecord overlays r's entries on the stored record old, which the cache did not
+// load, so entries of an account outside a narrowed cache are never dropped.
+func (s *CacheStore) mergeRecord(x *storeIndex, old *indexEntry, r *record) (*record, error) {
+	one := &storeIndex{dataName: x.dataName, entries: []indexEntry{*old}}
+	doc, _, bad, err := s.loadRecords(one, &scope{})
+	if err != nil || len(bad) > 0 {
+		return r, nil // unreadable: the new entries alone are better than nothing
+	}
+	base := splitCache(doc)[old.key]
+	if base == nil {
+		return r, nil
+	}
+	over := func(a, b []item) []item {
+		seen := map[string]bool{}
+		for _, it := range b {
+			seen[string(it.section)+"\x00"+string(it.key)] = true
+		}
+		out := append([]item(nil), b...)
+		for _, it := range a {
+			if !seen[string(it.section)+"\x00"+string(it.key)] {
+				out = append(out, it)
+			}
+		}
+		return out
+	}
+	m := *r
+	m.items = over(base.items, r.items)
+	m.accounts = over(base.accounts, r.accounts)
+	m.usernames = append(append([]string(nil), r.usernames...), base.usernames...)
+	m.latestExpiry = max(r.latestExpiry, base.latestExpiry)
+	m.hasRefresh = r.hasRefresh || base.hasRefresh
+	return &m, nil
+}
+
+// compactSlack is how much dead space the data file may hold beyond its live records
+// before a write copies the live ones into a new file.
+const compactSlack = 1 << 20
+
+// commit appends the fresh records to the data file (a new one when there is none, or
+// when dead space has grown past the live records), fsyncs it, and then atomically
+// replaces the index with keep plus the fresh records. A crash before the index is
+// renamed leaves the old index, whose records are untouched: data files are only
+// appended to, and a compacted one is deleted only after the index naming its
+// successor is in place. Writers hold the exclusive lock.
+func (s *CacheStore) commit(x *storeIndex, keep []indexEntry, fresh map[string]*record) (fileSig, error) {
+	s.removeStaleTemps()
+	dataName := ""
+	var gen uint64
+	if x != nil {
+		dataName, gen = x.dataName, x.generation
+	}
+	if dataName == "" {
+		dataName = s.newDataName()
+	}
+	keys := make([]string, 0, len(fresh))
+	for k := range fresh {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var add []byte
+	entries := keep
+	for _, k := range keys {
+		r := fresh[k]
+		e := indexEntry{key: k, home: r.home, env: r.env, latestExpiry: r.latestExpiry,
+			hasRefresh: r.hasRefresh, usernames: r.usernames, accounts: encodeItems(nil, r.accounts)}
+		sealed, err := sealRecord(s.aead, &e, encodeItems(nil, r.items))
+		if err != nil {
+			return fileSig{}, err
+		}
+		e.offset, e.length = uint64(len(add)), uint64(len(sealed))
+		add = append(add, sealed...)
+		entries = append(entries, e)
+	}
+	var live uint64
+	for _, e := range entries {
+		live += e.length
+	}
+	dataPath := filepath.Join(s.dir, dataName)
+	oldData := ""
+	if len(add) > 0 || len(entries) > 0 {
+		base, err := appendData(dataPath, add)
+		if err != nil {
+			return fileSig{}, err
+		}
+		for i := len(keep); i < len(entries); i++ {
+			entries[i].offset += base
+		}
+		if base+uint64(len(add)) > 2*live+compactSlack {
+			newName := s.newDataName()
+			if err := compactData(dataPath, filepath.Join(s.dir, newName), entries); err != nil {
+				return fileSig{}, err
+			}
+			oldData, dataName = dataPath, newName
+		}
+	}
+	file, err := sealIndex(s.aead, gen+1, encodeIndex(dataName, entries))
+	if err != nil {
+		return fileSig{}, err
+	}
+	if err := writeFileAtomic(s.path, file); err != nil {
+		return fileSig{}, err
+	}
+	if oldData != "" {
+		os.Remove(oldData)
+	}
+	s.removeOrphans(dataName)
 	sig, err := statSig(s.path)
 	if err != nil {
 		// Saved, but unknown signature: forget it so the next access re-reads.
 		sig = fileSig{exists: true, size: -1}
 	}
-	s.remember(cache, sig, gen)
-	return nil
+	s.idx = &storeIndex{generation: gen + 1, dataName: dataName, entries: entries}
+	s.idxSig = sig
+	return sig, nil
 }
 
-// removeStaleTemps deletes temporary files a killed writer left behind (each as big as
-// the cache). Only the holder of the exclusive lock writes, and that is us, so every
-// temporary file present now is stale.
+// appendData appends b to the data file (creating it, mode 0600) and fsyncs it,
+// returning the offset b starts at. Bytes a killed writer appended before are left
+// where they are: no index refers to them.
+func appendData(path string, b []byte) (uint64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, writeErr(path, err)
+	}
+	defer f.Close()
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, writeErr(path, err)
+	}
+	if len(b) == 0 {
+		return uint64(end), nil
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Truncate(end)
+		return 0, writeErr(path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, writeErr(path, err)
+	}
+	return uint64(end), nil
+}
+
+// compactData copies the live records of entries from the data file at from into a
+// new file at to (sealed bytes as they are), updating their offsets.
+func compactData(from, to string, entries []indexEntry) error {
+	old, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	var live uint64
+	for _, e := range entries {
+		live += e.length
+	}
+	buf := make([]byte, 0, live)
+	for i := range entries {
+		e := &entries[i]
+		if e.offset > uint64(len(old)) || e.length > uint64(len(old))-e.offset {
+			return fmt.Errorf("storage: compacting %s: a record lies beyond its end", from)
+		}
+		off := uint64(len(buf))
+		buf = append(buf, old[e.offset:e.offset+e.length]...)
+		e.offset = off
+	}
+	return writeFileAtomic(to, buf)
+}
+
+// newDataName names a new data file.
+func (s *CacheStore) newDataName() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return filepath.Base(s.dataPrefix) + hex.EncodeToString(b[:])
+}
+
+// removeStaleTemps deletes temporary files a killed writer left behind. Only the
+// holder of the exclusive lock writes, and that is us, so every temporary file present
+// now is stale.
 func (s *CacheStore) removeStaleTemps() {
-	stale, _ := filepath.Glob(s.path + ".tmp-*")
-	for _, f := range stale {
-		os.Remove(f)
+	for _, pat := range []string{s.path + ".tmp-*", s.dataPrefix + "*.tmp-*", s.v1path + ".tmp-*"} {
+		stale, _ := filepath.Glob(pat)
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
+}
+
+// removeOrphans deletes data files no index refers to: left by a writer killed
+// during a compaction. Called by the exclusive lock's holder after its commit.
+func (s *CacheStore) removeOrphans(current string) {
+	files, _ := filepath.Glob(s.dataPrefix + "*")
+	for _, f := range files {
+		name := filepath.Base(f)
+		if name != current && !strings.Contains(name[len(filepath.Base(s.dataPrefix)):], ".") {
+			os.Remove(f)
+		}
 	}
 }

@@ -79,7 +79,9 @@ func fail(err error) int {
 	return 1
 }
 
-// churnCache serializes 64 entries "eNN": "<gen>:<blob>" without JSON encoding work.
+// churnCache serializes 64 entries "eNN", each the access token "<gen>:<blob>" of its
+// own home account "eNN" (so 64 records change in every write), in mapCache's shape,
+// without JSON encoding work.
 type churnCache struct {
 	gen  int
 	blob string
@@ -88,14 +90,14 @@ type churnCache struct {
 func (c *churnCache) Serialize() ([]byte, error) {
 	var b strings.Builder
 	b.Grow(64 * (len(c.blob) + 16))
-	b.WriteByte('{')
+	b.WriteString(`{"AccessToken":{`)
 	for i := range 64 {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `"e%02d":"%d:%s"`, i, c.gen, c.blob)
+		fmt.Fprintf(&b, `"e%02d":{"home_account_id":"e%02d","environment":"login.test","secret":"%d:%s"}`, i, i, c.gen, c.blob)
 	}
-	b.WriteByte('}')
+	b.WriteString(`}}`)
 	return []byte(b.String()), nil
 }
 

@@ -1,13 +1,17 @@
 // Package storage keeps Tokendesk's state on disk: the token cache, encrypted with a key
 // held in the OS keyring, and the human-editable app configuration (config.json).
 //
-// The token cache is one file, cache.bin, in the Tokendesk directory (DefaultDir). It is
-// sealed with AES-256-GCM under a random 32-byte key that lives in the OS keyring
-// (service "tokendesk", user "cache-key"), so only a small secret ever goes to the keyring
+// The token cache lives in the Tokendesk directory (DefaultDir) as per-account records
+// and a small index (cache.idx) saying where each account's record is, all sealed with
+// AES-256-GCM under a random 32-byte key that lives in the OS keyring (service
+// "tokendesk", user "cache-key"), so only a small secret ever goes to the keyring
 // (Windows caps a secret at 2,560 bytes, macOS at about 3,000) and the keyring is asked
 // once per process start. CacheStore implements identity.CacheHook: every change by any
-// Tokendesk process (window, tray, CLI) runs under a lock file, writes are atomic
-// renames, and the file is re-read only when it changed on disk.
+// Tokendesk process (window, tray, CLI) runs under a lock file, rewrites only the
+// records that changed and then the index by atomic rename, and a process re-reads only
+// when the index changed. AccountsHook and AccountsView let a short-lived process (the
+// CLI) decrypt only the accounts a command is about, or only the index; a cache in the
+// single-file format before it is converted on first use.
 //
 // Failures are explicit: a hung keyring daemon yields ErrKeyringTimeout, a missing Secret
 // Service ErrKeyringUnavailable, a busy lock ErrLockTimeout; an undecryptable cache is

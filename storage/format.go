@@ -35,6 +35,7 @@ const (
 var errCorrupt = errors.New("storage: token cache file is corrupt or was sealed with another key")
 
 type header struct {
+	version    byte
 	mode       byte
 	generation uint64
 }
@@ -42,7 +43,7 @@ type header struct {
 func (h header) marshal() []byte {
 	b := make([]byte, headerLen)
 	copy(b, fileMagic)
-	b[4] = fileVersion
+	b[4] = h.version
 	b[5] = h.mode
 	binary.BigEndian.PutUint64(b[8:], h.generation)
 	return b
@@ -52,13 +53,13 @@ func parseHeader(b []byte) (header, error) {
 	if len(b) < headerLen || string(b[:4]) != fileMagic {
 		return header{}, fmt.Errorf("%w: not a Tokendesk cache file", errCorrupt)
 	}
-	if b[4] != fileVersion {
+	if b[4] != fileVersion && b[4] != indexVersion {
 		return header{}, fmt.Errorf("%w: unknown version %d", errCorrupt, b[4])
 	}
 	if (b[5] != modeSealed && b[5] != modePlain) || b[6] != 0 || b[7] != 0 {
 		return header{}, fmt.Errorf("%w: bad header", errCorrupt)
 	}
-	return header{mode: b[5], generation: binary.BigEndian.Uint64(b[8:])}, nil
+	return header{version: b[4], mode: b[5], generation: binary.BigEndian.Uint64(b[8:])}, nil
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {
@@ -76,11 +77,16 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 // per write keeps GCM safe for 2^32 writes under one key (NIST SP 800-38D), far beyond
 // any cache's life.
 func seal(aead cipher.AEAD, generation uint64, payload []byte) ([]byte, error) {
+	return sealVersion(aead, fileVersion, generation, payload)
+}
+
+// sealVersion is seal for a file of format version (1: the whole cache, 2: an index).
+func sealVersion(aead cipher.AEAD, version byte, generation uint64, payload []byte) ([]byte, error) {
 	if aead == nil {
-		h := header{mode: modePlain, generation: generation}.marshal()
+		h := header{version: version, mode: modePlain, generation: generation}.marshal()
 		return append(h, payload...), nil
 	}
-	h := header{mode: modeSealed, generation: generation}.marshal()
+	h := header{version: version, mode: modeSealed, generation: generation}.marshal()
 	out := make([]byte, headerLen+nonceLen, headerLen+nonceLen+len(payload)+aead.Overhead())
 	copy(out, h)
 	nonce := out[headerLen : headerLen+nonceLen]

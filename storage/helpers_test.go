@@ -48,16 +48,42 @@ type mapCache struct {
 
 func newMapCache() *mapCache { return &mapCache{m: map[string]string{}} }
 
+// mapEntry is how mapCache stores a value: as an MSAL access token of the home
+// account named by the key up to its first "-", so the store splits a mapCache into
+// per-account records as it splits a real cache ("w3-001" and "w3-002" share a record).
+type mapEntry struct {
+	Home   string `json:"home_account_id"`
+	Env    string `json:"environment"`
+	Secret string `json:"secret"`
+}
+
+func mapHome(k string) string {
+	h, _, _ := strings.Cut(k, "-")
+	return h
+}
+
 func (c *mapCache) Serialize() ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return json.Marshal(c.m)
+	sec := make(map[string]mapEntry, len(c.m))
+	for k, v := range c.m {
+		sec[k] = mapEntry{Home: mapHome(k), Env: "login.test", Secret: v}
+	}
+	return json.Marshal(map[string]any{"AccessToken": sec})
 }
 
 func (c *mapCache) Deserialize(data []byte) error {
+	var doc struct {
+		AccessToken map[string]mapEntry
+	}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return err
+		}
+	}
 	m := map[string]string{}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return err
+	for k, e := range doc.AccessToken {
+		m[k] = e.Secret
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -92,7 +118,7 @@ func (c *mapCache) keys() []string {
 // put runs one read-modify-write through the store, as identity does after a token
 // response.
 func put(ctx context.Context, s *CacheStore, c *mapCache, k, v string) error {
-	if err := s.before(ctx, c, true); err != nil {
+	if err := s.before(ctx, c, true, fullScope); err != nil {
 		return err
 	}
 	c.set(k, v)
@@ -107,7 +133,7 @@ func load(ctx context.Context, s *CacheStore, c cacheData) error {
 // bracket runs the hook's two calls around an operation that changed nothing or, with
 // changed, everything (as identity does).
 func bracket(ctx context.Context, s *CacheStore, c cacheData, write, changed bool) error {
-	if err := s.before(ctx, c, write); err != nil {
+	if err := s.before(ctx, c, write, fullScope); err != nil {
 		return err
 	}
 	return s.after(ctx, c, changed)

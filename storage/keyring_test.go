@@ -233,8 +233,9 @@ func TestKilledWriterLeavesReadableCache(t *testing.T) {
 		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
-		// A temporary file left behind shows the kill landed inside a write.
-		if tmps, _ := filepath.Glob(filepath.Join(dir, CacheFileName+".tmp-*")); len(tmps) > 0 {
+		// A temporary file (index or compacted data file) or bytes appended to the data
+		// file beyond what the index refers to show the kill landed inside a write.
+		if tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(tmps) > 0 || dataTail(t, dir, user) > 0 {
 			midWrite++
 		}
 
@@ -259,6 +260,31 @@ func TestKilledWriterLeavesReadableCache(t *testing.T) {
 			}
 		}
 	}
+}
+
+// dataTail returns how many bytes of the data file no record of the index covers.
+func dataTail(t *testing.T, dir, user string) int64 {
+	t.Helper()
+	s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), WithKeyringEntry(KeyringService, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.loadKey(context.Background(), context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	x, _, err := s.readIndex()
+	if err != nil || x == nil {
+		return 0
+	}
+	var end uint64
+	for _, e := range x.entries {
+		end = max(end, e.offset+e.length)
+	}
+	fi, err := os.Stat(filepath.Join(dir, x.dataName))
+	if err != nil {
+		return 0
+	}
+	return fi.Size() - int64(end)
 }
 
 // TestHungSecretServiceTimesOut stops (SIGSTOP) a real gnome-keyring-daemon on a private

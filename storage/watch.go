@@ -27,7 +27,8 @@ var watchPoll = 300 * time.Millisecond
 // and falls back to comparing a stat of both files every 300 ms when they are
 // unavailable. The returned error is only about setting up: dir must exist.
 func Watch(ctx context.Context, dir string, onChange func()) error {
-	names := map[string]bool{CacheFileName: true, PlaintextCacheFileName: true, ConfigFileName: true}
+	// The index is the cache's commit point: every change of the cache replaces it.
+	names := map[string]bool{IndexFileName: true, PlaintextIndexFileName: true, ConfigFileName: true}
 	w, err := fsnotify.NewWatcher()
 	if err == nil {
 		if err = w.Add(dir); err != nil {

@@ -29,7 +29,7 @@ func TestWatch(t *testing.T) {
 				old := watchPoll
 				watchPoll = 20 * time.Millisecond
 				t.Cleanup(func() { watchPoll = old })
-				go pollDir(ctx, dir, map[string]bool{CacheFileName: true, ConfigFileName: true}, onChange)
+				go pollDir(ctx, dir, map[string]bool{IndexFileName: true, ConfigFileName: true}, onChange)
 				time.Sleep(50 * time.Millisecond) // let it take its first look
 			}
 			// settled waits for the calls to stop growing and returns how many came.
@@ -57,7 +57,7 @@ func TestWatch(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, LockFileName), nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, CacheFileName+".tmp-1"), []byte("x"), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, IndexFileName+".tmp-1"), []byte("x"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			quiet("lock and temporary files")

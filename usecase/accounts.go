@@ -94,6 +94,13 @@ func (d *Desk) Accounts(ctx context.Context) ([]AccountView, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.narrow != nil {
+		sub, err := d.listDesk(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return sub.accounts(ctx, s)
+	}
 	return d.accounts(ctx, s)
 }
 
@@ -189,6 +196,14 @@ func (d *Desk) view(a identity.Account, p Profile, n AccountName) AccountView {
 // (empty: any profile). An empty query matches every account, which is handy when
 // there is only one. No match is ErrNoAccount; several are ErrAmbiguousAccount.
 func (d *Desk) FindAccount(ctx context.Context, query, profile string) (AccountView, error) {
+	if d.narrow != nil && strings.TrimSpace(query) != "" {
+		// Only the accounts the query can match need loading.
+		sub, err := d.accountDesk(ctx, query)
+		if err != nil {
+			return AccountView{}, err
+		}
+		return sub.FindAccount(ctx, query, profile)
+	}
 	all, err := d.Accounts(ctx)
 	if err != nil && len(all) == 0 {
 		return AccountView{}, err
@@ -256,6 +271,13 @@ func (d *Desk) SignOut(ctx context.Context, accountKey string) error {
 func (d *Desk) lookup(ctx context.Context, query string) (Settings, AccountView, client, error) {
 	if strings.TrimSpace(query) == "" {
 		return Settings{}, AccountView{}, nil, fmt.Errorf("%w: no account given", ErrNoAccount)
+	}
+	if d.narrow != nil {
+		sub, err := d.accountDesk(ctx, query)
+		if err != nil {
+			return Settings{}, AccountView{}, nil, err
+		}
+		return sub.lookup(ctx, query)
 	}
 	s, err := d.settings(ctx)
 	if err != nil {

@@ -47,6 +47,10 @@ type Deps struct {
 	// Timeout bounds each Token call (its lock wait, discovery and refresh) on top of
 	// the caller's context; 0 leaves it to the context and the HTTP client's own limits.
 	Timeout time.Duration
+
+	// shortLived is set by OpenDir's ShortLived: the Desk reads the cache through the
+	// store's index and per-account records (Desk.narrow).
+	shortLived bool
 }
 
 // Desk runs Tokendesk's use cases. Build one with New; it is safe for concurrent use
@@ -64,6 +68,12 @@ type Desk struct {
 	makeClient func(p Profile) (client, error)
 	// inspect reads per-account token state from the cache; tests replace it.
 	inspect func(ctx context.Context) (cacheSummary, error)
+	// narrow, when set (ShortLived), serves account listings from the cache's index
+	// and each command about one account from that account's records only.
+	narrow narrowStore
+	// parent is the Desk a narrowed Desk was made from (sub); its subscribers hear
+	// the narrowed one's changes.
+	parent *Desk
 
 	mu      sync.Mutex
 	clients map[string]clientEntry // by profile name
@@ -124,6 +134,10 @@ func (d *Desk) Subscribe(f func()) (cancel func()) {
 
 // changed notifies subscribers, outside the lock so they may call back into d.
 func (d *Desk) changed() {
+	if d.parent != nil {
+		d.parent.changed()
+		return
+	}
 	d.mu.Lock()
 	fs := make([]func(), 0, len(d.subs))
 	ids := make([]int, 0, len(d.subs))

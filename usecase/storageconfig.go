@@ -109,6 +109,13 @@ type DirOption func(*Deps)
 // limit, since no user waits a minute for a copied token.
 func WithTokenTimeout(d time.Duration) DirOption { return func(deps *Deps) { deps.Timeout = d } }
 
+// ShortLived is for a process that runs one command and exits (the CLI): account
+// listings are read from the cache's index, which holds no token, and a command about
+// one account (token, scopes, sign-out) decrypts that account's records only, so a
+// command's cost does not grow with the number of accounts cached. A long-running
+// process (the window) holds the whole cache instead and omits it.
+func ShortLived() DirOption { return func(deps *Deps) { deps.shortLived = true } }
+
 // Stored is a Desk over a Tokendesk profile directory, with the storage parts the app
 // needs besides (the configuration for its own settings, the store for notices).
 type Stored struct {
@@ -153,6 +160,9 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOpt
 	desk, err := New(deps)
 	if err != nil {
 		return nil, err
+	}
+	if deps.shortLived {
+		desk.narrow = store
 	}
 	return &Stored{Desk: desk, Config: cfg, Store: store, Cache: cache}, nil
 }

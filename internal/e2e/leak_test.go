@@ -224,8 +224,11 @@ func TestNoSecretLeaves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := places["file "+storage.CacheFileName]; !ok {
-		t.Fatalf("no %s was written: the file check would prove nothing", storage.CacheFileName)
+	if _, ok := places["file "+storage.IndexFileName]; !ok {
+		t.Fatalf("no %s was written: the file check would prove nothing", storage.IndexFileName)
+	}
+	if data, _ := filepath.Glob(filepath.Join(dir, "cache.d-*")); len(data) == 0 {
+		t.Fatal("no data file (the sealed records) was written: the file check would prove nothing")
 	}
 	for where, text := range places {
 		for name, value := range found {

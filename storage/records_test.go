@@ -1,0 +1,412 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tokendesk/tokendesk/identity"
+)
+
+// TestSplitAssembleRoundTrip: splitting a cache into records and assembling them
+// again gives the same JSON document, for MSAL caches and for payloads that are not.
+func TestSplitAssembleRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+	}{
+		{"msal", string(msalCache(3, knownToken))},
+		{"empty object", `{}`},
+		{"empty sections", `{"AccessToken":{},"Account":{}}`},
+		{"unknown members", `{"AccessToken":{"k":{"home_account_id":"h","environment":"e","secret":"s\"q\\\\"}},"Version":3,"x":[1,{"a":"}"}]}`},
+		{"null home", `{"AccessToken":{"k":{"home_account_id":null,"environment":"e","secret":"app-only"}}}`},
+		{"indented", "{\n    \"Account\": {\n        \"k\": {\n            \"home_account_id\": \"H.T\",\n            \"environment\": \"E\"\n        }\n    }\n}\n"},
+		{"not an object", `["a"]`},
+		{"not json", `not json at all`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := splitCache([]byte(tt.doc))
+			var groups [][]item
+			for _, r := range recs {
+				// Through the record encoding, as the store keeps them.
+				items, err := decodeItems(encodeItems(nil, r.items))
+				if err != nil {
+					t.Fatal(err)
+				}
+				acc, err := decodeItems(encodeItems(nil, r.accounts))
+				if err != nil {
+					t.Fatal(err)
+				}
+				groups = append(groups, items, acc)
+			}
+			got := assemble(groups...)
+			if !json.Valid([]byte(tt.doc)) {
+				if string(got) != tt.doc {
+					t.Fatalf("opaque payload changed: %q", got)
+				}
+				return
+			}
+			var want, have any
+			json.Unmarshal([]byte(tt.doc), &want)
+			if err := json.Unmarshal(got, &have); err != nil {
+				t.Fatalf("assembled %q: %v", got, err)
+			}
+			if !reflect.DeepEqual(want, have) {
+				t.Fatalf("round trip changed the cache:\n got %s\nwant %s", got, tt.doc)
+			}
+		})
+	}
+}
+
+// TestSplitGroupsByAccount: entries go to the record of their home account id and
+// environment (lower-cased); the index summary comes from the tokens.
+func TestSplitGroupsByAccount(t *testing.T) {
+	recs := splitCache(msalCache(3, knownToken))
+	var keys []string
+	for k := range recs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	want := []string{"", "uid0.utid-login.microsoftonline.com", "uid1.utid-login.microsoftonline.com", "uid2.utid-login.microsoftonline.com"}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("records %q, want %q", keys, want)
+	}
+	r := recs["uid1.utid-login.microsoftonline.com"]
+	if len(r.items) != 3 || len(r.accounts) != 1 || !r.hasRefresh || r.latestExpiry != 1900000000 ||
+		!slices.Equal(r.usernames, []string{"user1@contoso.example"}) {
+		t.Fatalf("record %+v", r)
+	}
+	if shared := recs[""]; len(shared.items) != 1 || !bytes.Contains(shared.items[0].section, []byte("AppMetadata")) {
+		t.Fatalf("shared record %+v", shared)
+	}
+}
+
+// TestMigrateFormat1: a cache written by the format-1 store (testdata/v1) is converted
+// on first use, with nothing lost and no sign-in, and the old file kept aside.
+func TestMigrateFormat1(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	old, err := os.ReadFile("testdata/v1/cache.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, CacheFileName), old, 0o600)
+	key, _ := os.ReadFile("testdata/v1/key.txt")
+	kr := newMemKeyring()
+	kr.Set(KeyringService, CacheKeyUser, strings.TrimSpace(string(key)))
+	want, _ := os.ReadFile("testdata/v1/cache.json")
+
+	// The first use is a lookup (lock-free), as `tokendesk token` would be.
+	s := openMem(t, dir, kr)
+	c := identity.NewTokenCache(identity.WithCacheHook(s))
+	if err := load(ctx, s, c); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.Serialize()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("migrated cache differs from what format 1 held:\n%s", got)
+	}
+	if ns := s.Notices(); len(ns) != 0 {
+		t.Fatalf("notices %+v", ns)
+	}
+	if _, err := os.Stat(filepath.Join(dir, IndexFileName)); err != nil {
+		t.Fatalf("no index after migration: %v", err)
+	}
+	if kept, _ := os.ReadFile(filepath.Join(dir, CacheFileName+".migrated")); !bytes.Equal(kept, old) {
+		t.Fatal("the format-1 file was not kept as cache.bin.migrated")
+	}
+	if _, err := os.Stat(filepath.Join(dir, CacheFileName)); !os.IsNotExist(err) {
+		t.Fatal("cache.bin still in place: it would be migrated again")
+	}
+	// Another process reads the new format, one account at a time too.
+	s2 := openMem(t, dir, kr)
+	hook := s2.AccountsHook("UID1.utid")
+	c2 := identity.NewTokenCache(identity.WithCacheHook(hook))
+	if err := hook.BeforeAccess(ctx, c2, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := hook.AfterAccess(ctx, c2, false, false); err != nil {
+		t.Fatal(err)
+	}
+	one, _ := c2.Serialize()
+	if !bytes.Contains(one, []byte("uid1.utid")) || bytes.Contains(one, []byte("uid0.utid")) || bytes.Contains(one, []byte("uid2.utid")) {
+		t.Fatalf("narrowed cache holds other accounts:\n%s", one)
+	}
+	sums, err := s2.Summaries(ctx)
+	if err != nil || len(sums) != 3 {
+		t.Fatalf("summaries %+v, %v", sums, err)
+	}
+}
+
+// TestDamagedRecordMovedAside: one account's record fails authentication. Only that
+// account is dropped (its sealed bytes kept aside, a notice naming it); every other
+// account loads.
+func TestDamagedRecordMovedAside(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	s := openMem(t, dir, kr)
+	c := newMapCache()
+	for _, k := range []string{"alice-1", "bob-1", "carol-1"} {
+		if err := put(ctx, s, c, k, "token-of-"+k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, _ := s.idx.entry("bob-login.test")
+	data := filepath.Join(dir, s.idx.dataName)
+	raw, _ := os.ReadFile(data)
+	raw[e.offset+3] ^= 0x40
+	os.WriteFile(data, raw, 0o600)
+
+	s2 := openMem(t, dir, kr)
+	c2 := newMapCache()
+	if err := load(ctx, s2, c2); err != nil {
+		t.Fatal(err)
+	}
+	if got := c2.keys(); !slices.Equal(got, []string{"alice-1", "carol-1"}) {
+		t.Fatalf("loaded %q, want alice's and carol's entries", got)
+	}
+	ns := s2.Notices()
+	if len(ns) != 1 || ns[0].Kind != NoticeCacheCorrupt || !strings.Contains(ns[0].Message, "bob-login.test") {
+		t.Fatalf("notices %+v, want one naming bob's account", ns)
+	}
+	if aside, err := os.ReadFile(ns[0].Path); err != nil || !bytes.Contains(aside, raw[e.offset:e.offset+e.length]) {
+		t.Fatalf("damaged record not kept at %s: %v", ns[0].Path, err)
+	}
+	// The store goes on: bob signs in again; nobody else lost anything.
+	if err := put(ctx, s2, c2, "bob-2", "fresh"); err != nil {
+		t.Fatal(err)
+	}
+	c3 := newMapCache()
+	if err := load(ctx, openMem(t, dir, kr), c3); err != nil || len(c3.keys()) != 3 {
+		t.Fatalf("after recovery: %v %q", err, c3.keys())
+	}
+}
+
+// TestUndecodableRecordMovedAside: a record decrypts but the cache cannot parse it.
+func TestUndecodableRecordMovedAside(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	s := openMem(t, dir, kr)
+	c := newMapCache()
+	for _, k := range []string{"alice-1", "bob-1"} {
+		if err := put(ctx, s, c, k, "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Reseal bob's record with entries mapCache cannot read.
+	x := s.idx
+	bad := []item{{section: []byte(`"AccessToken"`), key: []byte(`"bob-1"`), value: []byte(`{"home_account_id":"bob","environment":"login.test","secret":7}`)}}
+	if err := s.before(ctx, c, true, fullScope); err != nil {
+		t.Fatal(err)
+	}
+	var keep []indexEntry
+	for _, e := range x.entries {
+		if e.key != "bob-login.test" {
+			keep = append(keep, e)
+		}
+	}
+	if _, err := s.commit(x, keep, map[string]*record{"bob-login.test": {key: "bob-login.test", home: "bob", env: "login.test", items: bad}}); err != nil {
+		t.Fatal(err)
+	}
+	s.lock.Unlock()
+	<-s.sem
+	s.held = nil
+
+	s2 := openMem(t, dir, kr)
+	c2 := newMapCache()
+	if err := load(ctx, s2, c2); err != nil {
+		t.Fatal(err)
+	}
+	if got := c2.keys(); !slices.Equal(got, []string{"alice-1"}) {
+		t.Fatalf("loaded %q", got)
+	}
+	if ns := s2.Notices(); len(ns) != 1 || ns[0].Kind != NoticeCacheCorrupt {
+		t.Fatalf("notices %+v", ns)
+	}
+}
+
+// TestWriteRewritesOnlyChangedRecords: one account's change appends one record to
+// the data file, however many accounts there are.
+func TestWriteRewritesOnlyChangedRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	s := openMem(t, dir, kr)
+	c := newMapCache()
+	for i := range 50 {
+		c.set(fmt.Sprintf("acct%02d-1", i), strings.Repeat("t", 2000))
+	}
+	if err := bracket(ctx, s, c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, s.idx.dataName)
+	before, _ := os.Stat(data)
+	if err := put(ctx, s, c, "acct07-1", strings.Repeat("u", 2000)); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(data)
+	if grew := after.Size() - before.Size(); grew <= 2000 || grew > 2200 {
+		t.Fatalf("data file grew by %d bytes for one changed account of 2 KB", grew)
+	}
+	// Unchanged: nothing appended at all.
+	if err := bracket(ctx, s, c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.Stat(data); again.Size() != after.Size() {
+		t.Fatalf("an unchanged cache appended %d bytes", again.Size()-after.Size())
+	}
+}
+
+// TestCompactionKeepsEveryRecord: rewriting one account over and over makes the
+// store copy its live records into a new data file now and then; nothing is lost, and
+// the old data file goes.
+func TestCompactionKeepsEveryRecord(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	s := openMem(t, dir, kr)
+	c := newMapCache()
+	for i := range 20 {
+		c.set(fmt.Sprintf("a%02d-1", i), "small")
+	}
+	big := strings.Repeat("x", 256<<10)
+	names := map[string]bool{}
+	for i := range 20 {
+		if err := put(ctx, s, c, "a00-1", fmt.Sprintf("%d%s", i, big)); err != nil {
+			t.Fatal(err)
+		}
+		names[s.idx.dataName] = true
+	}
+	if len(names) < 2 {
+		t.Fatal("the data file was never compacted")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "cache.d-*"))
+	if len(files) != 1 {
+		t.Fatalf("data files %q, want only the current one", files)
+	}
+	c2 := newMapCache()
+	if err := load(ctx, openMem(t, dir, kr), c2); err != nil || len(c2.keys()) != 20 || !strings.HasPrefix(c2.get("a00-1"), "19") {
+		t.Fatalf("after compactions: %v, %d entries", err, len(c2.keys()))
+	}
+}
+
+// TestNarrowedCacheWritesOnlyItsAccounts: a cache holding one account (AccountsHook)
+// saves that account's change and leaves every other account's record as it was;
+// entries of another account it comes to hold are merged into that account's record.
+func TestNarrowedCacheWritesOnlyItsAccounts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	full := openMem(t, dir, kr)
+	fc := newMapCache()
+	for _, k := range []string{"alice-1", "alice-2", "bob-1", "carol-1"} {
+		fc.set(k, "v-"+k)
+	}
+	if err := bracket(ctx, full, fc, true, true); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openMem(t, dir, kr)
+	sc := s.AccountsHook("alice").(*scopedHook).sc
+	c := newMapCache()
+	if err := s.before(ctx, c, true, sc); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.keys(); !slices.Equal(got, []string{"alice-1", "alice-2"}) {
+		s.after(ctx, c, false)
+		t.Fatalf("narrowed cache holds %q", got)
+	}
+	c.set("alice-1", "refreshed")
+	delete(c.m, "alice-2")
+	c.set("bob-9", "from a narrowed cache")
+	if err := s.after(ctx, c, true); err != nil {
+		t.Fatal(err)
+	}
+
+	all := newMapCache()
+	if err := load(ctx, openMem(t, dir, kr), all); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"alice-1": "refreshed", "bob-1": "v-bob-1", "bob-9": "from a narrowed cache", "carol-1": "v-carol-1"}
+	if !reflect.DeepEqual(all.m, want) {
+		t.Fatalf("store holds %v, want %v", all.m, want)
+	}
+	// The account listing is read-only.
+	view := s.AccountsView().(*scopedHook).sc
+	if err := s.before(ctx, newMapCache(), true, view); err == nil {
+		t.Fatal("a write through the account listing was allowed")
+	}
+}
+
+// TestSummariesFromIndex: the index alone says which accounts exist, their usernames
+// and token states.
+func TestSummariesFromIndex(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	s := openMem(t, dir, kr)
+	c := identity.NewTokenCache(identity.WithCacheHook(s))
+	if err := s.BeforeAccess(ctx, c, true); err != nil {
+		t.Fatal(err)
+	}
+	c.Deserialize(msalCache(4, knownToken))
+	if err := s.AfterAccess(ctx, c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	sums, err := openMem(t, dir, kr).Summaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(sums, func(a, b AccountSummary) int { return strings.Compare(a.Key, b.Key) })
+	if len(sums) != 4 {
+		t.Fatalf("%d summaries", len(sums))
+	}
+	s0 := sums[0]
+	if s0.Key != "uid0.utid-login.microsoftonline.com" || s0.HomeAccountID != "uid0.utid" ||
+		!slices.Equal(s0.Usernames, []string{"user0@contoso.example"}) || s0.Accounts != 1 ||
+		!s0.HasRefreshToken || s0.LatestExpiry.Unix() != 1900000000 {
+		t.Fatalf("summary %+v", s0)
+	}
+	// And it is the token states identity computes from the whole cache.
+	states, _, err := c.TokenStates(ctx)
+	if err != nil || len(states) != 4 {
+		t.Fatalf("TokenStates: %v %d", err, len(states))
+	}
+	for _, st := range states {
+		i := slices.IndexFunc(sums, func(a AccountSummary) bool { return a.HomeAccountID == st.HomeAccountID })
+		if i < 0 || !sums[i].LatestExpiry.Equal(st.LatestExpiry) || sums[i].HasRefreshToken != st.HasRefreshToken {
+			t.Fatalf("summary %+v disagrees with %+v", sums[i], st)
+		}
+	}
+}
+
+// TestItemsHashSurvivesTheRecordEncoding: a save's hash of a record's entries equals
+// the hash a load computes from the decoded record, or every save would rewrite every
+// record; and a changed entry changes it.
+func TestItemsHashSurvivesTheRecordEncoding(t *testing.T) {
+	s := openMem(t, t.TempDir(), newMemKeyring())
+	for k, r := range splitCache(msalCache(3, knownToken)) {
+		items, _ := decodeItems(encodeItems(nil, r.items))
+		acc, _ := decodeItems(encodeItems(nil, r.accounts))
+		if s.itemsHash(r.items, r.accounts) != s.itemsHash(items, acc) {
+			t.Fatalf("record %q: hashes differ", k)
+		}
+		if len(items) > 0 {
+			items[0].value = append([]byte(nil), items[0].value...)
+			items[0].value[len(items[0].value)/2] ^= 1
+			if s.itemsHash(r.items, r.accounts) == s.itemsHash(items, acc) {
+				t.Fatalf("record %q: a changed entry kept the hash", k)
+			}
+		}
+	}
+}
