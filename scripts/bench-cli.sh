@@ -4,7 +4,7 @@
 # token), as whole processes, at 1 and 10,000 accounts, plus `tokendesk accounts` at
 # 10,000. The caches are written by MSAL Python itself (Debian's python3-msal, offline,
 # fake http_client: scripts/bench-cli/msal_bench.py), imported into a Tokendesk home
-# with a real keyring, and the two programs run alternately; medians, peak RSS and the
+# with `tokendesk import --msal-cache` and a real keyring, and the two programs run alternately; medians, peak RSS and the
 # ratio are printed. Targets: token <= 60 ms and <= 60 MiB at 10,000 accounts and
 # <= 0.25x MSAL Python at 1 and 10,000; accounts at 10,000 <= 150 ms.
 #
@@ -33,8 +33,7 @@ for n in 1 10000; do
 	"$PY" scripts/bench-cli/msal_bench.py write "$n" "$work/msal-$n.json"
 	home="$work/home-$n"
 	mkdir -p "$home"
-	# The cache key is per Tokendesk home's keyring entry; each home is imported fresh.
-	"$work/benchcli" import "$home" "$work/msal-$n.json"
+	TOKENDESK_HOME="$home" "$BIN" import --msal-cache "$work/msal-$n.json" >/dev/null
 	user=$(printf 'user%05d@contoso.example' $((n / 2)))
 	echo "bench-cli: $n accounts, sealed store: $(du -sh "$home" | cut -f1)"
 	TOKENDESK_HOME="$home" "$work/benchcli" run -runs "$RUNS" -label "token $n" -- \

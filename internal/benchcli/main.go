@@ -1,14 +1,12 @@
 // Command benchcli is `make bench-cli`'s driver (scripts/bench-cli.sh runs it): it
-// imports an MSAL cache into a Tokendesk home, and times whole processes of Tokendesk
-// and of the MSAL Python script doing the same job, alternately, printing medians,
-// peak RSS and the ratio. It measures; it asserts nothing.
+// times whole processes of Tokendesk and of the MSAL Python script doing the same job,
+// alternately, printing medians, peak RSS and the ratio. It measures; it asserts
+// nothing.
 //
-//	benchcli import HOME MSAL_CACHE
 //	benchcli run -runs N -label L -- CMD_A... -- CMD_B...
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -17,20 +15,15 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/tokendesk/tokendesk/identity"
-	"github.com/tokendesk/tokendesk/storage"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchcli import HOME FILE | benchcli run [-runs N] [-label L] -- A... -- B...")
+		fmt.Fprintln(os.Stderr, "usage: benchcli run [-runs N] [-label L] -- A... -- B...")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
-	case "import":
-		err = importCache(os.Args[2], os.Args[3])
 	case "run":
 		err = run(os.Args[2:])
 	default:
@@ -40,29 +33,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchcli:", err)
 		os.Exit(1)
 	}
-}
-
-// importCache stores an MSAL cache file in home's token cache through storage, as
-// `tokendesk import --msal-cache` does (this stands in until that command exists).
-func importCache(home, file string) error {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	store, err := storage.OpenCacheStore(home, storage.SystemKeyring(0))
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	c := identity.NewTokenCache()
-	if err := store.BeforeAccess(ctx, c, true); err != nil {
-		return err
-	}
-	derr := c.Deserialize(data)
-	if err := store.AfterAccess(ctx, c, true, derr == nil); err != nil {
-		return err
-	}
-	return derr
 }
 
 // sample is one process run.
