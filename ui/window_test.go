@@ -119,7 +119,9 @@ func TestEmptyState(t *testing.T) {
 }
 
 func TestCopyAndClipboardClear(t *testing.T) {
-	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{ClipboardClear: 50 * time.Millisecond})
+	// Long enough that a loaded machine still reads the token before the clear fires.
+	const clear = 400 * time.Millisecond
+	u := newFakeUI(t, &fakeDesk{accounts: demoAccounts()}, Options{ClipboardClear: clear})
 	u.list.list.Select(0)
 	if u.detail.key != "a-h" {
 		t.Fatalf("detail shows %q", u.detail.key)
@@ -140,7 +142,7 @@ func TestCopyAndClipboardClear(t *testing.T) {
 	u.copySelected()
 	u.settle()
 	cb.SetContent("user text")
-	u.pumpUntil(150*time.Millisecond, func() bool { return false })
+	u.pumpUntil(clear+200*time.Millisecond, func() bool { return false })
 	if cb.Content() != "user text" {
 		t.Errorf("clipboard cleared something the user copied: %q", cb.Content())
 	}
