@@ -286,3 +286,52 @@ func TestRealScopeAddedLater(t *testing.T) {
 		t.Fatalf("copied token is not the cached one for %s (%v)", later, err)
 	}
 }
+
+// TestRealZitadelScopeAddedLater: on the second real provider (zitadel's example OP),
+// the account shows the names its userinfo gives, and a scope added later ends in a
+// copied token after one "Sign in again for this scope" click.
+func TestRealZitadelScopeAddedLater(t *testing.T) {
+	z := testenv.Zitadel(t)
+	testenv.RequireKeyring(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	desk := realDesk(t, dir)
+	err := desk.AddProfile(ctx, usecase.Profile{Name: "Zitadel", Issuer: z.Issuer, ClientID: z.ClientID,
+		RedirectURI: z.RedirectURI, Scopes: []string{"email"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zitadel := func(ctx context.Context, authURL string) error {
+		return z.LoginAndDeliver(ctx, authURL, testenv.ZitadelUser)
+	}
+	if _, err := desk.SignIn(ctx, "Zitadel", usecase.SignInOptions{Opener: zitadel}); err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	u := startTestUI(t, a, realDesk(t, dir), Options{ClipboardClear: -1, Opener: zitadel})
+	if len(u.list.all) != 1 || u.list.all[0].DisplayName != testenv.ZitadelUserName || u.list.all[0].Username != testenv.ZitadelUser {
+		t.Fatalf("list shows %+v, want the names from userinfo", u.list.all)
+	}
+	key := u.list.all[0].Key
+	if err := desk.AddScope(ctx, key, "phone"); err != nil {
+		t.Fatal(err)
+	}
+	u.settle()
+	u.list.list.Select(0)
+	u.detail.selScope = "phone"
+	u.copySelected()
+	u.settle()
+	again := findButton(u.win.Canvas().Overlays().Top(), "Sign in again for this scope")
+	if again == nil {
+		t.Fatal("no \"Sign in again for this scope\" for a scope zitadel's refresh token lacks")
+	}
+	test.Tap(again)
+	if !u.pumpUntil(30*time.Second, func() bool { return a.Clipboard().Content() != "" }) {
+		t.Fatal("no token copied after signing in again")
+	}
+	want, err := desk.Token(ctx, key, []string{"phone"}, false)
+	if err != nil || a.Clipboard().Content() != want.AccessToken {
+		t.Fatalf("copied token is not the cached one for phone (%v)", err)
+	}
+}

@@ -40,22 +40,26 @@ func (e *SignInNeededError) Unwrap() []error {
 }
 
 // signInFixes reports whether err from a silent acquisition is one only a sign-in
-// can fix, and the claims challenge to carry into it.
-func signInFixes(err error) (claims string, ok bool) {
+// can fix, and the claims challenge to carry into it. invalid_scope is one for
+// OpenID Connect providers, whose refresh tokens are bound to the scopes consented at
+// sign-in; from Entra, whose refresh token serves any resource, it means the scope
+// itself is wrong, which no sign-in fixes.
+func signInFixes(err error, oidc bool) (claims string, ok bool) {
 	var ie *identity.Error
 	if errors.As(err, &ie) {
 		claims = ie.Claims
-		if claims != "" || ie.Code == "invalid_scope" {
+		if claims != "" || (oidc && ie.Code == "invalid_scope") {
 			return claims, true
 		}
 	}
 	return claims, errors.Is(err, identity.ErrInteractionRequired)
 }
 
-// tokenError wraps a silent acquisition's failure for acc: a SignInNeededError when a
+// tokenError wraps a silent acquisition's failure for acc (of an OpenID Connect
+// profile when oidc): a SignInNeededError when a
 // sign-in is the remedy, else the cause with who and what it was for.
-func tokenError(acc AccountView, scopes []string, err error) error {
-	if claims, ok := signInFixes(err); ok {
+func tokenError(acc AccountView, oidc bool, scopes []string, err error) error {
+	if claims, ok := signInFixes(err, oidc); ok {
 		return &SignInNeededError{Account: acc, Scopes: slices.Clone(scopes), Claims: claims, Err: err}
 	}
 	return fmt.Errorf("could not get a token for %s (%s): %w", acc.DisplayName, strings.Join(scopes, " "), err)
@@ -103,7 +107,7 @@ func (d *Desk) SignInForScopes(ctx context.Context, accountKey string, scopes []
 	// the cache for exactly scopes, as a later Token call would.
 	tok, err := c.AcquireTokenSilentWithError(ctx, scopes, res.Account)
 	if err != nil {
-		return identity.Result{}, tokenError(acc, scopes, err)
+		return identity.Result{}, tokenError(acc, p.IsOIDC(), scopes, err)
 	}
 	return tok, nil
 }

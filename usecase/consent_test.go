@@ -39,20 +39,24 @@ func TestTokenErrorClassifies(t *testing.T) {
 		err    error
 		need   bool
 		claims string
+		entra  bool
 	}{
-		{&identity.Error{StatusCode: 400, Code: "invalid_grant"}, true, ""},
-		{&identity.Error{StatusCode: 400, Code: "invalid_scope", Description: "refresh token missing requested scope"}, true, ""},
-		{&identity.Error{StatusCode: 400, Code: "interaction_required"}, true, ""},
-		{&identity.Error{StatusCode: 400, Code: "login_required"}, true, ""},
-		{&identity.Error{StatusCode: 400, Code: "consent_required"}, true, ""},
-		{&identity.Error{StatusCode: 400, Code: "invalid_request", Claims: `{"access_token":{"acrs":{"essential":true}}}`}, true, `{"access_token":{"acrs":{"essential":true}}}`},
-		{fmt.Errorf("%w: nothing cached", identity.ErrInteractionRequired), true, ""},
-		{&identity.Error{StatusCode: 401, Code: "invalid_client"}, false, ""},
-		{&identity.Error{StatusCode: 503, Code: "temporarily_unavailable"}, false, ""},
-		{errors.New("dial tcp 127.0.0.1:1: connection refused"), false, ""},
+		{&identity.Error{StatusCode: 400, Code: "invalid_grant"}, true, "", false},
+		{&identity.Error{StatusCode: 400, Code: "invalid_scope", Description: "refresh token missing requested scope"}, true, "", false},
+		// Entra's refresh token serves every resource: invalid_scope is a wrong scope.
+		{&identity.Error{StatusCode: 400, Code: "invalid_scope", Description: "AADSTS70011"}, false, "", true},
+		{&identity.Error{StatusCode: 400, Code: "invalid_grant"}, true, "", true},
+		{&identity.Error{StatusCode: 400, Code: "interaction_required"}, true, "", false},
+		{&identity.Error{StatusCode: 400, Code: "login_required"}, true, "", false},
+		{&identity.Error{StatusCode: 400, Code: "consent_required"}, true, "", false},
+		{&identity.Error{StatusCode: 400, Code: "invalid_request", Claims: `{"access_token":{"acrs":{"essential":true}}}`}, true, `{"access_token":{"acrs":{"essential":true}}}`, false},
+		{fmt.Errorf("%w: nothing cached", identity.ErrInteractionRequired), true, "", false},
+		{&identity.Error{StatusCode: 401, Code: "invalid_client"}, false, "", false},
+		{&identity.Error{StatusCode: 503, Code: "temporarily_unavailable"}, false, "", false},
+		{errors.New("dial tcp 127.0.0.1:1: connection refused"), false, "", false},
 	}
 	for _, tt := range tests {
-		err := tokenError(acc, []string{"s"}, tt.err)
+		err := tokenError(acc, !tt.entra, []string{"s"}, tt.err)
 		var need *SignInNeededError
 		if got := errors.As(err, &need); got != tt.need {
 			t.Errorf("%v: sign-in needed %v, want %v", tt.err, got, tt.need)

@@ -56,7 +56,8 @@ func (d *Desk) token(ctx context.Context, accountKey string, scopes []string, op
 		if refreshRefused(err) {
 			d.markRefused(ctx, acc.Account, true)
 		}
-		return identity.Result{}, tokenError(acc, scopes, err)
+		p, _ := s.profile(acc.Profile)
+		return identity.Result{}, tokenError(acc, p.IsOIDC(), scopes, err)
 	}
 	if res.Source == identity.SourceIdentityProvider {
 		// A refresh changed the account's status (and maybe its expiry).
