@@ -235,9 +235,12 @@ func TestLinuxInstall(t *testing.T) {
 			// The installed binary is the stamped one, quiet in a container's locale.
 			ver := exec.Command(bin, "version")
 			ver.Env = append(os.Environ(), "LANG=C.UTF-8", "TOKENDESK_HOME="+t.TempDir())
+			var stderr strings.Builder
+			ver.Stderr = &stderr
 			out, err := ver.Output()
-			if err != nil || strings.TrimSpace(string(out)) != "tokendesk "+a.stamp {
-				t.Errorf("%s version: %q (%v), want %q", bin, out, err, "tokendesk "+a.stamp)
+			if err != nil || strings.TrimSpace(string(out)) != "tokendesk "+a.stamp || stderr.Len() != 0 {
+				t.Errorf("LANG=C.UTF-8 %s version: %q (%v), want %q and nothing on stderr; stderr:\n%s",
+					bin, out, err, "tokendesk "+a.stamp, stderr.String())
 			}
 
 			icon := findIcon(entry["Icon"], dataDirs)
