@@ -3,7 +3,7 @@
 // screenshot, check it is not blank, and stop it with SIGTERM.
 //
 // The tray tests (tray_test.go) run the binary on seeded profiles against a test
-// StatusNotifier host (trayhost_test.go) that owns org.kde.StatusNotifierWatcher on
+// StatusNotifier host (internal/trayhost) that owns org.kde.StatusNotifierWatcher on
 // the test session bus, reads the menu with com.canonical.dbusmenu.GetLayout, clicks
 // with Event and reads the real X clipboard with xclip; BenchmarkTray (make bench)
 // times start → item registered → accounts in the menu, and click → clipboard.

@@ -19,6 +19,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/internal/trayhost"
 )
 
 // trayApp is the real binary running on a seeded profile, registered with a test
@@ -31,7 +32,7 @@ type trayApp struct {
 	cmd        *exec.Cmd
 	exited     chan error
 	out        *testenv.Buffer
-	host       *trayHost
+	host       *trayhost.Host
 	started    time.Time
 	registered time.Time
 }
@@ -89,7 +90,7 @@ func startTrayAppOn(t testing.TB, n int, clearSeconds int, busAddr string) *tray
 	a.seedAccounts(n)
 	a.setConfig("clipboard_clear_seconds", clearSeconds)
 
-	a.host = startTrayHost(t, busAddr)
+	a.host = trayhost.Start(t, busAddr)
 	a.cmd = exec.Command(bin)
 	a.cmd.Env = a.env
 	if busAddr != "" {
@@ -116,7 +117,7 @@ func startTrayAppOn(t testing.TB, n int, clearSeconds int, busAddr string) *tray
 			t.Log(tail(a.out.String()))
 		}
 	})
-	a.registered = a.host.waitItem(60 * time.Second)
+	a.registered = a.host.WaitItem(60 * time.Second)
 	return a
 }
 
@@ -207,9 +208,9 @@ func accountLabels(accs []cliAccount) []string {
 }
 
 // menuAccounts are the top-level items of f that open an account's submenu.
-func menuAccounts(f menuFetch) []string {
+func menuAccounts(f trayhost.Fetch) []string {
 	var out []string
-	for _, c := range f.root.Children {
+	for _, c := range f.Root.Children {
 		if len(c.Children) > 0 {
 			out = append(out, c.Label)
 		}
@@ -253,7 +254,7 @@ func TestSmokeTray(t *testing.T) {
 	t.Logf("item registered %v after start", a.registered.Sub(a.started).Round(time.Millisecond))
 
 	// The item's identity.
-	props := a.host.itemProps()
+	props := a.host.ItemProps()
 	if v := props["Title"].Value(); v != "Tokendesk" {
 		t.Errorf("Title %v, want Tokendesk", v)
 	}
@@ -278,9 +279,9 @@ func TestSmokeTray(t *testing.T) {
 	// The menu lists the accounts the CLI lists, each with its status.
 	accs := a.accounts()
 	want := accountLabels(accs)
-	f, took, ok := a.host.waitMenu(10*time.Second, func(f menuFetch) bool { return slices.Equal(menuAccounts(f), want) })
+	f, took, ok := a.host.WaitMenu(10*time.Second, func(f trayhost.Fetch) bool { return slices.Equal(menuAccounts(f), want) })
 	if !ok {
-		t.Fatalf("menu accounts %q, want %q%s", menuAccounts(f), want, f.root)
+		t.Fatalf("menu accounts %q, want %q%s", menuAccounts(f), want, f.Root)
 	}
 	t.Logf("accounts in the menu %v after registering (%v polling)", time.Since(a.registered).Round(time.Millisecond), took.Round(time.Millisecond))
 	var tip struct {
@@ -292,7 +293,7 @@ func TestSmokeTray(t *testing.T) {
 		Title  string
 		Detail string
 	}
-	if err := dbus.Store([]any{a.host.itemProps()["ToolTip"].Value()}, &tip); err != nil {
+	if err := dbus.Store([]any{a.host.ItemProps()["ToolTip"].Value()}, &tip); err != nil {
 		t.Errorf("ToolTip: %v", err)
 	} else if !strings.Contains(tip.Title, "3 accounts, soonest expiry") {
 		t.Errorf("tooltip %q", tip.Title)
@@ -303,14 +304,14 @@ func TestSmokeTray(t *testing.T) {
 	valid := accs[slices.IndexFunc(accs, func(c cliAccount) bool {
 		return c.Status == "valid" && strings.HasSuffix(c.Username, "@contoso.example")
 	})]
-	acc := f.find(trayLabel(valid))
-	item := acc.find("Copy " + scope + " token")
+	acc := f.Find(trayLabel(valid))
+	item := acc.Find("Copy " + scope + " token")
 	if item == nil {
 		t.Fatalf("no copy item for %s in %s", scope, acc)
 	}
 	wantToken := strings.TrimSpace(a.cli("token", "--scope", scope, "--account", valid.Key))
 	clicked := time.Now()
-	a.host.click(item.ID)
+	a.host.Click(item.ID)
 	got, copied, ok := waitClipboard(t, 5*time.Second, func(c string) bool { return c != "" })
 	if !ok || got != wantToken {
 		t.Fatalf("clipboard after the click: %d bytes, equal to `tokendesk token`: %v", len(got), got == wantToken)
@@ -327,13 +328,13 @@ func TestSmokeTray(t *testing.T) {
 
 	// The copied pair is now a one-click favourite at the top of the menu; clicking it
 	// copies again. The user then copies something else: it must survive the clearing.
-	f, _, ok = a.host.waitMenu(2*time.Second, func(f menuFetch) bool {
-		return len(f.root.Children) > 0 && f.root.Children[0].Label == "Copy "+scope+" token ("+valid.Username+")"
+	f, _, ok = a.host.WaitMenu(2*time.Second, func(f trayhost.Fetch) bool {
+		return len(f.Root.Children) > 0 && f.Root.Children[0].Label == "Copy "+scope+" token ("+valid.Username+")"
 	})
 	if !ok {
-		t.Fatalf("no favourite at the top after the copy:%s", f.root)
+		t.Fatalf("no favourite at the top after the copy:%s", f.Root)
 	}
-	a.host.click(f.root.Children[0].ID)
+	a.host.Click(f.Root.Children[0].ID)
 	if _, _, ok := waitClipboard(t, 5*time.Second, func(c string) bool { return c == wantToken }); !ok {
 		t.Fatal("the favourite did not copy the token")
 	}
@@ -349,9 +350,9 @@ func TestSmokeTray(t *testing.T) {
 	}
 
 	// Window events change nothing in the menu: no signal, same revision.
-	before := a.host.layout()
-	l0, p0 := a.host.signals()
-	a.host.click(before.find("Open Tokendesk").ID)
+	before := a.host.Layout()
+	l0, p0 := a.host.Signals()
+	a.host.Click(before.Find("Open Tokendesk").ID)
 	wid := waitWindow(t, requireTool(t, "xdotool"), a.exited, a.out)
 	for _, args := range [][]string{{"windowunmap", "--sync", wid}, {"windowmap", "--sync", wid}, {"windowfocus", wid}} {
 		if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
@@ -359,21 +360,21 @@ func TestSmokeTray(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	after := a.host.layout()
-	if l1, p1 := a.host.signals(); after.revision != before.revision || l1 != l0 || p1 != p0 {
+	after := a.host.Layout()
+	if l1, p1 := a.host.Signals(); after.Revision != before.Revision || l1 != l0 || p1 != p0 {
 		t.Errorf("window show/hide/focus: revision %d → %d, signals layout %d → %d, props %d → %d",
-			before.revision, after.revision, l0, l1, p0, p1)
+			before.Revision, after.Revision, l0, l1, p0, p1)
 	}
 
 	// Another process signs an account out: the menu drops it within 1 s, with one
 	// layout signal.
 	gone := accs[0]
-	goneID := after.find(trayLabel(gone)).ID
-	l0, _ = a.host.signals()
+	goneID := after.Find(trayLabel(gone)).ID
+	l0, _ = a.host.Signals()
 	a.cli("logout", gone.Key)
 	loggedOut := time.Now()
 	want = accountLabels(a.accounts())
-	f, took, ok = a.host.waitMenu(1*time.Second, func(f menuFetch) bool { return slices.Equal(menuAccounts(f), want) })
+	f, took, ok = a.host.WaitMenu(1*time.Second, func(f trayhost.Fetch) bool { return slices.Equal(menuAccounts(f), want) })
 	if !ok {
 		t.Errorf("1 s after `tokendesk logout` the menu shows %q, want %q", menuAccounts(f), want)
 	} else {
@@ -381,12 +382,12 @@ func TestSmokeTray(t *testing.T) {
 	}
 	_ = took
 	time.Sleep(300 * time.Millisecond)
-	if l1, _ := a.host.signals(); l1-l0 != 1 {
+	if l1, _ := a.host.Signals(); l1-l0 != 1 {
 		t.Errorf("the logout sent %d LayoutUpdated signals, want 1", l1-l0)
 	}
-	a.host.click(goneID) // a stale id: nothing happens
+	a.host.Click(goneID) // a stale id: nothing happens
 	for _, id := range []string{"Open Tokendesk", "Quit"} {
-		if before.find(id).ID != f.find(id).ID {
+		if before.Find(id).ID != f.Find(id).ID {
 			t.Errorf("%s changed id across the logout", id)
 		}
 	}
@@ -395,7 +396,7 @@ func TestSmokeTray(t *testing.T) {
 	a.seedAccounts(5)
 	seeded := time.Now()
 	want = accountLabels(a.accounts())
-	f, _, ok = a.host.waitMenu(1*time.Second, func(f menuFetch) bool { return slices.Equal(menuAccounts(f), want) })
+	f, _, ok = a.host.WaitMenu(1*time.Second, func(f trayhost.Fetch) bool { return slices.Equal(menuAccounts(f), want) })
 	if !ok || len(want) != 5 {
 		t.Errorf("1 s after another process added accounts the menu shows %q, want %q", menuAccounts(f), want)
 	} else {
@@ -403,7 +404,7 @@ func TestSmokeTray(t *testing.T) {
 	}
 
 	// Quit from the menu exits 0.
-	a.host.clickQuit(f.find("Quit").ID)
+	a.host.ClickQuit(f.Find("Quit").ID)
 	select {
 	case err := <-a.exited:
 		if err != nil {
@@ -415,22 +416,21 @@ func TestSmokeTray(t *testing.T) {
 	if s := a.out.String(); strings.Contains(s, "panic:") || strings.Contains(s, "no menu item with ID") {
 		t.Errorf("app output:\n%s", tail(s))
 	}
-	a.host.mu.Lock()
-	defer a.host.mu.Unlock()
 	// Accounts were seeded before the start: no fetch may claim there are none.
-	for _, f := range a.host.fetches {
-		if f.find("No accounts yet: sign in from the window") != nil {
-			t.Errorf("revision %d said there are no accounts (want Loading… until the first read)", f.revision)
+	fetches := a.host.Fetches()
+	for _, f := range fetches {
+		if f.Find("No accounts yet: sign in from the window") != nil {
+			t.Errorf("revision %d said there are no accounts (want Loading… until the first read)", f.Revision)
 		}
 	}
-	t.Logf("%d layouts fetched, each with Open Tokendesk and Quit", len(a.host.fetches))
+	t.Logf("%d layouts fetched, each with Open Tokendesk and Quit", len(fetches))
 }
 
 // quit clicks Quit in the tray and waits for a clean exit, then releases the host.
 func (a *trayApp) quit() {
 	a.t.Helper()
-	f := a.host.layout()
-	a.host.clickQuit(f.find("Quit").ID)
+	f := a.host.Layout()
+	a.host.ClickQuit(f.Find("Quit").ID)
 	select {
 	case err := <-a.exited:
 		if err != nil {
@@ -439,7 +439,7 @@ func (a *trayApp) quit() {
 	case <-time.After(10 * time.Second):
 		a.t.Fatal("still running 10 s after Quit")
 	}
-	a.host.conn.Close()
+	a.host.Close()
 }
 
 // BenchmarkTray measures, on the real binary with 3 seeded accounts and the test
@@ -453,23 +453,23 @@ func BenchmarkTray(b *testing.B) {
 	for b.Loop() {
 		a := startTrayApp(b, 3, 0)
 		reg += a.registered.Sub(a.started)
-		f, _, ok := a.host.waitMenu(30*time.Second, func(f menuFetch) bool { return len(menuAccounts(f)) == 3 })
+		f, _, ok := a.host.WaitMenu(30*time.Second, func(f trayhost.Fetch) bool { return len(menuAccounts(f)) == 3 })
 		if !ok {
-			b.Fatalf("menu never listed the accounts:%s", f.root)
+			b.Fatalf("menu never listed the accounts:%s", f.Root)
 		}
 		menu += time.Since(a.started)
-		var item *menuItem
-		for i := range f.root.Children {
-			if it := f.root.Children[i].find("Copy " + scope + " token"); it != nil && item == nil && strings.Contains(f.root.Children[i].Label, "signed in") {
+		var item *trayhost.Item
+		for i := range f.Root.Children {
+			if it := f.Root.Children[i].Find("Copy " + scope + " token"); it != nil && item == nil && strings.Contains(f.Root.Children[i].Label, "signed in") {
 				item = it
 			}
 		}
 		if item == nil {
-			b.Fatalf("no copy item for %s:%s", scope, f.root)
+			b.Fatalf("no copy item for %s:%s", scope, f.Root)
 		}
 		before := clipboard(b)
 		clicked := time.Now()
-		a.host.click(item.ID)
+		a.host.Click(item.ID)
 		if _, at, ok := waitClipboard(b, 5*time.Second, func(c string) bool { return c != "" && c != before }); ok {
 			clip += at.Sub(clicked)
 		} else {
@@ -489,12 +489,12 @@ func BenchmarkTray(b *testing.B) {
 func BenchmarkTrayItemProperties(b *testing.B) {
 	requireDisplay(b)
 	a := startTrayApp(b, 3, 0)
-	a.host.waitMenu(30*time.Second, func(f menuFetch) bool { return len(menuAccounts(f)) == 3 })
+	a.host.WaitMenu(30*time.Second, func(f trayhost.Fetch) bool { return len(menuAccounts(f)) == 3 })
 	time.Sleep(time.Second) // start-up work done: what follows is the reads
 	var px int
 	cpu0 := processCPU(b, a.cmd.Process.Pid)
 	for b.Loop() {
-		props := a.host.itemProps()
+		props := a.host.ItemProps()
 		var pixmaps []struct {
 			W, H int32
 			Pix  []byte
@@ -593,25 +593,23 @@ func TestSmokeTrayKeyringLocked(t *testing.T) {
 	startHungKeyring(t, bus)
 	a := startTrayAppOn(t, 3, 0, bus)
 	const locked = "Keyring locked or unavailable: unlock it, then restart Tokendesk"
-	f, took, ok := a.host.waitMenu(20*time.Second, func(f menuFetch) bool { return f.find(locked) != nil })
+	f, took, ok := a.host.WaitMenu(20*time.Second, func(f trayhost.Fetch) bool { return f.Find(locked) != nil })
 	if !ok {
-		t.Fatalf("no keyring item within 20 s:%s", f.root)
+		t.Fatalf("no keyring item within 20 s:%s", f.Root)
 	}
 	t.Logf("keyring item %v after registering", took.Round(time.Millisecond))
-	if it := f.find(locked); it.Enabled {
+	if it := f.Find(locked); it.Enabled {
 		t.Error("the keyring item is enabled: clicking it does nothing")
 	}
-	a.host.mu.Lock()
 	var sawLoading bool
-	for _, f := range a.host.fetches {
+	for _, f := range a.host.Fetches() {
 		switch {
-		case f.find("Loading…") != nil:
+		case f.Find("Loading…") != nil:
 			sawLoading = true
-		case f.find(locked) == nil:
-			t.Errorf("revision %d is neither loading nor the keyring problem:%s", f.revision, f.root)
+		case f.Find(locked) == nil:
+			t.Errorf("revision %d is neither loading nor the keyring problem:%s", f.Revision, f.Root)
 		}
 	}
-	a.host.mu.Unlock()
 	// The keyring gives up after 3 s; an item that registered later than that (a
 	// heavily loaded machine) never had a Loading… menu to show.
 	switch reg := a.registered.Sub(a.started); {
@@ -632,14 +630,14 @@ func TestSmokeTrayManyAccounts(t *testing.T) {
 	a := startTrayApp(t, 30, 0)
 	accs := a.accounts()
 	want := accountLabels(accs)[:25]
-	f, _, ok := a.host.waitMenu(20*time.Second, func(f menuFetch) bool { return slices.Equal(menuAccounts(f), want) })
+	f, _, ok := a.host.WaitMenu(20*time.Second, func(f trayhost.Fetch) bool { return slices.Equal(menuAccounts(f), want) })
 	if !ok {
 		t.Fatalf("menu accounts %q, want the first 25 of %q", menuAccounts(f), accountLabels(accs))
 	}
-	if f.find("5 more accounts in the window…") == nil {
-		t.Errorf("no '5 more accounts' item:%s", f.root)
+	if f.Find("5 more accounts in the window…") == nil {
+		t.Errorf("no '5 more accounts' item:%s", f.Root)
 	}
-	l0, _ := a.host.signals()
+	l0, _ := a.host.Signals()
 
 	// Five processes sign out five accounts at once; the host reads all along.
 	stop := make(chan struct{})
@@ -652,10 +650,10 @@ func TestSmokeTrayManyAccounts(t *testing.T) {
 				return
 			default:
 			}
-			f := a.host.layout()
-			for _, c := range f.root.Children {
+			f := a.host.Layout()
+			for _, c := range f.Root.Children {
 				if strings.Contains(c.Label, " — ") && len(c.Children) == 0 {
-					t.Errorf("revision %d: %q has an empty submenu (half-built menu)", f.revision, c.Label)
+					t.Errorf("revision %d: %q has an empty submenu (half-built menu)", f.Revision, c.Label)
 				}
 			}
 		}
@@ -682,8 +680,8 @@ func TestSmokeTrayManyAccounts(t *testing.T) {
 	if len(after) != 25 {
 		t.Errorf("the CLI lists %d accounts after 5 logouts of 30", len(after))
 	}
-	f, _, ok = a.host.waitMenu(time.Second, func(f menuFetch) bool {
-		return slices.Equal(menuAccounts(f), accountLabels(after)) && f.find("more accounts in the window…") == nil
+	f, _, ok = a.host.WaitMenu(time.Second, func(f trayhost.Fetch) bool {
+		return slices.Equal(menuAccounts(f), accountLabels(after)) && f.Find("more accounts in the window…") == nil
 	})
 	close(stop)
 	<-readerDone
@@ -692,7 +690,7 @@ func TestSmokeTrayManyAccounts(t *testing.T) {
 	} else {
 		t.Logf("menu settled %v after the last of 5 concurrent logouts", time.Since(last).Round(time.Millisecond))
 	}
-	l1, p1 := a.host.signals()
+	l1, p1 := a.host.Signals()
 	t.Logf("5 concurrent logouts: %d LayoutUpdated, %d ItemsPropertiesUpdated", l1-l0, p1)
 	if l1-l0 > 5 {
 		t.Errorf("5 logouts sent %d LayoutUpdated signals, want at most one per change (5)", l1-l0)

@@ -1,4 +1,10 @@
-package smoke
+// Package trayhost is a StatusNotifier host for tests: it owns
+// org.kde.StatusNotifierWatcher on a (private, test) D-Bus session bus the way a
+// panel's watcher does, records the item that registers, reads its menu with
+// com.canonical.dbusmenu.GetLayout, clicks with Event, and counts the menu signals
+// the item sends. internal/smoke drives the real binary's tray with it; its own tests
+// check the patched fyne.io/systray in third_party/systray directly.
+package trayhost
 
 import (
 	"errors"
@@ -12,11 +18,11 @@ import (
 	"github.com/godbus/dbus/v5/prop"
 )
 
-// trayHost is a StatusNotifier host for tests: it owns org.kde.StatusNotifierWatcher
+// Host is a StatusNotifier host for tests: it owns org.kde.StatusNotifierWatcher
 // on the (private, test) session bus the way a panel's watcher does, records the items
 // that register, reads their menus with com.canonical.dbusmenu.GetLayout, clicks with
 // Event, and counts the menu signals each item sends.
-type trayHost struct {
+type Host struct {
 	t    testing.TB
 	conn *dbus.Conn
 
@@ -25,29 +31,31 @@ type trayHost struct {
 	itemPath   string    // its object path
 	registered time.Time // when it registered
 	regCh      chan struct{}
-	layoutSigs int // LayoutUpdated signals received
-	propSigs   int // ItemsPropertiesUpdated signals received
+	layoutSigs int   // LayoutUpdated signals received
+	lastParent int32 // the parent id of the last LayoutUpdated
+	propSigs   int   // ItemsPropertiesUpdated signals received
 	sigCh      chan struct{}
-	fetches    []menuFetch // every layout read, in order
+	fetches    []Fetch // every layout read, in order
 }
 
-// menuFetch is one GetLayout answer.
-type menuFetch struct {
-	revision uint32
-	root     menuItem
+// Fetch is one GetLayout answer.
+type Fetch struct {
+	Revision uint32
+	Root     Item
 }
 
-// menuItem is a dbusmenu layout node.
-type menuItem struct {
+// Item is a dbusmenu layout node: its id, label, enabled state, whether it is a
+// separator, and its submenu.
+type Item struct {
 	ID       int32
 	Label    string
 	Enabled  bool
 	Sep      bool
-	Children []menuItem
+	Children []Item
 }
 
 // watcher is the exported org.kde.StatusNotifierWatcher object.
-type watcher struct{ h *trayHost }
+type watcher struct{ h *Host }
 
 // RegisterStatusNotifierItem is what fyne.io/systray calls with its object path.
 func (w watcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) *dbus.Error {
@@ -71,7 +79,7 @@ func (w watcher) RegisterStatusNotifierHost(service string) *dbus.Error { return
 // startTrayHost connects to the session bus and owns the watcher name. It fails the
 // test when the name is taken (a real panel on the bus: tests need a private one).
 // busAddr "" means the session bus.
-func startTrayHost(t testing.TB, busAddr string) *trayHost {
+func Start(t testing.TB, busAddr string) *Host {
 	t.Helper()
 	var conn *dbus.Conn
 	var err error
@@ -83,7 +91,7 @@ func startTrayHost(t testing.TB, busAddr string) *trayHost {
 	if err != nil {
 		t.Fatalf("session bus: %v (run under scripts/ci-session.sh)", err)
 	}
-	h := &trayHost{t: t, conn: conn, regCh: make(chan struct{}, 1), sigCh: make(chan struct{}, 64)}
+	h := &Host{t: t, conn: conn, regCh: make(chan struct{}, 1), sigCh: make(chan struct{}, 64)}
 	const name, path = "org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher"
 	if err := conn.Export(watcher{h}, path, name); err != nil {
 		t.Fatal(err)
@@ -118,6 +126,9 @@ func startTrayHost(t testing.TB, busAddr string) *trayHost {
 			switch s.Name {
 			case "com.canonical.dbusmenu.LayoutUpdated":
 				h.layoutSigs++
+				if len(s.Body) == 2 {
+					h.lastParent, _ = s.Body[1].(int32)
+				}
 			case "com.canonical.dbusmenu.ItemsPropertiesUpdated":
 				h.propSigs++
 			}
@@ -133,7 +144,7 @@ func startTrayHost(t testing.TB, busAddr string) *trayHost {
 }
 
 // waitItem waits for an item to register and returns when it did.
-func (h *trayHost) waitItem(timeout time.Duration) time.Time {
+func (h *Host) WaitItem(timeout time.Duration) time.Time {
 	h.t.Helper()
 	select {
 	case <-h.regCh:
@@ -146,7 +157,7 @@ func (h *trayHost) waitItem(timeout time.Duration) time.Time {
 }
 
 // itemProps reads every property of the registered item.
-func (h *trayHost) itemProps() map[string]dbus.Variant {
+func (h *Host) ItemProps() map[string]dbus.Variant {
 	h.t.Helper()
 	var out map[string]dbus.Variant
 	h.mu.Lock()
@@ -160,7 +171,7 @@ func (h *trayHost) itemProps() map[string]dbus.Variant {
 }
 
 // menuObject is the item's dbusmenu object.
-func (h *trayHost) menuObject() dbus.BusObject {
+func (h *Host) menuObject() dbus.BusObject {
 	h.mu.Lock()
 	item := h.item
 	h.mu.Unlock()
@@ -169,7 +180,7 @@ func (h *trayHost) menuObject() dbus.BusObject {
 
 // layout reads the whole menu, records the fetch and checks "Open Tokendesk" and
 // "Quit" are in it (they must be in every revision served).
-func (h *trayHost) layout() menuFetch {
+func (h *Host) Layout() Fetch {
 	h.t.Helper()
 	var rev uint32
 	var raw []any
@@ -182,22 +193,22 @@ func (h *trayHost) layout() menuFetch {
 	}
 	rev = call.Body[0].(uint32)
 	raw = call.Body[1].([]any)
-	f := menuFetch{revision: rev, root: parseLayout(h.t, raw)}
+	f := Fetch{Revision: rev, Root: parseLayout(h.t, raw)}
 	h.mu.Lock()
 	h.fetches = append(h.fetches, f)
 	h.mu.Unlock()
-	if f.find("Open Tokendesk") == nil || f.find("Quit") == nil {
-		h.t.Errorf("revision %d lacks Open Tokendesk or Quit: %s", rev, f.root)
+	if f.Find("Open Tokendesk") == nil || f.Find("Quit") == nil {
+		h.t.Errorf("revision %d lacks Open Tokendesk or Quit: %s", rev, f.Root)
 	}
 	return f
 }
 
-func parseLayout(t testing.TB, raw []any) menuItem {
+func parseLayout(t testing.TB, raw []any) Item {
 	t.Helper()
 	if len(raw) != 3 {
 		t.Fatalf("layout node has %d fields", len(raw))
 	}
-	it := menuItem{ID: raw[0].(int32), Enabled: true}
+	it := Item{ID: raw[0].(int32), Enabled: true}
 	for k, v := range raw[1].(map[string]dbus.Variant) {
 		switch k {
 		case "label":
@@ -215,15 +226,15 @@ func parseLayout(t testing.TB, raw []any) menuItem {
 }
 
 // find returns the first item labelled label (depth first), or nil.
-func (f menuFetch) find(label string) *menuItem { return f.root.find(label) }
+func (f Fetch) Find(label string) *Item { return f.Root.Find(label) }
 
-func (m *menuItem) find(label string) *menuItem {
+func (m *Item) Find(label string) *Item {
 	for i := range m.Children {
 		c := &m.Children[i]
 		if c.Label == label {
 			return c
 		}
-		if r := c.find(label); r != nil {
+		if r := c.Find(label); r != nil {
 			return r
 		}
 	}
@@ -231,9 +242,9 @@ func (m *menuItem) find(label string) *menuItem {
 }
 
 // topLabels are the labels of the top level ("-" for separators).
-func (f menuFetch) topLabels() []string {
+func (f Fetch) TopLabels() []string {
 	var out []string
-	for _, c := range f.root.Children {
+	for _, c := range f.Root.Children {
 		if c.Sep {
 			out = append(out, "-")
 		} else {
@@ -243,10 +254,10 @@ func (f menuFetch) topLabels() []string {
 	return out
 }
 
-func (m menuItem) String() string {
+func (m Item) String() string {
 	var b strings.Builder
-	var walk func(m menuItem, depth int)
-	walk = func(m menuItem, depth int) {
+	var walk func(m Item, depth int)
+	walk = func(m Item, depth int) {
 		for _, c := range m.Children {
 			label := c.Label
 			if c.Sep {
@@ -261,7 +272,7 @@ func (m menuItem) String() string {
 }
 
 // click sends the "clicked" event for id, as a panel does.
-func (h *trayHost) click(id int32) {
+func (h *Host) Click(id int32) {
 	h.t.Helper()
 	if err := h.send(id); err != nil {
 		h.t.Fatalf("Event(%d, clicked): %v", id, err)
@@ -270,7 +281,7 @@ func (h *trayHost) click(id int32) {
 
 // clickQuit clicks the Quit item with id: the app may exit before its D-Bus reply
 // leaves (panels send Event without waiting for one), so no reply is fine.
-func (h *trayHost) clickQuit(id int32) {
+func (h *Host) ClickQuit(id int32) {
 	h.t.Helper()
 	err := h.send(id)
 	var derr *dbus.Error
@@ -279,12 +290,12 @@ func (h *trayHost) clickQuit(id int32) {
 	}
 }
 
-func (h *trayHost) send(id int32) error {
+func (h *Host) send(id int32) error {
 	return h.menuObject().Call("com.canonical.dbusmenu.Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix())).Err
 }
 
 // signals returns how many LayoutUpdated and ItemsPropertiesUpdated signals came.
-func (h *trayHost) signals() (layout, props int) {
+func (h *Host) Signals() (layout, props int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.layoutSigs, h.propSigs
@@ -292,11 +303,11 @@ func (h *trayHost) signals() (layout, props int) {
 
 // waitMenu fetches the layout until cond holds, at most timeout; it returns the
 // matching fetch and how long it took.
-func (h *trayHost) waitMenu(timeout time.Duration, cond func(menuFetch) bool) (menuFetch, time.Duration, bool) {
+func (h *Host) WaitMenu(timeout time.Duration, cond func(Fetch) bool) (Fetch, time.Duration, bool) {
 	h.t.Helper()
 	start := time.Now()
 	for {
-		f := h.layout()
+		f := h.Layout()
 		if cond(f) {
 			return f, time.Since(start), true
 		}
@@ -309,3 +320,20 @@ func (h *trayHost) waitMenu(timeout time.Duration, cond func(menuFetch) bool) (m
 		}
 	}
 }
+
+// LastLayoutParent is the parent id named by the last LayoutUpdated signal.
+func (h *Host) LastLayoutParent() int32 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lastParent
+}
+
+// Fetches returns every layout read so far, in order.
+func (h *Host) Fetches() []Fetch {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Fetch(nil), h.fetches...)
+}
+
+// Close releases the watcher name and the connection (the next Start may own it).
+func (h *Host) Close() { h.conn.Close() }
