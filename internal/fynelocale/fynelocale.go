@@ -14,10 +14,11 @@
 // user's environment.
 //
 // Its init must run before Fyne's. Go initialises a package only after everything it
-// imports, and among packages that are ready, in import-path order; this one imports
-// only strings and syscall, so it is ready almost at once, while Fyne's lang waits for
-// go-locale, golang.org/x/text and Fyne itself. main imports it. The binary-level tests
-// (cli/locale_e2e_test.go) fail if that order ever changes.
+// imports; this one imports only strings and syscall, so it is ready almost at once,
+// while Fyne's lang waits for go-locale, golang.org/x/text and Fyne itself
+// (GODEBUG=inittrace=1 shows this package's init long before fyne.io/fyne/v2/lang's).
+// main imports it. The binary-level tests (cli/locale_e2e_test.go, and the installed
+// package's in internal/packagecheck) fail if that order ever changes.
 package fynelocale
 
 import (
