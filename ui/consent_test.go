@@ -147,3 +147,14 @@ func TestDeviceCodeClearsOnCancel(t *testing.T) {
 		t.Errorf("after cancel: code visible %v %q, link %q", s.code.Visible(), s.code.Text, s.authURL)
 	}
 }
+
+func TestRefusedStatusShown(t *testing.T) {
+	a := usecase.AccountView{DisplayName: "Dora", Username: "dora@example.com", Status: usecase.StatusRefreshRefused}
+	if got := AccountLabel(a); got != "Dora (dora@example.com) — refresh token refused, sign in again" {
+		t.Errorf("tray label %q", got)
+	}
+	u := newFakeUI(t, &fakeDesk{accounts: []usecase.AccountView{a}}, Options{})
+	if len(u.list.all) != 1 || u.list.all[0].Status.String() != "refresh token refused" {
+		t.Errorf("list %+v", u.list.all)
+	}
+}

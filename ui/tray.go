@@ -194,6 +194,8 @@ func AccountLabel(a usecase.AccountView) string {
 		return label + " — signed in"
 	case usecase.StatusExpiredRefreshable:
 		return label + " — token expired, renews on copy"
+	case usecase.StatusRefreshRefused:
+		return label + " — refresh token refused, sign in again"
 	default:
 		return label + " — needs sign-in"
 	}

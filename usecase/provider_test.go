@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/internal/browser"
 	"github.com/tokendesk/tokendesk/internal/testenv"
 	"github.com/tokendesk/tokendesk/storage"
 )
@@ -506,5 +507,29 @@ func TestProviderRefusedRefreshStatus(t *testing.T) {
 	}
 	if a, _ := other.FindAccount(ctx, v.Key, ""); a.Status != StatusValid {
 		t.Errorf("status after signing in again: %v", a.Status)
+	}
+}
+
+// TestZitadelRealBrowser: a real (headless) Chromium signs in at zitadel's example OP
+// through the redirect URI with a path; the browser ends on Tokendesk's page.
+func TestZitadelRealBrowser(t *testing.T) {
+	z := testenv.Zitadel(t)
+	chrome := browser.Start(t, browser.Require(t))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := newProviderDesk(t, NewMemoryConfig(zitadelProfile(z, "email")), identity.NewTokenCache())
+	v, err := d.SignIn(ctx, "", SignInOptions{Opener: chrome.FormLoginOpener(browser.LoginForm{
+		UserField: "username", PasswordField: "password", Username: testenv.ZitadelUser, Password: testenv.ZitadelPassword})})
+	if err != nil {
+		t.Fatalf("SignIn: %v (browser: %v)", err, chrome.Err())
+	}
+	if err := chrome.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v.Username != testenv.ZitadelUser || v.DisplayName != testenv.ZitadelUserName {
+		t.Errorf("account %q %q", v.Username, v.DisplayName)
+	}
+	if loc, text, err := chrome.Page(); err != nil || !strings.HasPrefix(loc, "http://127.0.0.1:") || !strings.Contains(loc, "/auth/callback") || !strings.Contains(text, "Sign-in complete") {
+		t.Errorf("the browser ends on %q: %.200q (%v)", loc, text, err)
 	}
 }

@@ -106,6 +106,21 @@ func (c *Chromium) Err() error {
 // real opener it returns once the page is loading; the sign-in goes on in the
 // background, and its failure, if any, is reported by Err.
 func (c *Chromium) LoginOpener(username string) func(ctx context.Context, authURL string) error {
+	return c.FormLoginOpener(LoginForm{UserField: "login", PasswordField: "password", Username: username, Password: "any-password"})
+}
+
+// LoginForm says how to fill a provider's login page: the names of its username and
+// password inputs, and what to type.
+type LoginForm struct {
+	UserField, PasswordField string
+	Username, Password       string
+}
+
+// FormLoginOpener is LoginOpener for any provider's one-page login form (zitadel's
+// example OP: "username" and "password").
+func (c *Chromium) FormLoginOpener(f LoginForm) func(ctx context.Context, authURL string) error {
+	user := chromedp.CSS(fmt.Sprintf(`input[name=%q]`, f.UserField))
+	pass := chromedp.CSS(fmt.Sprintf(`input[name=%q]`, f.PasswordField))
 	return func(ctx context.Context, authURL string) error {
 		c.wg.Add(1)
 		go func() {
@@ -114,14 +129,14 @@ func (c *Chromium) LoginOpener(username string) func(ctx context.Context, authUR
 			defer cancel()
 			err := chromedp.Do(tctx,
 				chromedp.Navigate(authURL),
-				chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)),
-				chromedp.SetValue(chromedp.CSS(`input[name="login"]`), username),
-				chromedp.SetValue(chromedp.CSS(`input[name="password"]`), "any-password"),
-				chromedp.Submit(chromedp.CSS(`input[name="login"]`)),
+				chromedp.WaitVisible(user),
+				chromedp.SetValue(user, f.Username),
+				chromedp.SetValue(pass, f.Password),
+				chromedp.Submit(user),
 			)
 			if err != nil {
 				c.mu.Lock()
-				c.errs = append(c.errs, fmt.Errorf("browser: sign-in as %s: %w", username, err))
+				c.errs = append(c.errs, fmt.Errorf("browser: sign-in as %s: %w", f.Username, err))
 				c.mu.Unlock()
 			}
 		}()
