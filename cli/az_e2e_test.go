@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -129,4 +130,60 @@ func TestAzureIdentityThroughAzLinkBinary(t *testing.T) {
 	if out["token"] != "from-the-next-credential" {
 		t.Errorf("chain with a revoked refresh token: %v", out)
 	}
+}
+
+// TestAzureSDKForGoThroughAzLinkBinary: the Azure SDK for Go's AzureCLICredential
+// (azidentity, in the separate module internal/azsdkcheck so this module does not
+// depend on it) gets tokendesk's token through the az link; with nobody signed in its
+// error says "az login" and DefaultAzureCredential's developer chain moves on.
+func TestAzureSDKForGoThroughAzLinkBinary(t *testing.T) {
+	requireMSALPython(t)
+	testenv.RequireKeyring(t)
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	bin := buildBinary(t)
+	ctx := e2eContext(t)
+	modDir, _ := filepath.Abs(filepath.Join("..", "internal", "azsdkcheck"))
+	// The toolchain fetches azidentity from the module proxy (a no-op once cached), as
+	// it fetches this module's own dependencies; the test itself then runs offline.
+	dl := exec.CommandContext(ctx, goBin, "mod", "download")
+	dl.Dir = modDir
+	if out, err := dl.CombinedOutput(); err != nil {
+		t.Fatalf("go mod download in internal/azsdkcheck: %v\n%s", err, out)
+	}
+	entra := testenv.NewEntra(t)
+	azDir := azLink(t, bin)
+	home := t.TempDir()
+	cache, _ := azureCLICache(t, entra)
+	cacheFile := filepath.Join(t.TempDir(), "msal_token_cache.json")
+	os.WriteFile(cacheFile, cache, 0o600)
+	c := cliProc{t: t, bin: bin, home: home}
+	want(t, c.run(ctx, entra.Env, "import", "--msal-cache", cacheFile), ExitOK, "import")
+	r := c.run(ctx, entra.Env, "token", "--scope", graphScope, "--output", "json")
+	want(t, r, ExitOK, "token --output json")
+	var js struct {
+		AccessToken string `json:"accessToken"`
+		ExpiresOn   string `json:"expiresOn"`
+	}
+	json.Unmarshal([]byte(r.stdout), &js)
+	exp, _ := time.Parse(time.RFC3339, js.ExpiresOn)
+
+	sdk := func(mode, home string) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, goBin, "test", "-v", "-count=1", "-run", "TestAzureCLICredential", ".")
+		cmd.Dir = modDir
+		cmd.Env = entra.Environ("PATH="+azDir+":"+filepath.Dir(goBin)+":/usr/bin:/bin", "GOPROXY=off", "GOFLAGS=-mod=mod",
+			"TOKENDESK_HOME="+home, "DISPLAY=", "WAYLAND_DISPLAY=", "TOKENDESK_AZ_ACCOUNT=", "AZURE_TOKEN_CREDENTIALS=dev",
+			"TOKENDESK_AZSDKCHECK="+mode, "TOKENDESK_AZSDKCHECK_SCOPE="+graphScope,
+			"TOKENDESK_AZSDKCHECK_TOKEN="+js.AccessToken, "TOKENDESK_AZSDKCHECK_EXPIRES="+strconv.FormatInt(exp.Unix(), 10))
+		out, err := cmd.CombinedOutput()
+		// -v: a pass is printed; a skip or "no tests to run" must not count as one.
+		if err != nil || !bytes.Contains(out, []byte("--- PASS: TestAzureCLICredential")) {
+			t.Errorf("azidentity (%s): %v\n%s", mode, err, bytes.ReplaceAll(out, []byte(js.AccessToken), []byte("[token]")))
+		}
+	}
+	sdk("token", home)
+	sdk("nobody", t.TempDir())
 }
