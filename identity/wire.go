@@ -295,10 +295,12 @@ func keyedHash(s string) string {
 //   - an identical request answered 400 moments ago gets the same 400 for a minute
 //     (except device-flow polls, whose authorization_pending is expected).
 func (w *wireState) postThrottled(ctx context.Context, endpoint string, form url.Values, hdr http.Header) (*httpResponse, error) {
-	// The "account" of the request: refresh tokens and codes are high-entropy and hash
-	// plainly (a Retry-After then survives a CLI restart); a username is keyed.
-	account := hashString(form.Get("refresh_token") + form.Get("code"))
-	if form.Get("refresh_token") == "" && form.Get("code") == "" {
+	// The "account" of the request: refresh tokens and codes (device codes too: MSAL
+	// Python's polls carry one as "code", so each device flow throttles apart) are
+	// high-entropy and hash plainly (a Retry-After then survives a CLI restart); a
+	// username is keyed.
+	account := hashString(form.Get("refresh_token") + form.Get("code") + form.Get("device_code"))
+	if form.Get("refresh_token") == "" && form.Get("code") == "" && form.Get("device_code") == "" {
 		account = keyedHash(form.Get("username"))
 	}
 	key429 := fmt.Sprintf("POST %s client_id=%s scope=%s hash=%s 429/5xx/Retry-After",
