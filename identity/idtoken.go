@@ -12,8 +12,12 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
-// idTokenSkew is the clock skew tolerated on exp, nbf, iat and auth_time (MSAL: 120 s).
+// idTokenSkew is the clock skew tolerated on exp and auth_time (MSAL: 120 s).
 const idTokenSkew = 2 * time.Minute
+
+// idTokenFutureSkew is how far ahead of the local clock nbf and iat may be: MSAL Python
+// 1.31 allows 5 minutes, so a sign-in on a slightly slow computer does not fail.
+const idTokenFutureSkew = 5 * time.Minute
 
 // jwksRefetchInterval rate-limits JWKS re-fetches triggered by unknown key ids, so a
 // stream of forged tokens cannot make us hammer the provider.
@@ -96,10 +100,11 @@ func checkIDTokenClaims(claims map[string]any, c idTokenCheck) error {
 	if now-skew > exp {
 		return fmt.Errorf("%w: expired (check the computer's clock)", ErrInvalidIDToken)
 	}
-	if nbf, ok := numClaim(claims, "nbf"); ok && now+skew < nbf {
+	future := int64(idTokenFutureSkew / time.Second)
+	if nbf, ok := numClaim(claims, "nbf"); ok && now+future < nbf {
 		return fmt.Errorf("%w: not valid yet (check the computer's clock)", ErrInvalidIDToken)
 	}
-	if iat, ok := numClaim(claims, "iat"); ok && now+skew < iat {
+	if iat, ok := numClaim(claims, "iat"); ok && now+future < iat {
 		return fmt.Errorf("%w: issued in the future (check the computer's clock)", ErrInvalidIDToken)
 	}
 	if c.nonce != "" && str(claims["nonce"]) != c.nonce {

@@ -153,6 +153,10 @@ func TestIDTokenClaimChecks(t *testing.T) {
 		{"no exp", map[string]any{"exp": nil}, "", nil, ErrInvalidIDToken},
 		{"issued in the future", map[string]any{"iat": now.Add(10 * time.Minute).Unix()}, "", nil, ErrInvalidIDToken},
 		{"nbf in the future", map[string]any{"nbf": now.Add(10 * time.Minute).Unix()}, "", nil, ErrInvalidIDToken},
+		// A local clock a few minutes slow (MSAL Python 1.31 tolerates 5 minutes here).
+		{"iat 4 minutes ahead", map[string]any{"iat": now.Add(4 * time.Minute).Unix()}, "", nil, nil},
+		{"nbf 4 minutes ahead", map[string]any{"nbf": now.Add(4 * time.Minute).Unix()}, "", nil, nil},
+		{"nbf 6 minutes ahead", map[string]any{"nbf": now.Add(6 * time.Minute).Unix()}, "", nil, ErrInvalidIDToken},
 		{"nonce matches", map[string]any{"nonce": "n1"}, "n1", nil, nil},
 		{"nonce differs", map[string]any{"nonce": "n2"}, "n1", nil, ErrNonceMismatch},
 		{"nonce missing", nil, "n1", nil, ErrNonceMismatch},
