@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -55,6 +56,10 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	data, err := usecase.ReadCacheFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if *azureCLI {
+			if bin := strings.TrimSuffix(path, ".json") + ".bin"; fileExists(bin) {
+				// Azure CLI on Windows encrypts its cache with DPAPI.
+				return fmt.Errorf("%w: Azure CLI keeps its token cache encrypted (%s), which Tokendesk cannot read; sign in with \"tokendesk login\" instead", errNoSuchAccount, bin)
+			}
 			return fmt.Errorf("%w: no Azure CLI token cache at %s (sign in with \"az login\" first, or set AZURE_CONFIG_DIR)", errNoSuchAccount, path)
 		}
 		return fmt.Errorf("%w: %s does not exist", errNoSuchAccount, path)
@@ -90,6 +95,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "Nothing new: every token was imported before.")
 	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func runExport(ctx context.Context, e *env, args []string) error {

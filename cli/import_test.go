@@ -50,6 +50,9 @@ func TestImportCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(azDir, "msal_token_cache.json"), []byte("alice"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	winDir := filepath.Join(dir, "win")
+	os.Mkdir(winDir, 0o700)
+	os.WriteFile(filepath.Join(winDir, "msal_token_cache.bin"), []byte{1, 2, 3}, 0o600)
 	tests := []struct {
 		name      string
 		args      []string
@@ -62,6 +65,8 @@ func TestImportCommand(t *testing.T) {
 		{"azure cli dir", []string{"import", "--azure-cli"}, map[string]string{"AZURE_CONFIG_DIR": azDir}, ExitOK, "alice-key\n", nil},
 		{"azure cli home", []string{"import", "--azure-cli"}, map[string]string{"HOME": dir}, ExitNotFound, "",
 			[]string{filepath.Join(dir, ".azure", "msal_token_cache.json"), "az login"}},
+		{"azure cli encrypted", []string{"import", "--azure-cli"}, map[string]string{"AZURE_CONFIG_DIR": winDir}, ExitNotFound, "",
+			[]string{"msal_token_cache.bin", "encrypted", "tokendesk login"}},
 		{"neither", []string{"import"}, nil, ExitUsage, "", []string{"exactly one"}},
 		{"both", []string{"import", "--azure-cli", "--msal-cache", aliceFile}, nil, ExitUsage, "", []string{"exactly one"}},
 		{"missing file", []string{"import", "--msal-cache", filepath.Join(dir, "nope.json")}, nil, ExitNotFound, "", []string{"nope.json does not exist"}},
