@@ -36,7 +36,7 @@ for n in 1 10000; do
 	"$PY" scripts/bench-cli/msal_bench.py write "$n" "$work/msal-$n.json"
 	home="$work/home-$n"
 	mkdir -p "$home"
-	TOKENDESK_HOME="$home" "$BIN" import --msal-cache "$work/msal-$n.json" | tail -n 1
+	TOKENDESK_HOME="$home" "$BIN" import --msal-cache "$work/msal-$n.json" 2>&1 | tail -n 1
 	user=$(printf 'user%05d@contoso.example' $((n / 2)))
 	echo "bench-cli: $n accounts, sealed store: $(du -sh "$home" | cut -f1)"
 	TOKENDESK_HOME="$home" "$work/benchcli" run -runs "$RUNS" -label "token $n" -- \

@@ -5,10 +5,11 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/maphash"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -135,7 +136,6 @@ type CacheStore struct {
 	synced []syncEntry
 	idx    *storeIndex // the index last read or written, at idxSig
 	idxSig fileSig
-	seed   maphash.Seed // for records' change hashes, which never leave the process
 
 	mu      sync.Mutex // guards notices and the held pointer's identity for AfterAccess
 	notices []Notice
@@ -153,14 +153,12 @@ type holding struct {
 }
 
 // syncEntry remembers which version of the index a cache was last loaded from or saved
-// as, which records it holds, and a hash of each (so a save rewrites only the records
-// that changed). A few entries cover the few caches a process has.
+// as, and which records it holds. A few entries cover the few caches a process has.
 type syncEntry struct {
 	cache      cacheData
 	sig        fileSig
 	generation uint64
 	scope      *scope
-	hashes     map[string]uint64
 }
 
 // scope says which records a cache holds: every one (the store as the hook), those of
@@ -232,7 +230,6 @@ func OpenCacheStore(dir string, kr Keyring, opts ...StoreOption) (*CacheStore, e
 		cfg:        cfg,
 		lock:       newFileLock(filepath.Join(dir, LockFileName)),
 		sem:        make(chan struct{}, 1),
-		seed:       maphash.MakeSeed(),
 	}
 	if !cfg.plaintext {
 		for _, name := range []string{PlaintextIndexFileName, PlaintextCacheFileName} {
@@ -467,15 +464,15 @@ func (s *CacheStore) entry(cache cacheData) *syncEntry {
 	return nil
 }
 
-func (s *CacheStore) remember(cache cacheData, sig fileSig, gen uint64, sc *scope, hashes map[string]uint64) {
+func (s *CacheStore) remember(cache cacheData, sig fileSig, gen uint64, sc *scope) {
 	if e := s.entry(cache); e != nil {
-		e.sig, e.generation, e.scope, e.hashes = sig, gen, sc, hashes
+		e.sig, e.generation, e.scope = sig, gen, sc
 		return
 	}
 	if len(s.synced) == maxSynced {
 		s.synced = s.synced[1:]
 	}
-	s.synced = append(s.synced, syncEntry{cache: cache, sig: sig, generation: gen, scope: sc, hashes: hashes})
+	s.synced = append(s.synced, syncEntry{cache: cache, sig: sig, generation: gen, scope: sc})
 }
 
 // maxCacheFile bounds what is read: a cache of 10,000 accounts is about 30 MB, and a
@@ -537,7 +534,7 @@ func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Contex
 				continue
 			}
 			// Nothing stored (yet, or any more): keep what the cache holds in memory.
-			s.remember(cache, sig, 0, sc, nil)
+			s.remember(cache, sig, 0, sc)
 			return nil
 		}
 		var x *storeIndex
@@ -556,14 +553,13 @@ func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Contex
 		if _, probe := cache.(*nullCache); probe && err == nil {
 			// Summaries: the index is all it needs.
 			s.idx, s.idxSig = x, rsig
-			s.remember(cache, rsig, x.generation, sc, nil)
+			s.remember(cache, rsig, x.generation, sc)
 			return nil
 		}
 		var bad []string
 		if err == nil {
 			var doc []byte
-			var hashes map[string]uint64
-			doc, hashes, bad, err = s.loadRecords(x, sc)
+			doc, bad, err = s.loadRecords(x, sc)
 			if errors.Is(err, fs.ErrNotExist) && !exclusive && attempt < maxReadRetries {
 				continue // a writer compacted the data file meanwhile: read the new index
 			}
@@ -575,7 +571,7 @@ func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Contex
 					}
 				} else {
 					s.idx, s.idxSig = x, rsig
-					s.remember(cache, rsig, x.generation, sc, hashes)
+					s.remember(cache, rsig, x.generation, sc)
 					return nil
 				}
 			}
@@ -635,7 +631,7 @@ func (s *CacheStore) currentIndex() (*storeIndex, fileSig, error) {
 // loadRecords decrypts the records sc selects and assembles them into one cache
 // document, with each record's hash. Records that cannot be read are returned by key
 // in bad; a missing data file is an fs.ErrNotExist error (a writer compacted it).
-func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, hashes map[string]uint64, bad []string, err error) {
+func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, bad []string, err error) {
 	var groups [][]item
 	if sc.accountsOnly {
 		for i := range x.entries {
@@ -646,7 +642,7 @@ func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, hashes m
 			}
 			groups = append(groups, acc)
 		}
-		return assemble(groups...), nil, bad, nil
+		return assemble(groups...), bad, nil
 	}
 	var need []*indexEntry
 	var total uint64
@@ -656,18 +652,17 @@ func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, hashes m
 			total += x.entries[i].length
 		}
 	}
-	hashes = make(map[string]uint64, len(need))
 	if len(need) == 0 {
-		return assemble(), hashes, nil, nil
+		return assemble(), nil, nil
 	}
 	f, err := os.Open(filepath.Join(s.dir, x.dataName))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	size := uint64(fi.Size())
 	// Many records: one read of the file beats a read per record.
@@ -675,7 +670,7 @@ func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, hashes m
 	if total > size/4 && size <= maxCacheFile {
 		whole = make([]byte, size)
 		if _, err := io.ReadFull(f, whole); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
 	for _, e := range need {
@@ -705,9 +700,8 @@ func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, hashes m
 			continue
 		}
 		groups = append(groups, items, acc)
-		hashes[e.key] = s.itemsHash(items, acc)
 	}
-	return assemble(groups...), hashes, bad, nil
+	return assemble(groups...), bad, nil
 }
 
 // undecodable finds the records whose entries the cache cannot parse, by giving it
@@ -720,7 +714,7 @@ func (s *CacheStore) undecodable(cache cacheData, x *storeIndex, sc *scope) []st
 			continue
 		}
 		one := &storeIndex{dataName: x.dataName, entries: []indexEntry{*e}}
-		doc, _, b, err := s.loadRecords(one, &scope{})
+		doc, b, err := s.loadRecords(one, &scope{})
 		if err != nil || len(b) > 0 {
 			continue
 		}
@@ -732,21 +726,29 @@ func (s *CacheStore) undecodable(cache cacheData, x *storeIndex, sc *scope) []st
 	return bad
 }
 
-// itemsHash hashes a record's entries, to tell a save which records changed since
-// they were loaded or saved. It hashes the entries where they lie, without encoding
-// them: a save hashes every record of the cache to find the few that changed.
-func (s *CacheStore) itemsHash(items, accounts []item) uint64 {
-	const prime = 0x100000001b3
-	acc := uint64(len(items))<<32 | uint64(len(accounts))
-	for _, group := range [][]item{items, accounts} {
+// castagnoli is CRC-32C, which CPUs compute in hardware.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// recordHash is a checksum of a record's entries (CRC-32C and CRC-32 of their record
+// encoding, computed without building it), kept in the index so a save can tell which
+// records it would write unchanged and skip them. It detects changes, not attackers:
+// the records' integrity is GCM's job.
+func recordHash(items, accounts []item) uint64 {
+	var c, i uint32
+	var buf [binary.MaxVarintLen64]byte
+	put := func(b []byte) {
+		n := binary.PutUvarint(buf[:], uint64(len(b)))
+		c, i = crc32.Update(c, castagnoli, buf[:n]), crc32.Update(i, crc32.IEEETable, buf[:n])
+		c, i = crc32.Update(c, castagnoli, b), crc32.Update(i, crc32.IEEETable, b)
+	}
+	for _, group := range [][]item{items, {{}}, accounts} {
 		for _, it := range group {
-			x := maphash.Bytes(s.seed, it.value)
-			x ^= maphash.Bytes(s.seed, it.key) * prime
-			x ^= maphash.Bytes(s.seed, it.section) * prime * prime
-			acc = (acc ^ x) * prime
+			put(it.section)
+			put(it.key)
+			put(it.value)
 		}
 	}
-	return acc
+	return uint64(c)<<32 | uint64(i)
 }
 
 // readFileSig reads a file whole, with the signature of exactly the bytes read (from
@@ -802,7 +804,7 @@ func (s *CacheStore) moveAside(cache cacheData, sc *scope, cause error) error {
 	s.notify(NoticeCacheCorrupt, aside, fmt.Sprintf(
 		"The token cache could not be read (%v). It was moved to %s and a new cache was started; "+
 			"sign in again to the affected accounts.", cause, aside))
-	s.remember(cache, fileSig{}, 0, sc, nil)
+	s.remember(cache, fileSig{}, 0, sc)
 	return nil
 }
 
@@ -906,10 +908,6 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 	if err != nil {
 		return fmt.Errorf("storage: reading the token cache index: %w", err)
 	}
-	var hashes map[string]uint64
-	if e := s.entry(cache); e != nil {
-		hashes = e.hashes
-	}
 	recs := splitCache(payload)
 	var keep []indexEntry
 	if x != nil {
@@ -921,7 +919,6 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 		}
 	}
 	fresh := map[string]*record{}
-	newHashes := make(map[string]uint64, len(recs))
 	for k, r := range recs {
 		old, had := x.entry(k)
 		if had && !sc.selects(old) {
@@ -932,13 +929,10 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 			fresh[k] = merged
 			continue
 		}
-		h := s.itemsHash(r.items, r.accounts)
-		newHashes[k] = h
-		if had && hashes != nil {
-			if oh, ok := hashes[k]; ok && oh == h {
-				keep = append(keep, *old) // unchanged: not rewritten
-				continue
-			}
+		r.hash = recordHash(r.items, r.accounts)
+		if had && old.hash == r.hash {
+			keep = append(keep, *old) // unchanged: not rewritten
+			continue
 		}
 		fresh[k] = r
 	}
@@ -950,7 +944,7 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 	if s.idx != nil {
 		gen = s.idx.generation
 	}
-	s.remember(cache, sig, gen, sc, newHashes)
+	s.remember(cache, sig, gen, sc)
 	return nil
 }
 
@@ -958,7 +952,7 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 // load, so entries of an account outside a narrowed cache are never dropped.
 func (s *CacheStore) mergeRecord(x *storeIndex, old *indexEntry, r *record) (*record, error) {
 	one := &storeIndex{dataName: x.dataName, entries: []indexEntry{*old}}
-	doc, _, bad, err := s.loadRecords(one, &scope{})
+	doc, bad, err := s.loadRecords(one, &scope{})
 	if err != nil || len(bad) > 0 {
 		return r, nil // unreadable: the new entries alone are better than nothing
 	}
@@ -1017,7 +1011,10 @@ func (s *CacheStore) commit(x *storeIndex, keep []indexEntry, fresh map[string]*
 	entries := keep
 	for _, k := range keys {
 		r := fresh[k]
-		e := indexEntry{key: k, home: r.home, env: r.env, latestExpiry: r.latestExpiry,
+		if r.hash == 0 {
+			r.hash = recordHash(r.items, r.accounts)
+		}
+		e := indexEntry{key: k, home: r.home, env: r.env, latestExpiry: r.latestExpiry, hash: r.hash,
 			hasRefresh: r.hasRefresh, usernames: r.usernames, accounts: encodeItems(nil, r.accounts)}
 		sealed, err := sealRecord(s.aead, &e, encodeItems(nil, r.items))
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 //
 //	data file name | record count | per record: key | home | environment
 //	| offset | length | nonce (12 bytes) | latest access token expiry | has refresh token
-//	| usernames | the record's Account entries
+//	| checksum of the entries (uint64) | usernames | the record's Account entries
 //
 // (numbers as varints, strings and byte strings length-prefixed). A record in the data
 // file is its entries (encodeItems) sealed under the cache key with the nonce the
@@ -35,6 +35,7 @@ type indexEntry struct {
 	nonce          [nonceLen]byte
 	latestExpiry   int64
 	hasRefresh     bool
+	hash           uint64 // recordHash of the record's entries
 	usernames      []string
 	accounts       []byte // encodeItems of the record's Account entries
 }
@@ -97,6 +98,7 @@ func encodeIndex(dataName string, entries []indexEntry) []byte {
 		} else {
 			b = append(b, 0)
 		}
+		b = binary.BigEndian.AppendUint64(b, e.hash)
 		b = binary.AppendUvarint(b, uint64(len(e.usernames)))
 		for _, u := range e.usernames {
 			b = appendString(b, u)
@@ -190,6 +192,9 @@ func parseIndex(body []byte) (*storeIndex, error) {
 		var flag [1]byte
 		r.fixed(flag[:])
 		e.hasRefresh = flag[0] == 1
+		var h [8]byte
+		r.fixed(h[:])
+		e.hash = binary.BigEndian.Uint64(h[:])
 		nu := r.uvarint()
 		if r.err == nil && nu > uint64(len(r.b)) {
 			r.err = errIndex

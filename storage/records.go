@@ -31,6 +31,7 @@ type record struct {
 	usernames      []string
 	latestExpiry   int64
 	hasRefresh     bool
+	hash           uint64 // recordHash, once computed
 }
 
 var (
