@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,10 +89,16 @@ func peerSpec(authority string) map[string]any {
 // stand-in knows, and an access token for ARM. It returns the cache and that refresh token.
 func azureCLICache(t *testing.T, entra *testenv.Entra) ([]byte, string) {
 	t.Helper()
+	return azureCLICacheOf(t, entra, peerUser)
+}
+
+// azureCLICacheOf is azureCLICache for user u.
+func azureCLICacheOf(t *testing.T, entra *testenv.Entra, u testenv.EntraUser) ([]byte, string) {
+	t.Helper()
 	spec := peerSpec("organizations")
 	spec["scopes"] = []string{azLoginScope}
 	spec["refresh_token"] = "rt-the-browser-sign-in-gave-az"
-	resp := entra.TokenResponse(peerUser, azureCLIID, azLoginScope)
+	resp := entra.TokenResponse(u, azureCLIID, azLoginScope)
 	spec["token_response"] = resp
 	out := msalPeer(t, "write", spec)
 	if v, _ := out["version"].(string); !strings.HasPrefix(v, "1.") {
@@ -219,6 +226,48 @@ func TestImportAzureCLICacheBinary(t *testing.T) {
 	entra.RevokeAll()
 	r = c.run(ctx, env, "token", "--scope", "https://vault.azure.net/.default")
 	want(t, r, ExitInteractionRequired, "token after revocation")
+}
+
+// TestImportConcurrentBinary: imports running at once into one Tokendesk directory
+// (two users' caches, each imported by two processes) lose nothing: the merge is one
+// write under the cache's cross-process lock.
+func TestImportConcurrentBinary(t *testing.T) {
+	requireMSALPython(t)
+	testenv.RequireKeyring(t)
+	bin := buildBinary(t)
+	ctx := e2eContext(t)
+	entra := testenv.NewEntra(t)
+	users := []testenv.EntraUser{peerUser, {OID: "1f4880d8-80ba-4c40-97bc-f7a23c703085", TenantID: peerUser.TenantID,
+		Username: "Quinn.Second@Contoso.com", Name: "Quinn Second"}}
+	var files []string
+	for i, u := range users {
+		cache, _ := azureCLICacheOf(t, entra, u)
+		f := filepath.Join(t.TempDir(), fmt.Sprintf("cache%d.json", i))
+		os.WriteFile(f, cache, 0o600)
+		files = append(files, f)
+	}
+	c := cliProc{t: t, bin: bin, home: t.TempDir()}
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := c.run(ctx, nil, "import", "--msal-cache", files[i%2]); r.code != ExitOK {
+				t.Errorf("concurrent import %d: %v", i, r)
+			}
+		}()
+	}
+	wg.Wait()
+	r := c.run(ctx, nil, "accounts", "--json")
+	var accts []account
+	if err := json.Unmarshal([]byte(r.stdout), &accts); err != nil || len(accts) != 2 {
+		t.Fatalf("after concurrent imports: %v, %d accounts\n%s", err, len(accts), r.stdout)
+	}
+	for _, a := range accts {
+		if a.Status != "valid" && a.Status != "refreshable" {
+			t.Errorf("%s lost its tokens: %s", a.Username, a.Status)
+		}
+	}
 }
 
 // TestImportBadInput: what is not an MSAL cache, or holds nothing a profile can use,

@@ -138,3 +138,25 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("export into a missing directory: exit %d", code)
 	}
 }
+
+// An export over a symlink replaces the link, never writes through it: the link may
+// point at another tool's file, or at one others can read.
+func TestExportReplacesSymlink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("keep me"), 0o644)
+	link := filepath.Join(dir, "export.json")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := invoke(newFake(), nil, "export", "--msal-cache", link, "--force"); code != ExitOK {
+		t.Fatalf("export: %d\n%s", code, stderr)
+	}
+	st, err := os.Lstat(link)
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+		t.Errorf("export path: %v, mode %v", err, st.Mode())
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+		t.Errorf("the export wrote through the symlink: %q", b)
+	}
+}
