@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -221,8 +222,24 @@ func LoadConfig(dir string) (*Config, error) {
 }
 
 // SaveConfig validates c and writes it to dir/config.json atomically (mode 0600),
-// creating dir (0700) when missing.
+// creating dir (0700) when missing. It replaces the whole file, under the config lock;
+// to change part of it, use UpdateConfig, which keeps other processes' changes.
 func SaveConfig(dir string, c *Config) error {
+	if err := ensureDir(dir); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultLockTimeout)
+	defer cancel()
+	unlock, err := lockPath(ctx, filepath.Join(dir, ConfigLockFileName), "config.json")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return saveConfig(dir, c)
+}
+
+// saveConfig is SaveConfig for a caller holding the config lock.
+func saveConfig(dir string, c *Config) error {
 	if c == nil {
 		return errors.New("storage: SaveConfig: nil config")
 	}

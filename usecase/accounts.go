@@ -256,8 +256,11 @@ func (d *Desk) SignOut(ctx context.Context, accountKey string) error {
 		return fmt.Errorf("usecase: sign out %s: %w", acc.Key, err)
 	}
 	if s.favourites(acc.Key) != nil {
-		s.setFavourites(acc.Account, nil)
-		if err := d.deps.Config.Save(ctx, s); err != nil {
+		err := d.deps.Config.Update(ctx, func(s *Settings) error {
+			s.setFavourites(acc.Account, nil)
+			return nil
+		})
+		if err != nil {
 			d.log.Warn("could not forget favourite scopes", "err", err)
 		}
 	}

@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -175,11 +176,28 @@ func (s Settings) profileIndex(name string) int {
 	return slices.IndexFunc(s.Profiles, func(p Profile) bool { return strings.EqualFold(p.Name, name) })
 }
 
-// ConfigStore loads and saves Settings. main adapts storage's configuration file to it;
-// tests use MemoryConfig. Load is called at the start of every use case, so a change
+// errNoChange is returned by an Update's change that found nothing to do: nothing is
+// written (changeErr turns it into success).
+var errNoChange = errors.New("usecase: no change")
+
+func changeErr(err error) error {
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
+
+// ConfigStore loads and changes Settings. main adapts storage's configuration file to
+// it; tests use MemoryConfig. Load is called at the start of every use case, so a change
 // made by another Tokendesk process (the CLI while the window is open) is seen at once.
 type ConfigStore interface {
 	Load(ctx context.Context) (Settings, error)
+	// Update applies change to the current settings as one read-modify-write that no
+	// other writer (in this process or another) can interleave with, so no change is
+	// lost; an error from change saves nothing. Every edit goes through it.
+	Update(ctx context.Context, change func(*Settings) error) error
+	// Save replaces the settings wholesale. It is for tests and imports; an edit made
+	// with Load then Save would drop what another process saved in between.
 	Save(ctx context.Context, s Settings) error
 }
 
@@ -200,6 +218,18 @@ func (m *MemoryConfig) Load(ctx context.Context) (Settings, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.s.clone(), nil
+}
+
+// Update applies change to a copy of the settings and keeps it unless change fails.
+func (m *MemoryConfig) Update(ctx context.Context, change func(*Settings) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.s.clone()
+	if err := change(&s); err != nil {
+		return err
+	}
+	m.s = s.clone()
+	return nil
 }
 
 // Save replaces the settings with a copy of s.

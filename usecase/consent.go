@@ -143,9 +143,15 @@ func refreshRefused(err error) bool {
 func (d *Desk) markRefused(ctx context.Context, a identity.Account, on bool) {
 	s, err := d.settings(ctx)
 	if err != nil || !s.setRefused(a, on) {
-		return
+		return // nothing to change: no lock, no write
 	}
-	if err := d.deps.Config.Save(ctx, s); err != nil {
+	err = d.deps.Config.Update(ctx, func(s *Settings) error {
+		if !s.setRefused(a, on) {
+			return errNoChange
+		}
+		return nil
+	})
+	if err := changeErr(err); err != nil {
 		d.log.Warn("could not record the refresh token's state", "err", err)
 		return
 	}

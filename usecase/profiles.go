@@ -40,14 +40,30 @@ func (d *Desk) AddProfile(ctx context.Context, p Profile) error {
 	if err := checkProfile(p); err != nil {
 		return err
 	}
-	if _, dup := s.profile(p.Name); dup {
-		return fmt.Errorf("%w: a profile named %q exists already", ErrProfileInvalid, p.Name)
+	dup := func(s Settings) error {
+		if _, dup := s.profile(p.Name); dup {
+			return fmt.Errorf("%w: a profile named %q exists already", ErrProfileInvalid, p.Name)
+		}
+		return nil
+	}
+	if err := dup(s); err != nil {
+		return err
 	}
 	if err := d.discover(ctx, p); err != nil {
 		return err
 	}
-	s.Profiles = append(s.Profiles, p)
-	if err := d.deps.Config.Save(ctx, s); err != nil {
+	// Checked again under the lock: another process may have added it meanwhile.
+	err = d.deps.Config.Update(ctx, func(s *Settings) error {
+		if err := dup(*s); err != nil {
+			return err
+		}
+		s.Profiles = append(s.Profiles, p)
+		return nil
+	})
+	if errors.Is(err, ErrProfileInvalid) {
+		return err
+	}
+	if err != nil {
 		return fmt.Errorf("usecase: save profile: %w", err)
 	}
 	d.changed()
@@ -57,16 +73,18 @@ func (d *Desk) AddProfile(ctx context.Context, p Profile) error {
 // RemoveProfile deletes the named profile. Its accounts' tokens stay in the cache (they
 // reappear if the profile is added again); sign them out first to delete them.
 func (d *Desk) RemoveProfile(ctx context.Context, name string) error {
-	s, err := d.settings(ctx)
-	if err != nil {
+	err := d.deps.Config.Update(ctx, func(s *Settings) error {
+		i := s.profileIndex(name)
+		if i < 0 {
+			return fmt.Errorf("%w: %q", ErrNoProfile, name)
+		}
+		s.Profiles = append(s.Profiles[:i], s.Profiles[i+1:]...)
+		return nil
+	})
+	if errors.Is(err, ErrNoProfile) {
 		return err
 	}
-	i := s.profileIndex(name)
-	if i < 0 {
-		return fmt.Errorf("%w: %q", ErrNoProfile, name)
-	}
-	s.Profiles = append(s.Profiles[:i], s.Profiles[i+1:]...)
-	if err := d.deps.Config.Save(ctx, s); err != nil {
+	if err != nil {
 		return fmt.Errorf("usecase: save profiles: %w", err)
 	}
 	d.mu.Lock()

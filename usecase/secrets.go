@@ -78,8 +78,15 @@ func (d *Desk) SetProfileSecret(ctx context.Context, profile, secret string) err
 	if err := d.deps.Secrets.SetProfileSecret(name, secret); err != nil {
 		return fmt.Errorf("usecase: keep the client secret of %q: %w", name, err)
 	}
-	s.Profiles[i].SecretInKeyring = secret != ""
-	if err := d.deps.Config.Save(ctx, s); err != nil {
+	err = d.deps.Config.Update(ctx, func(s *Settings) error {
+		i := s.profileIndex(name)
+		if i < 0 {
+			return fmt.Errorf("%w: %q (removed meanwhile)", ErrNoProfile, name)
+		}
+		s.Profiles[i].SecretInKeyring = secret != ""
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("usecase: save profiles: %w", err)
 	}
 	d.mu.Lock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
@@ -16,10 +15,7 @@ import (
 // opt-in, a profile's keyring secret flag) are kept as they are on Save.
 func StorageConfig(dir string) ConfigStore { return &storageConfig{dir: dir} }
 
-type storageConfig struct {
-	dir string
-	mu  sync.Mutex // one read-modify-write at a time within this process
-}
+type storageConfig struct{ dir string }
 
 func (c *storageConfig) Load(ctx context.Context) (Settings, error) {
 	cfg, err := storage.LoadConfig(c.dir)
@@ -29,13 +25,28 @@ func (c *storageConfig) Load(ctx context.Context) (Settings, error) {
 	return settingsOf(cfg), nil
 }
 
+// Update is storage's locked read-modify-write of config.json.
+func (c *storageConfig) Update(ctx context.Context, change func(*Settings) error) error {
+	return storage.UpdateConfig(ctx, c.dir, func(cfg *storage.Config) error {
+		s := settingsOf(cfg)
+		if err := change(&s); err != nil {
+			return err
+		}
+		applySettings(cfg, s)
+		return nil
+	})
+}
+
+// Save replaces what Settings hold, keeping the rest of the file.
 func (c *storageConfig) Save(ctx context.Context, s Settings) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cfg, err := storage.LoadConfig(c.dir)
-	if err != nil {
-		return err
-	}
+	return c.Update(ctx, func(cur *Settings) error {
+		*cur = s
+		return nil
+	})
+}
+
+// applySettings writes s into cfg, keeping the fields Settings do not carry.
+func applySettings(cfg *storage.Config, s Settings) {
 	cfg.Profiles = cfg.Profiles[:0]
 	for _, p := range s.Profiles {
 		sp := storage.Profile{
@@ -67,7 +78,6 @@ func (c *storageConfig) Save(ctx context.Context, s Settings) error {
 	for _, a := range s.Refused {
 		cfg.RefusedRefresh = append(cfg.RefusedRefresh, storage.AccountRef{HomeAccountID: a.HomeAccountID, Environment: a.Environment})
 	}
-	return storage.SaveConfig(c.dir, cfg)
 }
 
 // settingsOf converts storage's configuration. A profile's scopes on offer are its

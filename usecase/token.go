@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -132,17 +133,20 @@ func (d *Desk) AddScope(ctx context.Context, accountKey, scope string) error {
 	if strings.ContainsAny(scope, " \t\r\n") {
 		return fmt.Errorf("usecase: scope %q contains white space; add one scope at a time", scope)
 	}
-	s, acc, _, err := d.lookup(ctx, accountKey)
+	_, acc, _, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return err
 	}
-	for _, sc := range scopesOf(s, acc) {
-		if sc.Name == scope {
-			return nil
+	err = d.deps.Config.Update(ctx, func(s *Settings) error {
+		for _, sc := range scopesOf(*s, acc) {
+			if sc.Name == scope {
+				return errNoChange
+			}
 		}
-	}
-	s.setFavourites(acc.Account, append(slices.Clone(s.favourites(acc.Key)), scope))
-	if err := d.deps.Config.Save(ctx, s); err != nil {
+		s.setFavourites(acc.Account, append(slices.Clone(s.favourites(acc.Key)), scope))
+		return nil
+	})
+	if err := changeErr(err); err != nil {
 		return fmt.Errorf("usecase: save favourite scope: %w", err)
 	}
 	d.changed()
@@ -152,20 +156,26 @@ func (d *Desk) AddScope(ctx context.Context, accountKey, scope string) error {
 // RemoveScope removes scope from the account's favourites. Removing a profile default
 // is ErrDefaultScope; removing a scope that is not there is a no-op.
 func (d *Desk) RemoveScope(ctx context.Context, accountKey, scope string) error {
-	s, acc, _, err := d.lookup(ctx, accountKey)
+	_, acc, _, err := d.lookup(ctx, accountKey)
 	if err != nil {
 		return err
 	}
-	if p, ok := s.profile(acc.Profile); ok && slices.Contains(profileScopes(p), scope) {
-		return fmt.Errorf("%w: %q belongs to profile %q", ErrDefaultScope, scope, p.Name)
-	}
-	favs := slices.Clone(s.favourites(acc.Key))
-	i := slices.Index(favs, scope)
-	if i < 0 {
+	err = d.deps.Config.Update(ctx, func(s *Settings) error {
+		if p, ok := s.profile(acc.Profile); ok && slices.Contains(profileScopes(p), scope) {
+			return fmt.Errorf("%w: %q belongs to profile %q", ErrDefaultScope, scope, p.Name)
+		}
+		favs := slices.Clone(s.favourites(acc.Key))
+		i := slices.Index(favs, scope)
+		if i < 0 {
+			return errNoChange
+		}
+		s.setFavourites(acc.Account, slices.Delete(favs, i, i+1))
 		return nil
+	})
+	if errors.Is(err, ErrDefaultScope) {
+		return err
 	}
-	s.setFavourites(acc.Account, slices.Delete(favs, i, i+1))
-	if err := d.deps.Config.Save(ctx, s); err != nil {
+	if err := changeErr(err); err != nil {
 		return fmt.Errorf("usecase: save favourite scopes: %w", err)
 	}
 	d.changed()

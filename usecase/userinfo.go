@@ -50,11 +50,10 @@ func (d *Desk) recordUserinfo(ctx context.Context, p Profile, res identity.Resul
 	if n.Username == "" && n.Name == "" {
 		return AccountName{}, false
 	}
-	s, err := d.settings(ctx)
-	if err == nil {
+	err = d.deps.Config.Update(ctx, func(s *Settings) error {
 		s.setName(n)
-		err = d.deps.Config.Save(ctx, s)
-	}
+		return nil
+	})
 	if err != nil {
 		d.log.Warn("could not keep the account's names", "err", err)
 	}

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/storage"
+)
+
+// TestEndToEndBinaryConcurrentConfigWriters: 20 tokendesk processes each change
+// config.json at once (profiles set-secret marks its profile's secret_in_keyring): every
+// change must survive. Before the config lock, 2 of 20 did.
+func TestEndToEndBinaryConcurrentConfigWriters(t *testing.T) {
+	bin := buildBinary(t)
+	testenv.RequireKeyring(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	home := t.TempDir()
+	const n = 20
+	cfg := &storage.Config{ClipboardClearSeconds: 30}
+	for i := range n {
+		cfg.Profiles = append(cfg.Profiles, storage.Profile{Name: fmt.Sprintf("p%02d", i),
+			Issuer: "https://issuer.example", ClientID: "c"})
+	}
+	if err := storage.SaveConfig(home, cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := cliProc{t: t, bin: bin, home: home}
+	// Each profile's secret goes to the keyring under its name: clear them all after.
+	t.Cleanup(func() {
+		for i := range n {
+			_ = storage.DeleteProfileSecret(storage.SystemKeyring(0), fmt.Sprintf("p%02d", i))
+		}
+	})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.CommandContext(ctx, bin, "profiles", "set-secret", fmt.Sprintf("p%02d", i))
+			cmd.Env = c.env()
+			cmd.Stdin = strings.NewReader(fmt.Sprintf("secret-%02d\n", i))
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Run(); err != nil {
+				t.Errorf("set-secret p%02d: %v\n%s", i, err, errb.String())
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := storage.LoadConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := 0
+	for _, p := range got.Profiles {
+		if p.SecretInKeyring {
+			flags++
+		}
+	}
+	if flags != n || len(got.Profiles) != n {
+		t.Errorf("%d of %d secret_in_keyring flags present (%d profiles)", flags, n, len(got.Profiles))
+	}
+	if got.ClipboardClearSeconds != 30 {
+		t.Errorf("a field the CLI does not edit changed: clipboard_clear_seconds %d", got.ClipboardClearSeconds)
+	}
+}
