@@ -176,16 +176,9 @@ func (s Settings) profileIndex(name string) int {
 	return slices.IndexFunc(s.Profiles, func(p Profile) bool { return strings.EqualFold(p.Name, name) })
 }
 
-// errNoChange is returned by an Update's change that found nothing to do: nothing is
-// written (changeErr turns it into success).
+// errNoChange is returned by an Update's change that found nothing to do, so nothing
+// is written and nobody is notified.
 var errNoChange = errors.New("usecase: no change")
-
-func changeErr(err error) error {
-	if errors.Is(err, errNoChange) {
-		return nil
-	}
-	return err
-}
 
 // ConfigStore loads and changes Settings. main adapts storage's configuration file to
 // it; tests use MemoryConfig. Load is called at the start of every use case, so a change

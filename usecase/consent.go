@@ -151,7 +151,10 @@ func (d *Desk) markRefused(ctx context.Context, a identity.Account, on bool) {
 		}
 		return nil
 	})
-	if err := changeErr(err); err != nil {
+	if errors.Is(err, errNoChange) {
+		return
+	}
+	if err != nil {
 		d.log.Warn("could not record the refresh token's state", "err", err)
 		return
 	}

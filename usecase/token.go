@@ -146,7 +146,10 @@ func (d *Desk) AddScope(ctx context.Context, accountKey, scope string) error {
 		s.setFavourites(acc.Account, append(slices.Clone(s.favourites(acc.Key)), scope))
 		return nil
 	})
-	if err := changeErr(err); err != nil {
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("usecase: save favourite scope: %w", err)
 	}
 	d.changed()
@@ -175,7 +178,10 @@ func (d *Desk) RemoveScope(ctx context.Context, accountKey, scope string) error 
 	if errors.Is(err, ErrDefaultScope) {
 		return err
 	}
-	if err := changeErr(err); err != nil {
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("usecase: save favourite scopes: %w", err)
 	}
 	d.changed()
