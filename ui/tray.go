@@ -23,6 +23,9 @@ const TrayMaxAccounts = 25
 // trayMaxFavourites caps the one-click "Copy … token" items at the top of the menu.
 const trayMaxFavourites = 8
 
+// trayMaxGone sizes the memory of copy items removed from the menu (see refreshTray).
+const trayMaxGone = 64
+
 // trayMaxRecent is how many recently copied (account, scope) pairs the top of the
 // menu remembers, most recent first.
 const trayMaxRecent = 5
@@ -42,6 +45,7 @@ const (
 type trayAction struct {
 	kind       trayActionKind
 	key, scope string
+	who        string // the account's name, for messages once it is gone
 }
 
 // trayNode is one item of the tray menu model. IDs are stable: the same account and
@@ -131,7 +135,7 @@ func accountItems(st trayState, ids trayIDs) []trayNode {
 		favs = append(favs, trayNode{
 			ID:     ids.id("favourite", key, scope),
 			Label:  fmt.Sprintf("Copy %s token (%s)", ScopeLabel(scope), shortName(a)),
-			Action: trayAction{kind: trayCopy, key: key, scope: scope},
+			Action: trayAction{kind: trayCopy, key: key, scope: scope, who: shortName(a)},
 		})
 	}
 	// Pinned first, in account order, so they keep their place; then the recent ones.
@@ -167,7 +171,7 @@ func accountItems(st trayState, ids trayIDs) []trayNode {
 			sub = append(sub, trayNode{
 				ID:     ids.id("scope", a.Key, sc.Name),
 				Label:  "Copy " + ScopeLabel(sc.Name) + " token",
-				Action: trayAction{kind: trayCopy, key: a.Key, scope: sc.Name},
+				Action: trayAction{kind: trayCopy, key: a.Key, scope: sc.Name, who: shortName(a)},
 			})
 		}
 		if len(sub) == 0 {
@@ -313,6 +317,20 @@ func (u *UI) refreshTray() {
 	acts := map[uint32]trayAction{}
 	collectActions(model, acts)
 	u.mu.Lock()
+	// A panel may still show the previous menu: a copy item that just went away keeps
+	// its action, so clicking it says why nothing was copied (accountGone) instead of
+	// doing nothing. Bounded: only the items removed by the last few changes.
+	if u.trayGone == nil || len(u.trayGone) > 4*trayMaxGone {
+		u.trayGone = map[uint32]trayAction{}
+	}
+	for id, act := range u.trayActs {
+		if _, still := acts[id]; !still && act.kind == trayCopy && len(u.trayGone) < 4*trayMaxGone {
+			u.trayGone[id] = act
+		}
+	}
+	for id := range acts {
+		delete(u.trayGone, id)
+	}
 	u.trayActs = acts
 	on := u.trayOn
 	u.mu.Unlock()
@@ -351,11 +369,15 @@ func (u *UI) reloadAtExpiry(st trayState) {
 	}
 }
 
-// trayClick runs the action of the tray item with id (from any goroutine). Ids of items
-// no longer in the menu do nothing.
+// trayClick runs the action of the tray item with id (from any goroutine). A copy item
+// removed since the panel read its menu still copies (or says the account is gone);
+// other unknown ids do nothing.
 func (u *UI) trayClick(id uint32) {
 	u.mu.Lock()
 	act, ok := u.trayActs[id]
+	if !ok {
+		act, ok = u.trayGone[id]
+	}
 	u.mu.Unlock()
 	if !ok {
 		return
@@ -397,6 +419,14 @@ func (u *UI) accountGone(key string, err error, fromTray bool) bool {
 	who := "This account"
 	if a, ok := u.account(key); ok {
 		who = shortName(a)
+	} else {
+		u.mu.Lock()
+		for _, act := range u.trayGone {
+			if act.key == key && act.who != "" {
+				who = act.who
+			}
+		}
+		u.mu.Unlock()
 	}
 	u.Reload()
 	if fromTray {

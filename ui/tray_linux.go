@@ -78,26 +78,34 @@ func systrayNodes(model []trayNode) []systray.MenuNode {
 	return out
 }
 
-// themeIconName is the name of Tokendesk's icon when an icon theme has it installed
-// (a packaged install puts it under hicolor), so the host draws it at its own size;
-// "" when none has it (the pixmaps are used).
+// themeIconName is the name of Tokendesk's icon when the icon lookup of the
+// freedesktop icon theme spec finds it: in the hicolor theme, or unthemed in a base
+// directory or pixmaps, where `fyne package` installs it (share/pixmaps for a system
+// install, ~/.local/share/icons for a user one). The host then draws it at its own
+// size. "" when none has it: the host uses the pixmaps.
 func themeIconName() string {
-	dirs := []string{os.Getenv("XDG_DATA_HOME")}
-	if home, err := os.UserHomeDir(); err == nil && dirs[0] == "" {
-		dirs[0] = filepath.Join(home, ".local", "share")
+	data := os.Getenv("XDG_DATA_HOME")
+	home, _ := os.UserHomeDir()
+	if data == "" && home != "" {
+		data = filepath.Join(home, ".local", "share")
 	}
 	xdg := os.Getenv("XDG_DATA_DIRS")
 	if xdg == "" {
 		xdg = "/usr/local/share:/usr/share"
 	}
-	dirs = append(dirs, strings.Split(xdg, ":")...)
+	var places []string // glob patterns, NAME standing for the icon's name
+	for _, d := range append([]string{data}, strings.Split(xdg, ":")...) {
+		if d != "" {
+			places = append(places, filepath.Join(d, "icons/hicolor/*/apps/NAME"), filepath.Join(d, "icons/NAME"), filepath.Join(d, "pixmaps/NAME"))
+		}
+	}
+	if home != "" {
+		places = append(places, filepath.Join(home, ".icons/NAME"))
+	}
 	for _, name := range []string{"dev.tokendesk.app", "tokendesk"} {
-		for _, d := range dirs {
-			if d == "" {
-				continue
-			}
-			for _, pattern := range []string{"icons/hicolor/*/apps/" + name + ".png", "icons/hicolor/*/apps/" + name + ".svg"} {
-				if m, _ := filepath.Glob(filepath.Join(d, pattern)); len(m) > 0 {
+		for _, p := range places {
+			for _, ext := range []string{".png", ".svg"} {
+				if m, _ := filepath.Glob(strings.Replace(p, "NAME", name+ext, 1)); len(m) > 0 {
 					return name
 				}
 			}

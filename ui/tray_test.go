@@ -225,11 +225,17 @@ func TestTrayCopyAccountGone(t *testing.T) {
 	u := newFakeUI(t, f, Options{ClipboardClear: -1})
 	m := trayModel(u.trayStateNow())
 	aliceCopy := m[0].Children[0].ID
-	// The other process: the account is gone from the store, nobody told this one.
+	// The other process: the account is gone from the store, and this one has already
+	// reloaded (the watch), but the panel still shows the old menu and the user clicks.
 	f.mu.Lock()
 	f.accounts = f.accounts[1:]
 	f.tokenErr = fmt.Errorf("%w: %q", usecase.ErrNoAccount, "a-h")
 	f.mu.Unlock()
+	u.Reload()
+	u.settle()
+	if got := labels(trayModel(u.trayStateNow())); got[0] != "Bob (bob@example.com) — needs sign-in" {
+		t.Fatalf("menu after the reload: %q", got)
+	}
 	u.trayClick(aliceCopy)
 	u.settle()
 	var text []string

@@ -98,6 +98,7 @@ type UI struct {
 	// pairs copied lately, the reload at the soonest expiry, the tooltip and model sent.
 	trayProblem string
 	trayActs    map[uint32]trayAction
+	trayGone    map[uint32]trayAction // copy items just removed, for panels holding an old menu
 	recent      []recentCopy
 	expiryTimer *time.Timer
 	trayTip     string
