@@ -532,32 +532,6 @@ func processCPU(t testing.TB, pid int) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
-// privateBus starts a D-Bus session daemon of the test's own and returns its address.
-func privateBus(t testing.TB) string {
-	t.Helper()
-	cmd := exec.Command(requireTool(t, "dbus-daemon"), "--session", "--nofork", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line := make([]byte, 0, 256)
-	buf := make([]byte, 1)
-	for {
-		if _, err := out.Read(buf); err != nil {
-			t.Fatalf("dbus-daemon printed no address: %v", err)
-		}
-		if buf[0] == '\n' {
-			break
-		}
-		line = append(line, buf[0])
-	}
-	return strings.TrimSpace(string(line))
-}
-
 // hungSecretService owns org.freedesktop.secrets on the bus at addr and never answers
 // OpenSession: a keyring waiting for the user to unlock it, as go-keyring sees one.
 type hungSecretService struct{ release chan struct{} }
@@ -595,7 +569,7 @@ func startHungKeyring(t testing.TB, addr string) {
 // the keyring is locked; "Open Tokendesk" and "Quit" stay, and Quit exits 0.
 func TestSmokeTrayKeyringLocked(t *testing.T) {
 	requireDisplay(t)
-	bus := privateBus(t)
+	bus := trayhost.PrivateBus(t)
 	startHungKeyring(t, bus)
 	a := startTrayAppOn(t, 3, 0, bus)
 	const locked = "Keyring locked or unavailable: unlock it, then restart Tokendesk"

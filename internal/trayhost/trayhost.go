@@ -9,6 +9,7 @@ package trayhost
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -337,3 +338,29 @@ func (h *Host) Fetches() []Fetch {
 
 // Close releases the watcher name and the connection (the next Start may own it).
 func (h *Host) Close() { h.conn.Close() }
+
+// PrivateBus starts a D-Bus session daemon of the test's own and returns its address.
+func PrivateBus(t testing.TB) string {
+	t.Helper()
+	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make([]byte, 0, 256)
+	buf := make([]byte, 1)
+	for {
+		if _, err := out.Read(buf); err != nil {
+			t.Fatalf("dbus-daemon printed no address: %v", err)
+		}
+		if buf[0] == '\n' {
+			break
+		}
+		line = append(line, buf[0])
+	}
+	return strings.TrimSpace(string(line))
+}
