@@ -42,6 +42,8 @@
 //	enable_pii_log                           WithPIILogging
 //	oidc_authority                           WithOIDCAuthority
 //	(not in MSAL) installed-app secret       WithInstalledAppSecret (public clients)
+//	(not in MSAL) lifetime-based expiry      WithExpiryMargin, ProportionalExpiryMargin
+//	              margin (default: MSAL's fixed 5 minutes)
 //
 //	Methods
 //	acquire_token_by_auth_code_flow          AcquireTokenByAuthCodeFlow

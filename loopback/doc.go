@@ -14,8 +14,11 @@
 //	l, err := loopback.Listen(ctx, "http://127.0.0.1/")
 //	defer l.Close()
 //	authURL := buildAuthURL(l.RedirectURI(), state)
-//	openBrowser(authURL)
+//	go startBrowser(authURL) // a launcher may stay in the foreground until the browser exits
 //	resp, err := l.Wait(ctx, state)
+//
+// Once Wait has named the state, every redirect is judged and answered by the server
+// itself, at once: the browser never waits for the caller.
 //
 // The package imports only the standard library.
 package loopback
