@@ -2,7 +2,7 @@
 // window, for scripts, az-style tooling and kubectl.
 //
 //	tokendesk accounts [--json] [--profile P]
-//	tokendesk login [--profile P] [--device-code] [--login-hint U]
+//	tokendesk login [--profile P] [--device-code] [--login-hint U] [--scope S]... [--account A] [--claims JSON]
 //	tokendesk logout ACCOUNT
 //	tokendesk token --scope S [--scope S2] [--account A] [--profile P]
 //	                [--output token|json|az|exec-credential] [--force-refresh] [--timeout D]
@@ -82,7 +82,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"accounts", "list signed-in accounts", "accounts [--json] [--profile P]", runAccounts},
-		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U] [--scope S]... [--account A]", runLogin},
+		{"login", "sign in and add an account", "login [--profile P] [--device-code] [--login-hint U] [--scope S]... [--account A] [--claims JSON]", runLogin},
 		{"logout", "sign out: remove an account's tokens", "logout ACCOUNT", runLogout},
 		{"token", "print an access token for a scope", "token --scope S [--scope S2] [--account A] [--profile P] [--output token|json|az|exec-credential] [--force-refresh] [--timeout D]", runToken},
 		{"import", "import sign-ins from Azure CLI or an MSAL token cache", "import --azure-cli | --msal-cache FILE", runImport},

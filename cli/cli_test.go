@@ -88,6 +88,12 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 					profile: "lab", username: "bob@example.com", scopes: []string{"api://x/new"}}}
 			},
 			wantCode: ExitInteractionRequired, stderrHas: []string{"invalid_scope", "run: tokendesk login --profile lab --login-hint bob@example.com --scope api://x/new"}},
+		{name: "token claims challenge", args: []string{"token", "--scope", "api://x/new", "--account", "bob-key"},
+			setup: func(f *fakeService) {
+				f.err = map[string]error{"Token": &signInNeeded{err: errors.New("Bob must sign in again"),
+					profile: "lab", username: "bob@example.com", scopes: []string{"api://x/new"}, claims: `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`}}
+			},
+			wantCode: ExitInteractionRequired, stderrHas: []string{`--scope api://x/new --claims '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'`}},
 		{name: "login --account without --scope", args: []string{"login", "--account", "bob-key"}, wantCode: ExitUsage},
 		{name: "token provider error", args: []string{"token", "--scope", "s", "--account", "bob-key"},
 			setup:    func(f *fakeService) { f.err = map[string]error{"Token": errFakeProvider} },
@@ -188,6 +194,7 @@ func TestLoginScopeSignsInAgain(t *testing.T) {
 		{"the only account", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other"}, []account{bob}, ExitOK, "bob@example.com", "lab"},
 		{"named account", []string{"login", "--scope", "api://x/new api://x/other", "--account", "bob-key"}, nil, ExitOK, "bob@example.com", "lab"},
 		{"no account yet", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other"}, []account{}, ExitOK, "", ""},
+		{"claims carried", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other", "--claims", `{"id_token":{"acrs":null}}`}, []account{bob}, ExitOK, "bob@example.com", "lab"},
 		{"explicit hint wins", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other", "--login-hint", "zed@example.com"}, nil, ExitOK, "zed@example.com", ""},
 		{"several accounts", []string{"login", "--scope", "api://x/new"}, nil, ExitUsage, "", ""},
 		{"unknown account", []string{"login", "--scope", "api://x/new", "--account", "nobody"}, nil, ExitNotFound, "", ""},
@@ -206,6 +213,9 @@ func TestLoginScopeSignsInAgain(t *testing.T) {
 				return
 			}
 			got := f.lastSign
+			if strings.Contains(strings.Join(tc.args, " "), "--claims") != (got.Claims != "") {
+				t.Errorf("claims %q", got.Claims)
+			}
 			if got.LoginHint != tc.wantHint || got.Profile != tc.wantProfile || !reflect.DeepEqual(got.AddScopes, []string{"api://x/new", "api://x/other"}) {
 				t.Errorf("sign-in request: hint %q profile %q scopes %v", got.LoginHint, got.Profile, got.AddScopes)
 			}

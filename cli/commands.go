@@ -114,6 +114,7 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	var scopes scopeList
 	fs.Var(&scopes, "scope", "also ask for scope `S` on top of the profile's (repeatable): consent to a scope added later")
 	acctSel := fs.String("account", "", "with --scope: sign in again as account `A` (a key or username; default: the only account)")
+	claims := fs.String("claims", "", "send claims challenge `JSON` (as \"tokendesk token\" names it when a resource asked for one)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -145,6 +146,7 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 		Profile:   *profileName,
 		LoginHint: *hint,
 		AddScopes: scopes,
+		Claims:    *claims,
 		OnURL: func(u string) {
 			fmt.Fprintf(e.stderr, "Opening a browser to sign in. If it did not open, visit:\n  %s\n", u)
 		},

@@ -88,6 +88,7 @@ func (s deskService) SignIn(ctx context.Context, req loginRequest) (account, err
 	v, err := s.d.SignIn(ctx, req.Profile, usecase.SignInOptions{
 		LoginHint: req.LoginHint,
 		AddScopes: req.AddScopes,
+		Claims:    req.Claims,
 		OnAuthURL: req.OnURL,
 	})
 	if err != nil {
@@ -189,7 +190,7 @@ func mapErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &need):
-		return &signInNeeded{err: err, profile: need.Account.Profile, username: need.Account.Username, scopes: need.Scopes}
+		return &signInNeeded{err: err, profile: need.Account.Profile, username: need.Account.Username, scopes: need.Scopes, claims: need.Claims}
 	case errors.Is(err, usecase.ErrAmbiguousAccount):
 		kind = errAmbiguousAccount
 	case errors.Is(err, usecase.ErrNoAccount):

@@ -72,6 +72,8 @@ type loginRequest struct {
 	LoginHint string
 	// AddScopes are asked for on top of the profile's scopes (incremental consent).
 	AddScopes []string
+	// Claims is a claims challenge to send (from a resource or a refused refresh).
+	Claims string
 	// OnURL is told the sign-in URL of a browser sign-in, so it can be printed for when
 	// the browser did not open.
 	OnURL func(url string)
@@ -128,6 +130,7 @@ type signInNeeded struct {
 	profile  string
 	username string
 	scopes   []string
+	claims   string // a claims challenge the sign-in must carry
 }
 
 func (e *signInNeeded) Error() string { return e.err.Error() }
@@ -147,6 +150,9 @@ func (e *signInNeeded) command() string {
 	}
 	for _, s := range e.scopes {
 		b.WriteString(" --scope " + shellQuote(s))
+	}
+	if e.claims != "" {
+		b.WriteString(" --claims " + shellQuote(e.claims))
 	}
 	return b.String()
 }

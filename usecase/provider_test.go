@@ -533,3 +533,24 @@ func TestZitadelRealBrowser(t *testing.T) {
 		t.Errorf("the browser ends on %q: %.200q (%v)", loc, text, err)
 	}
 }
+
+// TestProviderSignInCarriesClaims: a claims challenge (SignInNeededError.Claims, or
+// login --claims) reaches the authorization request.
+func TestProviderSignInCarriesClaims(t *testing.T) {
+	p := testenv.Provider(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), identity.NewTokenCache())
+	const claims = `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
+	var authURL string
+	_, err := d.SignIn(ctx, "", SignInOptions{Claims: claims, AddScopes: []string{"api://tokendesk/more"},
+		OnAuthURL: func(u string) { authURL = u },
+		Opener:    func(context.Context, string) error { return errors.New("no browser in this test") }})
+	if !errors.Is(err, identity.ErrBrowserUnavailable) {
+		t.Fatalf("SignIn: %v", err)
+	}
+	q := mustQuery(t, authURL)
+	if !strings.Contains(q.Get("claims"), `"acrs"`) || !strings.Contains(q.Get("scope"), "api://tokendesk/more") || !strings.Contains(q.Get("scope"), testScope) {
+		t.Errorf("authorization request: claims %q, scope %q", q.Get("claims"), q.Get("scope"))
+	}
+}
