@@ -52,10 +52,11 @@ func runAz(ctx context.Context, e *env, args []string) error {
 		return usagef("tokendesk stands in only for \"az account get-access-token\", not for %q; run the real Azure CLI for that (sign in to Tokendesk with \"tokendesk login\")", strings.Join(args, " "))
 	}
 	fs := newFlagSet("az")
-	var resource, tenant, output, query, subscription, acctSel, profileName string
+	var resource, resourceType, tenant, output, query, subscription, acctSel, profileName string
 	var scopes scopeList
 	fs.StringVar(&resource, "resource", "", "resource `R` of the token (its scope is R/.default)")
 	fs.Var(&scopes, "scope", "scope `S` of the token; repeatable")
+	fs.StringVar(&resourceType, "resource-type", "", "resource `type` as Azure CLI names them: arm, ms-graph, aad-graph, batch, data-lake, media, oss-rdbms")
 	fs.StringVar(&tenant, "tenant", "", "tenant `T` to get the token in (default: the account's own)")
 	fs.StringVar(&tenant, "t", "", "short for --tenant")
 	fs.StringVar(&output, "output", "json", "output `format`: json, or tsv/none with --query accessToken")
@@ -66,6 +67,16 @@ func runAz(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&profileName, "profile", "", "choose among the accounts of profile `P` (default: the first profile)")
 	if err := parseFlags(e, fs, args[2:]); err != nil {
 		return err
+	}
+	if resourceType != "" {
+		r, ok := azResourceTypes[resourceType]
+		if !ok {
+			return usagef("unknown --resource-type %q (arm, ms-graph, aad-graph, batch, data-lake, media, oss-rdbms)", resourceType)
+		}
+		if resource != "" {
+			return usagef("--resource and --resource-type are mutually exclusive")
+		}
+		resource = r
 	}
 	if resource != "" && len(scopes) > 0 {
 		return usagef("--resource and --scope are mutually exclusive")
@@ -162,6 +173,17 @@ func azAccount(ctx context.Context, e *env, sel, profileName, tenant string) (ac
 		keys[i] = a.Key
 	}
 	return account{}, fmt.Errorf("%w: %s; choose one with --account or TOKENDESK_AZ_ACCOUNT", errAmbiguousAccount, strings.Join(keys, ", "))
+}
+
+// azResourceTypes are Azure CLI's --resource-type names for the public cloud.
+var azResourceTypes = map[string]string{
+	"arm":       "https://management.core.windows.net/",
+	"ms-graph":  "https://graph.microsoft.com/",
+	"aad-graph": "https://graph.windows.net/",
+	"batch":     "https://batch.core.windows.net/",
+	"data-lake": "https://datalake.azure.net/",
+	"media":     "https://rest.media.azure.net",
+	"oss-rdbms": "https://ossrdbms-aad.database.windows.net",
 }
 
 func isAzField(f string) bool {
