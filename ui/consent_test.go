@@ -89,8 +89,8 @@ func TestErrorTexts(t *testing.T) {
 		if packagePrefix.MatchString(d) {
 			t.Errorf("details keep a package prefix: %q", d)
 		}
-		if strings.Count(d, "Bob") > 1 {
-			t.Errorf("details repeat themselves: %q", d)
+		if strings.Count(tt.sentence+"\n"+d, "Bob") > 1 {
+			t.Errorf("sentence and details repeat themselves: %q / %q", tt.sentence, d)
 		}
 	}
 }

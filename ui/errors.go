@@ -48,6 +48,12 @@ func errorDetails(err error) string {
 		}
 		b.WriteString("\n")
 	}
+	// The sentence above the details already says who must sign in for what: the
+	// details carry only the cause.
+	var need *usecase.SignInNeededError
+	if errors.As(err, &need) && need.Err != nil {
+		err = need.Err
+	}
 	b.WriteString(withoutPrefixes(err.Error()))
 	return b.String()
 }
