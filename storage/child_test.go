@@ -26,9 +26,21 @@ func runChild(role string) int {
 		if err != nil {
 			return fail(err)
 		}
+		// NARROW=1 writes through a cache holding only this writer's account, as the
+		// CLI does; every write also adds an entry to the account "all", which all
+		// writers share and a narrowed one never loads, so its save must merge.
+		sc := fullScope
+		if os.Getenv("NARROW") == "1" {
+			sc = &scope{homes: map[string]bool{"w" + id: true}}
+		}
 		c := newMapCache()
 		for i := range n {
-			if err := put(ctx, s, c, fmt.Sprintf("w%s-%03d", id, i), "token-"+id); err != nil {
+			if err := s.before(ctx, c, true, sc); err != nil {
+				return fail(err)
+			}
+			c.set(fmt.Sprintf("w%s-%03d", id, i), "token-"+id)
+			c.set(fmt.Sprintf("all-%s-%03d", id, i), "shared-"+id)
+			if err := s.after(ctx, c, true); err != nil {
 				return fail(err)
 			}
 		}

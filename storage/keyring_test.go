@@ -168,8 +168,9 @@ func TestProcessesDoNotLoseWrites(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Odd writers see only their own account (and must not drop the others').
 			cmd := child(t, "writer", "STORE_DIR="+dir, "KEY_USER="+user,
-				fmt.Sprintf("WRITER_ID=%02d", p), fmt.Sprintf("WRITES=%d", writes))
+				fmt.Sprintf("WRITER_ID=%02d", p), fmt.Sprintf("WRITES=%d", writes), fmt.Sprintf("NARROW=%d", p%2))
 			if out, err := cmd.CombinedOutput(); err != nil {
 				errs <- fmt.Sprintf("writer %d: %v\n%s", p, err, out)
 			}
@@ -188,7 +189,7 @@ func TestProcessesDoNotLoseWrites(t *testing.T) {
 	if err := load(context.Background(), s, c); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(c.keys()); n != procs*writes {
+	if n := len(c.keys()); n != 2*procs*writes {
 		t.Fatalf("cache holds %d entries after %d processes x %d writes: writes were lost", n, procs, writes)
 	}
 	for p := range procs {
@@ -196,10 +197,16 @@ func TestProcessesDoNotLoseWrites(t *testing.T) {
 			if k := fmt.Sprintf("w%02d-%03d", p, i); c.get(k) != fmt.Sprintf("token-%02d", p) {
 				t.Fatalf("entry %s missing or wrong", k)
 			}
+			if k := fmt.Sprintf("all-%02d-%03d", p, i); c.get(k) != fmt.Sprintf("shared-%02d", p) {
+				t.Fatalf("entry %s of the shared account missing or wrong", k)
+			}
 		}
 	}
-	if raw, _ := os.ReadFile(s.Path()); bytes.Contains(raw, []byte("token-00")) {
-		t.Fatal("cache file holds an entry in plaintext")
+	files, _ := filepath.Glob(filepath.Join(dir, "cache.*"))
+	for _, f := range files {
+		if raw, _ := os.ReadFile(f); bytes.Contains(raw, []byte("token-00")) {
+			t.Fatalf("%s holds an entry in plaintext", f)
+		}
 	}
 }
 
