@@ -94,6 +94,11 @@ func (d *Desk) Accounts(ctx context.Context) ([]AccountView, error) {
 	if err != nil {
 		return nil, err
 	}
+	return d.listAccounts(ctx, s)
+}
+
+// listAccounts is accounts, from the cache's index alone when d is short-lived.
+func (d *Desk) listAccounts(ctx context.Context, s Settings) ([]AccountView, error) {
 	if d.narrow != nil {
 		sub, err := d.listDesk(ctx)
 		if err != nil {

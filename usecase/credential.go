@@ -71,7 +71,7 @@ func (d *Desk) GitCredential(ctx context.Context, host, username string) (GitCre
 	if _, ok := s.profile(profile); !ok {
 		return GitCredential{}, fmt.Errorf("%w: %q (credential host %s)", ErrNoProfile, profile, h.Host)
 	}
-	all, err := d.accounts(ctx, s)
+	all, err := d.listAccounts(ctx, s)
 	if err != nil && len(all) == 0 {
 		return GitCredential{}, err
 	}
