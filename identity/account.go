@@ -51,9 +51,8 @@ type Result struct {
 	Scopes []string
 	// IDToken is the raw ID token, if one was issued or cached.
 	IDToken string
-	// IDTokenClaims are the decoded (and for OIDC authorities, verified) claims. On a
-	// cache hit the map is shared with the cache and every other hit: read it, never
-	// modify it (copy it with maps.Clone first).
+	// IDTokenClaims are the decoded (and for OIDC authorities, verified) claims, the
+	// caller's own (a cache hit copies the claims the cache decoded once).
 	IDTokenClaims map[string]any
 	// Account is the account the tokens belong to (zero for app-only tokens).
 	Account Account

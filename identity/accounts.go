@@ -13,43 +13,65 @@ import (
 // authority type are listed (MSAL Python 1.21 drops "Generic" ones, but Tokendesk
 // signs in to generic OpenID providers too). The list is sorted by username.
 //
-// The listing is built once per change of the cache's accounts and the slice returned
-// for username "" is shared by every caller until then: read it, and slices.Clone it
-// before sorting or changing it. (Copying 10,000 accounts on every call costs more than
-// ten times the lookup on these machines.)
+// The slice is the caller's own: it costs one allocation of the whole listing per
+// call (see the README's benchmarks). To read a large listing without the copy, use
+// AccountList.
 func (a *ClientApplication) Accounts(ctx context.Context, username string) ([]Account, error) {
+	l, err := a.AccountList(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	if l.Len() == 0 {
+		return nil, nil
+	}
+	return l.Slice(), nil
+}
+
+// AccountList is Accounts without the copy: a read-only view of the listing, which
+// the cache builds once per change of its accounts and shares between callers. Later
+// changes to the cache do not show in a view already returned.
+func (a *ClientApplication) AccountList(ctx context.Context, username string) (AccountList, error) {
 	envs := a.environmentsForAccounts()
 	c := a.cache
 	if err := c.beginAccess(ctx, false); err != nil {
-		return nil, err
+		return AccountList{}, err
 	}
 	c.mu.RLock()
 	list, ok := c.listAccounts(envs, false)
 	c.mu.RUnlock()
 	if !ok {
 		// The listing is built once per change of the Account section, under the
-		// write lock; later calls only copy it.
+		// write lock; later calls share it.
 		c.mu.Lock()
 		list, _ = c.listAccounts(envs, true)
 		c.mu.Unlock()
 	}
-	var out []Account
-	if username == "" {
-		// Shared, not copied: see the doc comment. The full slice expression makes
-		// an append by the caller copy instead of writing into the listing.
-		out = list[:len(list):len(list)]
-	} else {
+	if username != "" {
+		var out []Account
 		for _, acc := range list {
 			if strings.EqualFold(acc.Username, username) {
 				out = append(out, acc)
 			}
 		}
+		list = out
 	}
 	if err := c.endAccess(ctx, false, false); err != nil {
-		return nil, err
+		return AccountList{}, err
 	}
-	return out, nil
+	return AccountList{list: list}, nil
 }
+
+// AccountList is a read-only list of accounts (see ClientApplication.AccountList).
+type AccountList struct{ list []Account }
+
+// Len is the number of accounts.
+func (l AccountList) Len() int { return len(l.list) }
+
+// At returns account i (a copy: changing it changes nothing in the list).
+func (l AccountList) At(i int) Account { return l.list[i] }
+
+// Slice returns the accounts in a new slice the caller owns.
+func (l AccountList) Slice() []Account { return slices.Clone(l.list) }
 
 // listAccounts returns the listing of the first environment of envs that has
 // accounts. Without build (only the read lock held) it reports false when a listing

@@ -198,15 +198,45 @@ func TestAccountsListingIsSharedUntilAChange(t *testing.T) {
 	c := NewTokenCache()
 	store(c, userResponse(alice, "", "s", "a", "r"))
 	pc := newTestClient(t, c, entraAuthority("organizations"), nil)
-	first, _ := pc.Accounts(context.Background(), "")
-	again, _ := pc.Accounts(context.Background(), "")
-	if &first[0] != &again[0] || cap(first) != len(first) {
-		t.Fatal("an unchanged listing was rebuilt, or can be appended to in place")
+	ctx := context.Background()
+	first, _ := pc.AccountList(ctx, "")
+	again, _ := pc.AccountList(ctx, "")
+	if &first.list[0] != &again.list[0] {
+		t.Fatal("an unchanged listing was rebuilt")
 	}
 	store(c, userResponse(bob, "", "s", "a", "r"))
-	after, _ := pc.Accounts(context.Background(), "")
-	if len(after) != 2 || len(first) != 1 || first[0].Username != alice.username {
+	after, _ := pc.AccountList(ctx, "")
+	if after.Len() != 2 || first.Len() != 1 || first.At(0).Username != alice.username {
 		t.Fatalf("a change did not give a new listing, or changed the old one: %v %v", first, after)
+	}
+}
+
+// TestAccountsAreTheCallersOwn: what one caller does to its Accounts result (or to a
+// hit's ID token claims) is not what the next caller sees.
+func TestAccountsAreTheCallersOwn(t *testing.T) {
+	c := NewTokenCache()
+	store(c, userResponse(alice, "", "User.Read", "at", "r"))
+	pc := newTestClient(t, c, entraAuthority("organizations"), nil)
+	ctx := context.Background()
+	mine, _ := pc.Accounts(ctx, "")
+	mine[0].Username = "mallory@evil.example"
+	mine[0].HomeAccountID = "someone.else"
+	view, _ := pc.AccountList(ctx, "")
+	acc := view.At(0)
+	acc.Username = "mallory@evil.example"
+	theirs, _ := pc.Accounts(ctx, "")
+	if len(theirs) != 1 || theirs[0].Username != alice.username || theirs[0].HomeAccountID != alice.home() {
+		t.Fatalf("another caller's writes show in the listing: %+v", theirs)
+	}
+	hit, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, theirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit.IDTokenClaims["preferred_username"] = "mallory@evil.example"
+	delete(hit.IDTokenClaims, "tid")
+	again, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, theirs[0])
+	if err != nil || again.IDTokenClaims["preferred_username"] != alice.username || again.IDTokenClaims["tid"] != alice.utid {
+		t.Fatalf("a caller's writes to the claims show in the next hit: %v, %v", again.IDTokenClaims, err)
 	}
 }
 

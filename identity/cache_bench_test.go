@@ -101,6 +101,26 @@ func BenchmarkAccounts(b *testing.B) {
 	}
 }
 
+// BenchmarkAccountList is Accounts without the caller's copy (the read-only view).
+func BenchmarkAccountList(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			c := benchCache(b, n)
+			pc := newTestClient(b, c, entraAuthority("organizations"), nil)
+			ctx := context.Background()
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				list, err := pc.AccountList(ctx, "")
+				if err != nil || list.Len() != n {
+					b.Fatalf("got %d accounts, %v", list.Len(), err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkCacheDeserialize(b *testing.B) {
 	benchCache(b, 10000)
 	v, _ := benchCaches.Load(10000)

@@ -52,7 +52,7 @@
 //	acquire_token_by_username_password       AcquireTokenByUsernamePassword
 //	acquire_token_silent                     AcquireTokenSilent (ErrInteractionRequired for None)
 //	acquire_token_silent_with_error          AcquireTokenSilentWithError
-//	get_accounts                             Accounts
+//	get_accounts                             Accounts (a copy); AccountList (a read-only view)
 //	get_authorization_request_url            AuthorizationRequestURL
 //	initiate_auth_code_flow                  InitiateAuthCodeFlow
 //	is_pop_supported                         IsPoPSupported

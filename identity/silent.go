@@ -68,9 +68,8 @@ func (a *ClientApplication) AcquireTokenSilent(ctx context.Context, scopes []str
 // matches the authority's environment (or an alias), tenant and client, and its scopes
 // include every requested one (case-insensitive). WithForceRefresh and
 // WithClaimsChallenge skip it. A token past its refresh_on time is refreshed, but still
-// returned if the refresh fails. On a cache hit, Result.IDTokenClaims is decoded once
-// per cached ID token and shared by every hit: read it, never modify it (copying it on
-// every hit would triple the cost of a silent hit). The refresh redeems the account's family refresh
+// returned if the refresh fails. On a cache hit, Result.IDTokenClaims is a copy of the
+// claims decoded once per cached ID token, the caller's to change. The refresh redeems the account's family refresh
 // tokens first when the app may belong to the family, then its own; a refused refresh
 // token is kept, since it may still serve other scopes or tenants.
 func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, scopes []string, account Account, opts ...CallOption) (Result, error) {
@@ -301,7 +300,8 @@ func cachedResult(st *cacheState, at *cacheEntry, account Account) Result {
 		if e.client == at.client && e.realm == at.realm {
 			res.IDToken = e.v[fSecret]
 			if c := e.idTokenClaims(); c != nil {
-				res.IDTokenClaims = c
+				// The decoded claims are shared by every hit; the caller gets its own.
+				res.IDTokenClaims = cloneClaims(c)
 			}
 			break
 		}
@@ -327,6 +327,31 @@ func (e *cacheEntry) idTokenClaims() map[string]any {
 	claims := decodeJWTPayload(e.v[fSecret])
 	e.claims.Store(&claims)
 	return claims
+}
+
+// cloneClaims copies decoded claims deeply enough that a caller's writes cannot
+// reach them: the map, and the arrays and objects inside (strings, numbers and bools
+// are values already).
+func cloneClaims(c map[string]any) map[string]any {
+	out := make(map[string]any, len(c))
+	for k, v := range c {
+		out[k] = cloneClaimValue(v)
+	}
+	return out
+}
+
+func cloneClaimValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneClaims(x)
+	case []any:
+		y := make([]any, len(x))
+		for i, e := range x {
+			y[i] = cloneClaimValue(e)
+		}
+		return y
+	}
+	return v
 }
 
 // decodeJWTPayload returns the claims of a compact JWS without verifying it, or nil.
