@@ -66,7 +66,7 @@ func runCLI(log *slog.Logger, args []string) int {
 		fmt.Fprintln(os.Stderr, "tokendesk: warning: tokens are stored unencrypted (allow_plaintext_cache is on in config.json)")
 	}
 	code := cli.Run(ctx, args, os.Stdin, os.Stdout, os.Stderr, st.Desk)
-	for _, n := range st.Store.Notices() {
+	for _, n := range st.Notices() {
 		fmt.Fprintln(os.Stderr, "tokendesk:", n.Message)
 	}
 	return code

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -70,5 +72,31 @@ func TestEndToEndBinaryConcurrentConfigWriters(t *testing.T) {
 	}
 	if got.ClipboardClearSeconds != 30 {
 		t.Errorf("a field the CLI does not edit changed: clipboard_clear_seconds %d", got.ClipboardClearSeconds)
+	}
+}
+
+// TestEndToEndBinaryTightensItsDirectory: a Tokendesk directory left open to other users
+// (0755, as an older release or a careless copy left it) is made private by the next
+// command, which says so on stderr.
+func TestEndToEndBinaryTightensItsDirectory(t *testing.T) {
+	bin := buildBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	home := filepath.Join(t.TempDir(), "tokendesk")
+	if err := storage.SaveConfig(home, &storage.Config{Profiles: []storage.Profile{{Name: "lab",
+		Issuer: "https://issuer.example", ClientID: "c"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := cliProc{t: t, bin: bin, home: home}.run(ctx, nil, "profiles")
+	want(t, r, ExitOK, "profiles")
+	fi, err := os.Stat(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 || !strings.Contains(r.stderr, "0755") || !strings.Contains(r.stderr, "now 0700") {
+		t.Errorf("mode %04o after the command; stderr:\n%s", fi.Mode().Perm(), r.stderr)
 	}
 }

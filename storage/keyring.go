@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -60,8 +61,8 @@ func SystemKeyring(timeout time.Duration) Keyring {
 
 // TimeoutKeyring bounds every call of kr by timeout (DefaultKeyringTimeout when
 // timeout <= 0), failing with ErrKeyringTimeout, and maps errors as SystemKeyring does.
-// A call that never returns keeps one goroutine; later calls wait for it at most
-// timeout too, so a hung keyring costs one goroutine, not one per call.
+// A call that never returns keeps one goroutine; a timed-out or unavailable keyring is
+// remembered, so later calls fail at once with the same error instead of waiting again.
 func TimeoutKeyring(kr Keyring, timeout time.Duration) Keyring {
 	if timeout <= 0 {
 		timeout = DefaultKeyringTimeout
@@ -80,10 +81,15 @@ func (goKeyring) Delete(service, user string) error        { return keyring.Dele
 // A call that never returns keeps its goroutine forever (go-keyring cannot be
 // interrupted), so calls go through one slot: while a hung call holds it, later calls
 // time out waiting for the slot instead of piling up more stuck goroutines.
+//
+// The first call that times out or finds no keyring is remembered: every later call
+// fails at once with the same error, for the life of the keyring value (main makes one
+// per process). A daemon that hung once is not asked again for 3 s per profile.
 type timeoutKeyring struct {
 	kr      Keyring
 	timeout time.Duration
 	slot    chan struct{}
+	broken  atomic.Pointer[error]
 }
 
 func (k *timeoutKeyring) Get(service, user string) (string, error) {
@@ -104,6 +110,25 @@ func (k *timeoutKeyring) Delete(service, user string) error {
 }
 
 func (k *timeoutKeyring) do(verb, service, user string, call func() error) error {
+	if prev := k.broken.Load(); prev != nil {
+		return fmt.Errorf("%w (not asked again after: %w)", errBrokenKind(*prev), *prev)
+	}
+	err := k.call(verb, service, user, call)
+	if errors.Is(err, ErrKeyringTimeout) || errors.Is(err, ErrKeyringUnavailable) {
+		k.broken.CompareAndSwap(nil, &err)
+	}
+	return err
+}
+
+// errBrokenKind is the sentinel a remembered failure matched.
+func errBrokenKind(err error) error {
+	if errors.Is(err, ErrKeyringTimeout) {
+		return ErrKeyringTimeout
+	}
+	return ErrKeyringUnavailable
+}
+
+func (k *timeoutKeyring) call(verb, service, user string, call func() error) error {
 	timer := time.NewTimer(k.timeout)
 	defer timer.Stop()
 	select {

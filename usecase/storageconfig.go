@@ -133,6 +133,19 @@ type Stored struct {
 	Config *storage.Config
 	Store  *storage.CacheStore
 	Cache  *identity.TokenCache
+
+	// dirNotice says what SecureDir did to (or found about) the directory, if anything.
+	dirNotice *storage.Notice
+}
+
+// Notices returns what the user should be told about the directory (made private, or
+// open to others) and everything the cache store reported, oldest first.
+func (s *Stored) Notices() []storage.Notice {
+	var out []storage.Notice
+	if s.dirNotice != nil {
+		out = append(out, *s.dirNotice)
+	}
+	return append(out, s.Store.Notices()...)
 }
 
 // OpenDir builds a Desk over the profile directory dir the way Tokendesk runs: its
@@ -142,6 +155,10 @@ type Stored struct {
 // serialized across processes by lock files in dir. The keyring is not asked yet: see
 // Probe.
 func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOption) (*Stored, error) {
+	dirNotice, err := storage.SecureDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := storage.LoadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -174,7 +191,7 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOpt
 	if deps.shortLived {
 		desk.narrow = store
 	}
-	return &Stored{Desk: desk, Config: cfg, Store: store, Cache: cache}, nil
+	return &Stored{Desk: desk, Config: cfg, Store: store, Cache: cache, dirNotice: dirNotice}, nil
 }
 
 // Probe reads the cache once, so a missing keyring, a locked cache or a damaged file is
@@ -187,5 +204,5 @@ func (s *Stored) Probe(ctx context.Context) ([]storage.Notice, error) {
 	if err := s.Store.AfterAccess(ctx, s.Cache, false, false); err != nil {
 		return nil, err
 	}
-	return s.Store.Notices(), nil
+	return s.Notices(), nil
 }
