@@ -5,7 +5,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -729,26 +728,23 @@ func (s *CacheStore) undecodable(cache cacheData, x *storeIndex, sc *scope) []st
 // castagnoli is CRC-32C, which CPUs compute in hardware.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// recordHash is a checksum of a record's entries (CRC-32C and CRC-32 of their record
-// encoding, computed without building it), kept in the index so a save can tell which
-// records it would write unchanged and skip them. It detects changes, not attackers:
-// the records' integrity is GCM's job.
+// recordHash is a checksum of a record's entries, kept in the index so a save can tell
+// which records it would write unchanged and skip them: CRC-32C of the entries' bytes,
+// and a mix of their lengths and order. It detects changes, not attackers: the
+// records' integrity is GCM's job.
 func recordHash(items, accounts []item) uint64 {
-	var c, i uint32
-	var buf [binary.MaxVarintLen64]byte
-	put := func(b []byte) {
-		n := binary.PutUvarint(buf[:], uint64(len(b)))
-		c, i = crc32.Update(c, castagnoli, buf[:n]), crc32.Update(i, crc32.IEEETable, buf[:n])
-		c, i = crc32.Update(c, castagnoli, b), crc32.Update(i, crc32.IEEETable, b)
-	}
-	for _, group := range [][]item{items, {{}}, accounts} {
+	const prime = 0x100000001b3
+	var c uint32
+	shape := uint64(len(items))<<32 | uint64(len(accounts))
+	for _, group := range [][]item{items, accounts} {
 		for _, it := range group {
-			put(it.section)
-			put(it.key)
-			put(it.value)
+			c = crc32.Update(c, castagnoli, it.section)
+			c = crc32.Update(c, castagnoli, it.key)
+			c = crc32.Update(c, castagnoli, it.value)
+			shape = (shape ^ uint64(len(it.section))<<48 ^ uint64(len(it.key))<<32 ^ uint64(len(it.value))) * prime
 		}
 	}
-	return uint64(c)<<32 | uint64(i)
+	return uint64(c)<<32 | uint64(uint32(shape^shape>>32))
 }
 
 // readFileSig reads a file whole, with the signature of exactly the bytes read (from

@@ -173,6 +173,14 @@ func entryFields(sec, v []byte) (home, env, extra string) {
 	if len(v) == 0 || v[0] != '{' {
 		return "", "", ""
 	}
+	if flatEntry(v) {
+		return flatEntryFields(sec, v)
+	}
+	return scanEntryFields(sec, v)
+}
+
+// scanEntryFields is entryFields by a scan of v's members, for any entry object.
+func scanEntryFields(sec, v []byte) (home, env, extra string) {
 	var want []byte
 	switch {
 	case bytes.Equal(sec, secAccount):
@@ -216,6 +224,57 @@ func entryFields(sec, v []byte) (home, env, extra string) {
 		return "", "", ""
 	}
 	return home, env, extra
+}
+
+// flatEntry reports whether the entry object v has no nested object or array and no
+// escape: every MSAL entry Tokendesk or MSAL Python writes. In such an entry every
+// quote delimits a string, so a member is found by searching for its quoted name
+// followed by a colon: a closing quote is followed by one of , : } or space, never
+// by a name, and with no nesting every name followed by a colon is a member of v.
+func flatEntry(v []byte) bool {
+	body := v[1:]
+	return bytes.IndexByte(body, '{') < 0 && bytes.IndexByte(body, '[') < 0 && bytes.IndexByte(body, '\\') < 0
+}
+
+// flatEntryFields is entryFields for a flatEntry.
+func flatEntryFields(sec, v []byte) (home, env, extra string) {
+	home = strings.ToLower(flatMember(v, memHome))
+	if home == "" {
+		return "", "", ""
+	}
+	env = strings.ToLower(flatMember(v, memEnv))
+	switch {
+	case bytes.Equal(sec, secAccount):
+		extra = flatMember(v, memUsername)
+	case bytes.Equal(sec, secAccessToken):
+		extra = flatMember(v, memExpiresOn)
+	}
+	return home, env, extra
+}
+
+// flatMember returns the string value of the member name (a quoted JSON name) of the
+// flat entry v, "" when absent or not a string.
+func flatMember(v, name []byte) string {
+	for from := 0; ; {
+		i := bytes.Index(v[from:], name)
+		if i < 0 {
+			return ""
+		}
+		j := skipSpace(v, from+i+len(name))
+		from += i + len(name)
+		if j >= len(v) || v[j] != ':' {
+			continue // the same text as a value, not a name
+		}
+		j = skipSpace(v, j+1)
+		if j >= len(v) || v[j] != '"' {
+			return ""
+		}
+		end := bytes.IndexByte(v[j+1:], '"')
+		if end < 0 {
+			return ""
+		}
+		return string(v[j+1 : j+1+end])
+	}
 }
 
 // stringValue decodes a JSON string token ("" for anything else, such as null).

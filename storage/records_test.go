@@ -413,3 +413,32 @@ func TestRecordHashSurvivesTheRecordEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestFlatEntryFieldsAgree: the fast reading of flat entries finds what the full
+// member scan finds, including when a value repeats a member's name.
+func TestFlatEntryFieldsAgree(t *testing.T) {
+	entries := []string{
+		`{"home_account_id":"H.T","environment":"E","secret":"x","expires_on":"17"}`,
+		`{"secret":"home_account_id","home_account_id" : "h","environment":"login.test"}`,
+		`{"target":"\"home_account_id\":\"evil\"","home_account_id":"h","environment":"e"}`,
+		`{"home_account_id":null,"environment":"e"}`,
+		`{"environment":"e","username":"u@x","home_account_id":"h"}`,
+		`{"home_account_id":"h","environment":"e","x":{"home_account_id":"nested"}}`,
+	}
+	for _, sec := range [][]byte{secAccount, secAccessToken, []byte(`"IdToken"`)} {
+		for _, e := range entries {
+			h1, e1, x1 := scanEntryFields(sec, []byte(e))
+			v := []byte(e)
+			var h2, e2, x2 string
+			if flatEntry(v) {
+				h2, e2, x2 = flatEntryFields(sec, v)
+				if h2 != h1 || e2 != e1 || x2 != x1 {
+					t.Fatalf("%s %s: member scan %q %q %q, flat %q %q %q", sec, e, h1, e1, x1, h2, e2, x2)
+				}
+			}
+			if want := strings.Contains(e, `"home_account_id":"h`) || strings.Contains(e, `"home_account_id" : "h`) || strings.Contains(e, `"home_account_id":"H`); (h1 != "") != want {
+				t.Fatalf("%s: home %q", e, h1)
+			}
+		}
+	}
+}
