@@ -279,8 +279,11 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 			}, false)
 		}
 		if acct != nil {
-			st.replace(acct, st.home(acct.home, acct.env).chain(kindAccount), func(o *cacheEntry) bool {
-				return o.realm == acct.realm
+			// The previous release's account entry of this sign-in goes too, once no
+			// token of any app is left under its realm.
+			h := st.home(acct.home, acct.env)
+			st.replace(acct, h.chain(kindAccount), func(o *cacheEntry) bool {
+				return o.realm == acct.realm || (slices.Contains(legacy, o.realm) && !h.realmInUse(o.realm))
 			}, true)
 		}
 		st.replace(meta, st.meta[idxKey{meta.env, meta.client}], func(*cacheEntry) bool { return true }, true)

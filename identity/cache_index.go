@@ -227,6 +227,24 @@ func (st *cacheState) atBucket(home, env, client, realm string) *cacheEntry {
 	return nil
 }
 
+// realmInUse reports whether any access token or ID token of h is under realm.
+func (h *homeIdx) realmInUse(realm string) bool {
+	if h == nil {
+		return false
+	}
+	for i := range h.ats {
+		if h.ats[i].realm == realm {
+			return true
+		}
+	}
+	for e := h.idt; e != nil; e = e.next {
+		if e.realm == realm {
+			return true
+		}
+	}
+	return false
+}
+
 // atChain returns the access tokens of one client and realm.
 func (h *homeIdx) atChain(client, realm string) *cacheEntry {
 	for i := range h.ats {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPreviousReleaseCacheMigrates loads a cache the previous release wrote (realm =
@@ -72,5 +73,65 @@ func TestPreviousReleaseCacheMigrates(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPreviousReleaseCacheRefreshLeavesNoCopies: when the previous release's access
+// token has expired, the refresh writes MSAL Python's realm and removes the old
+// entries, and a new sign-in replaces the old account entry: one entry per credential.
+func TestPreviousReleaseCacheRefreshLeavesNoCopies(t *testing.T) {
+	data, err := os.ReadFile("testdata/cache/previous_release.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewTokenCache()
+	if err := c.Deserialize(data); err != nil {
+		t.Fatal(err)
+	}
+	later := testNow.Add(2 * time.Hour) // the fixture's tokens expired an hour ago
+	sts := &fakeSTS{respond: func(req tokenRequest) (*tokenResponse, error) {
+		r := userResponse(alice, "", "User.Read openid profile", "at-new", "rt-new")
+		r.ReceivedAt = later
+		return r, nil
+	}}
+	pc, err := NewPublicClient(testClientID, WithTokenCache(c), WithClock(func() time.Time { return later }),
+		WithAuthority("https://login.microsoftonline.com/organizations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinSeam(t, pc.ClientApplication, entraAuthority("organizations"), sts)
+	ctx := context.Background()
+	accts, _ := pc.Accounts(ctx, alice.username)
+	if len(accts) != 1 {
+		t.Fatalf("accounts %v", accts)
+	}
+	res, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, accts[0])
+	if err != nil || res.AccessToken != "at-new" {
+		t.Fatalf("refresh: %q, %v", res.AccessToken, err)
+	}
+	// A new sign-in (any grant) writes the account entry too.
+	signIn, _ := sts.respond(tokenRequest{})
+	if _, err := c.store(storeParams{authority: entraAuthority("organizations"), clientID: testClientID,
+		response: signIn}); err != nil {
+		t.Fatal(err)
+	}
+	for sec, entries := range cacheJSON(t, c) {
+		var realms []string
+		for _, e := range entries {
+			if e["home_account_id"] == alice.home() && (sec == "Account" || e["client_id"] == testClientID) {
+				realm, _ := e["realm"].(string)
+				realms = append(realms, realm)
+			}
+		}
+		switch sec {
+		case "AccessToken", "IdToken", "Account":
+			if len(realms) != 1 || realms[0] != "organizations" {
+				t.Errorf("%s of alice under realms %v, want only organizations", sec, realms)
+			}
+		case "RefreshToken":
+			if len(realms) != 1 {
+				t.Errorf("%d refresh tokens of alice's app, want 1", len(realms))
+			}
+		}
 	}
 }

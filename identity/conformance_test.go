@@ -809,6 +809,21 @@ func TestConformanceWithMSALPython(t *testing.T) {
 				for _, d := range compareRuns(py, gov) {
 					t.Error(d)
 				}
+				// Agreeing is not enough: a silent call after a sign-in that scripts no
+				// reply must be a hit on both sides, with no request at all.
+				for i, st := range steps[s.Name] {
+					if !strings.HasPrefix(st.Do, "acquire_token_silent") || st.ForceRefresh || len(st.Replies) > 0 {
+						continue
+					}
+					for side, n := range map[string]*confNorm{"MSAL Python": py, "identity": gov} {
+						if r := n.steps[i].Result; r["access_token"] == nil && r["no_account"] == nil {
+							t.Errorf("step %d: %s missed the cache: %v", i, side, r)
+						}
+						if posts := tokenRequests(n.steps[i].Requests); len(posts) > 0 {
+							t.Errorf("step %d: %s sent %d token requests for a cache hit", i, side, len(posts))
+						}
+					}
+				}
 				for side, n := range map[string]*confNorm{"MSAL Python": py, "identity": gov} {
 					for _, d := range duplicates(n.cache) {
 						if side == "identity" {
