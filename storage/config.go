@@ -53,6 +53,10 @@ type Config struct {
 	// AllowPlaintextCache stores the token cache unencrypted when no OS keyring exists
 	// (see WithPlaintext). Off by default; the UI warns while it is on.
 	AllowPlaintextCache bool `json:"allow_plaintext_cache,omitempty"`
+	// CABundle is the absolute path of a PEM file of CA certificates trusted for the
+	// providers' TLS besides the system's (a corporate proxy or a private provider's CA).
+	// See LoadCABundle.
+	CABundle string `json:"ca_bundle,omitempty"`
 }
 
 // Profile is one provider and client registration to sign in with.
@@ -610,6 +614,9 @@ func (c *Config) validate() []Problem {
 	}
 	if c.ClipboardClearSeconds < 0 || c.ClipboardClearSeconds > 86400 {
 		add("clipboard_clear_seconds", "must be between 0 (never clear) and 86400, got %d", c.ClipboardClearSeconds)
+	}
+	if c.CABundle != "" && !filepath.IsAbs(c.CABundle) {
+		add("ca_bundle", "must be an absolute path to a PEM file of CA certificates, got %q", c.CABundle)
 	}
 	names := map[string]int{}
 	for i, p := range c.Profiles {

@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,8 @@ func newClient(p Profile, deps Deps, hc *http.Client, log *slog.Logger, now func
 	}
 	if deps.HTTPClient != nil {
 		opts = append(opts, identity.WithHTTPClient(deps.HTTPClient))
+	} else if deps.RootCAs != nil {
+		opts = append(opts, identity.WithTLSConfig(&tls.Config{RootCAs: deps.RootCAs}))
 	}
 	if p.IsOIDC() {
 		opts = append(opts, identity.WithOIDCAuthority(p.Issuer))

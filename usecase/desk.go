@@ -2,6 +2,8 @@ package usecase
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -40,6 +42,10 @@ type Deps struct {
 	// Secrets keeps profiles' installed-app secrets (the OS keyring); nil means no
 	// profile can have one.
 	Secrets SecretStore
+	// RootCAs, when set, are the CAs trusted for the providers' TLS (config.json's
+	// ca_bundle plus the system's), for identity's clients and discovery checks alike;
+	// nil means the system's. It does not apply to a caller's HTTPClient.
+	RootCAs *x509.CertPool
 	// RefreshLocks serializes each account's token acquisitions across processes
 	// (storage.RefreshLocks over the Tokendesk directory); nil serializes them within
 	// this process only.
@@ -105,7 +111,11 @@ func New(deps Deps) (*Desk, error) {
 		d.now = time.Now
 	}
 	if d.hc == nil {
-		d.hc = &http.Client{Timeout: 30 * time.Second}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if deps.RootCAs != nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: deps.RootCAs}
+		}
+		d.hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	d.refreshLocks, d.timeout = deps.RefreshLocks, deps.Timeout
 	if d.refreshLocks == nil {

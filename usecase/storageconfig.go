@@ -178,6 +178,11 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOpt
 	}
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
 	deps := Deps{Config: StorageConfig(dir), Cache: cache, Logger: log, RefreshLocks: locks}
+	if cfg.CABundle != "" {
+		if deps.RootCAs, err = storage.LoadCABundle(cfg.CABundle); err != nil {
+			return nil, err
+		}
+	}
 	if kr != nil {
 		deps.Secrets = KeyringSecrets(kr)
 	}
