@@ -124,14 +124,16 @@ make_run() {
 		echo "fresh-check: window up $((SECONDS - start)) s after make run started:"
 		xwininfo -root -tree | grep "\"Tokendesk\"" | head -3
 		sleep 2 # let it paint
-		xwd -root -silent | /usr/bin/convert xwd:- png:/tmp/fresh-window.png
+		# Not under /tmp: systemd-nspawn mounts a tmpfs there, which the host cannot see.
+		xwd -root -silent | /usr/bin/convert xwd:- png:/root/fresh-window.png
+		echo "fresh-check: bin/tokendesk version: $(bin/tokendesk version)"
 		echo "fresh-check: make run printed:"; sed "s/^/  /" /tmp/make-run.log
 		kill -TERM -- -$run 2>/dev/null || true
 		wait $run 2>/dev/null || true
 		kill %1 2>/dev/null || true
 	'
 	mkdir -p "$(dirname "$shot")"
-	cp "$root/tmp/fresh-window.png" "$shot"
+	cp "$root/root/fresh-window.png" "$shot"
 	echo "fresh-check: screenshot of the window: $shot"
 }
 
