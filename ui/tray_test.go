@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -250,5 +251,34 @@ func TestTrayCopyAccountGone(t *testing.T) {
 	}
 	if got := labels(trayModel(u.trayStateNow())); got[0] != "Bob (bob@example.com) — needs sign-in" {
 		t.Errorf("menu after the failed copy: %q", got)
+	}
+}
+
+// TestWatchReloads: a change reported by Options.Watch (another process signed an
+// account out) reaches the list, the detail pane and the tray, with no window event.
+func TestWatchReloads(t *testing.T) {
+	f := &fakeDesk{accounts: demoAccounts()}
+	var onChange func()
+	u := newFakeUI(t, f, Options{Watch: func(ctx context.Context, f func()) error { onChange = f; return nil }})
+	if onChange == nil {
+		t.Fatal("Start did not start the watch")
+	}
+	u.list.list.Select(0)
+	if u.detail.key != "a-h" {
+		t.Fatalf("detail shows %q", u.detail.key)
+	}
+	f.mu.Lock()
+	f.accounts = f.accounts[1:] // signed out elsewhere: no notification in this process
+	f.mu.Unlock()
+	onChange()
+	u.settle()
+	if len(u.list.all) != 1 || u.list.all[0].Key != "b-h" {
+		t.Errorf("list after the watch reported a change: %+v", u.list.all)
+	}
+	if u.detail.key == "a-h" {
+		t.Error("the detail pane still shows the account signed out elsewhere")
+	}
+	if got := labels(trayModel(u.trayStateNow())); got[0] != "Bob (bob@example.com) — needs sign-in" {
+		t.Errorf("tray after the watch reported a change: %q", got)
 	}
 }

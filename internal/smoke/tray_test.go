@@ -63,6 +63,9 @@ var buildTools = func() func(t testing.TB) (bin, seed string) {
 		if err != nil {
 			t.Fatalf("go build: %v\n%s", err, out)
 		}
+		if other := os.Getenv("TOKENDESK_TRAY_BIN"); other != "" {
+			return other, seed // BenchmarkTrayRegister against another build
+		}
 		return bin, seed
 	}
 }()
@@ -676,4 +679,20 @@ func TestSmokeTrayManyAccounts(t *testing.T) {
 		t.Errorf("5 logouts sent %d LayoutUpdated signals, want at most one per change (5)", l1-l0)
 	}
 	a.quit()
+}
+
+// BenchmarkTrayRegister times start → item registered alone, which any build can do:
+// TOKENDESK_TRAY_BIN=path runs it against another binary (an older release) for a
+// comparison on the same machine and load.
+func BenchmarkTrayRegister(b *testing.B) {
+	requireDisplay(b)
+	var reg time.Duration
+	for b.Loop() {
+		a := startTrayApp(b, 3, 0)
+		reg += a.registered.Sub(a.started)
+		_ = a.cmd.Process.Signal(syscall.SIGTERM)
+		<-a.exited
+		a.host.Close()
+	}
+	b.ReportMetric(float64(reg.Milliseconds())/float64(b.N), "ms-start-to-item")
 }
