@@ -480,5 +480,8 @@ func (u *UI) trayMenu() *fyne.Menu {
 // Quit stops background work and ends the app.
 func (u *UI) Quit() {
 	u.cancel()
+	if u.opts.OnQuit != nil {
+		u.opts.OnQuit()
+	}
 	u.app.Quit()
 }

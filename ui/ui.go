@@ -51,6 +51,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of the expiry countdown; nil means time.Now.
 	Now func() time.Time
+	// OnQuit, when set, is called as "Quit" (in the tray) ends the app, before Fyne's
+	// own quit: main bounds how long that may take.
+	OnQuit func()
 	// Watch, when set, is called once by Start to report changes other processes make
 	// to the stored accounts and settings (storage.Watch over the profile directory):
 	// each call of onChange reloads. Without it (or when it fails) the UI reloads

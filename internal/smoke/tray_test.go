@@ -420,7 +420,10 @@ func TestSmokeTray(t *testing.T) {
 			t.Errorf("exit after Quit: %v", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Error("still running 10 s after Quit")
+		t.Errorf("still running 10 s after Quit\n%s", a.dump())
+	}
+	if strings.Contains(a.out.String(), "quit did not finish") {
+		t.Log("Fyne's quit hung; main's 5 s bound ended the app")
 	}
 	if s := a.out.String(); strings.Contains(s, "panic:") || strings.Contains(s, "no menu item with ID") {
 		t.Errorf("app output:\n%s", tail(s))
@@ -446,7 +449,7 @@ func (a *trayApp) quit() {
 			a.t.Fatalf("exit after Quit: %v\n%s", err, tail(a.out.String()))
 		}
 	case <-time.After(10 * time.Second):
-		a.t.Fatal("still running 10 s after Quit")
+		a.t.Fatalf("still running 10 s after Quit\n%s", a.dump())
 	}
 	a.host.Close()
 }
@@ -695,4 +698,21 @@ func BenchmarkTrayRegister(b *testing.B) {
 		a.host.Close()
 	}
 	b.ReportMetric(float64(reg.Milliseconds())/float64(b.N), "ms-start-to-item")
+}
+
+// dump has the app print its goroutines (SIGQUIT) and returns the end of its output.
+func (a *trayApp) dump() string {
+	_ = a.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-a.exited:
+	case <-time.After(5 * time.Second):
+	}
+	s := a.out.String()
+	if i := strings.Index(s, "goroutine "); i > 0 {
+		s = s[i:]
+	}
+	if len(s) > 30000 {
+		s = s[:30000]
+	}
+	return s
 }
