@@ -35,7 +35,7 @@ echo "bench-cli: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS ru
 for n in 1 10000; do
 	"$PY" scripts/bench-cli/msal_bench.py write "$n" "$work/msal-$n.json"
 	home="$work/home-$n"
-	mkdir -p "$home"
+	mkdir -m 700 -p "$home"
 	TOKENDESK_HOME="$home" "$BIN" import --msal-cache "$work/msal-$n.json" 2>&1 | tail -n 1
 	user=$(printf 'user%05d@contoso.example' $((n / 2)))
 	echo "bench-cli: $n accounts, sealed store: $(du -sh "$home" | cut -f1)"
