@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
 )
@@ -440,5 +442,49 @@ func TestFlatEntryFieldsAgree(t *testing.T) {
 				t.Fatalf("%s: home %q", e, h1)
 			}
 		}
+	}
+}
+
+// TestNarrowedReadsWithoutKeyring: the CLI's ways in (Summaries, AccountsView,
+// AccountsHook) fail as a full load does when the keyring hangs or is missing, with
+// the keyring's own error, and leave the store as it was.
+func TestNarrowedReadsWithoutKeyring(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	good := newMemKeyring()
+	s := openMem(t, dir, good)
+	if err := put(ctx, s, newMapCache(), "alice-1", "v"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, IndexFileName))
+
+	block := make(chan struct{})
+	defer close(block)
+	missing := newMemKeyring()
+	missing.err = ErrKeyringUnavailable
+	for name, tc := range map[string]struct {
+		kr   Keyring
+		want error
+	}{
+		"hung":    {TimeoutKeyring(&blockingKeyring{block: block}, 100*time.Millisecond), ErrKeyringTimeout},
+		"missing": {missing, ErrKeyringUnavailable},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := openMem(t, dir, tc.kr)
+			if _, err := st.Summaries(ctx); !errors.Is(err, tc.want) {
+				t.Errorf("Summaries: %v, want %v", err, tc.want)
+			}
+			for hname, h := range map[string]identity.CacheHook{"view": st.AccountsView(), "account": st.AccountsHook("alice")} {
+				if err := h.BeforeAccess(ctx, identity.NewTokenCache(), false); !errors.Is(err, tc.want) {
+					t.Errorf("%s: %v, want %v", hname, err, tc.want)
+				}
+			}
+			if ns := st.Notices(); len(ns) != 0 {
+				t.Errorf("notices %+v", ns)
+			}
+		})
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, IndexFileName)); !bytes.Equal(before, after) {
+		t.Fatal("the index changed")
 	}
 }
