@@ -477,7 +477,9 @@ func (a *ClientApplication) redeemCachedRT(ctx context.Context, info *authorityI
 	if err != nil {
 		return Result{}, err
 	}
-	return a.cache.storeCtx(ctx, storeParams{
+	// Stored even when ctx ended after the answer arrived: a rotated refresh token
+	// dropped here would leave only the old, revoked one (see ClientApplication.store).
+	return a.cache.storeCtx(context.WithoutCancel(ctx), storeParams{
 		authority:       info,
 		clientID:        a.clientID,
 		requestedScopes: scopes,

@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // httpFake is a loopback OpenID provider whose endpoints a test scripts.
@@ -21,7 +25,15 @@ type httpFake struct {
 	token     http.HandlerFunc
 	device    http.HandlerFunc
 
-	mu sync.Mutex // guards token after the first request
+	mu  sync.Mutex // guards token after the first request
+	key *rsa.PrivateKey
+}
+
+// idToken is an ID token for user "sub-1" signed with the fake's key.
+func (f *httpFake) idToken(t *testing.T) string {
+	now := time.Now().Unix()
+	return wireSignJWT(t, f.key, "k1", map[string]any{"iss": f.srv.URL, "aud": "client", "sub": "sub-1",
+		"iat": now, "exp": now + 3600, "preferred_username": "u@example.test"})
 }
 
 func (f *httpFake) setToken(h http.HandlerFunc) {
@@ -32,7 +44,11 @@ func (f *httpFake) setToken(h http.HandlerFunc) {
 
 func newHTTPFake(t *testing.T) *httpFake {
 	t.Helper()
-	f := &httpFake{}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &httpFake{key: key}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/.well-known/openid-configuration":
@@ -50,6 +66,8 @@ func newHTTPFake(t *testing.T) *httpFake {
 			h(w, r)
 		case "/device":
 			f.device(w, r)
+		case "/jwks":
+			wireJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &f.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
 		default:
 			http.NotFound(w, r)
 		}
@@ -255,5 +273,67 @@ func TestDefaultHTTPClientLimits(t *testing.T) {
 	}
 	if c := newDefaultHTTPClient(&config{timeout: time.Second}); c.Timeout != time.Second {
 		t.Errorf("WithTimeout: %v", c.Timeout)
+	}
+}
+
+// cancelAfterAnswer reads the whole answer of every token request, then cancels the
+// caller's context: the deadline passes after the authority answered and before the
+// answer is stored, the moment a rotated refresh token is easiest to lose.
+type cancelAfterAnswer struct {
+	base   http.RoundTripper
+	cancel func()
+}
+
+func (c *cancelAfterAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(r)
+	if err != nil || !strings.HasSuffix(r.URL.Path, "/token") {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	c.cancel()
+	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	return resp, nil
+}
+
+// ctxHook fails any cache access whose context has ended, as storage's does.
+type ctxHook struct{}
+
+func (ctxHook) BeforeAccess(ctx context.Context, _ *TokenCache, _ bool) error { return ctx.Err() }
+func (ctxHook) AfterAccess(context.Context, *TokenCache, bool, bool) error    { return nil }
+
+// A rotated refresh token is stored even when the caller's deadline passes between the
+// authority's answer and the store, through a refresh by refresh token and a silent one.
+func TestRotatedRefreshTokenStoredAfterDeadline(t *testing.T) {
+	f := newHTTPFake(t)
+	idToken := f.idToken(t)
+	var n atomic.Int32
+	f.token = func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1)
+		wireJSON(w, 200, map[string]any{"access_token": fmt.Sprintf("at-%d", i), "token_type": "Bearer",
+			"expires_in": 3600, "refresh_token": fmt.Sprintf("rt-%d", i), "scope": "api://x/read",
+			"id_token": idToken})
+	}
+	tr := &cancelAfterAnswer{base: http.DefaultTransport, cancel: func() {}}
+	c := f.client(t, WithHTTPClient(&http.Client{Transport: tr}),
+		WithTokenCache(NewTokenCache(WithCacheHook(ctxHook{}))))
+	has := func(rt string) bool {
+		raw, _ := c.TokenCache().Serialize()
+		return strings.Contains(string(raw), `"`+rt+`"`)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tr.cancel = cancel
+	res, err := c.AcquireTokenByRefreshToken(ctx, "rt-0", []string{"api://x/read"})
+	if err != nil || !has("rt-1") {
+		t.Fatalf("by refresh token: %v; rt-1 stored: %v", err, has("rt-1"))
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	tr.cancel = cancel
+	_, err = c.AcquireTokenSilentWithError(ctx, []string{"api://x/read"}, res.Account, WithForceRefresh())
+	if err != nil || !has("rt-2") || has("rt-1") {
+		t.Fatalf("silent refresh: %v; rt-2 stored %v, rt-1 gone %v", err, has("rt-2"), !has("rt-1"))
 	}
 }

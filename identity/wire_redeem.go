@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // redeem POSTs one token request: the grant's form plus client_id, decorated scopes,
@@ -81,7 +82,12 @@ func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*toke
 	}
 	a.wire.telemetry.record(req.apiID, correlationID, "")
 	if tr.IDToken != "" {
-		claims, err := a.checkIDToken(ctx, info, tr.IDToken, req.nonce, req.maxAge)
+		// The answer is in hand and may hold a rotated refresh token the authority will
+		// not accept twice: its check (which may fetch the JWKS) finishes even when the
+		// caller's deadline passes now, within a bound of its own.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idTokenCheckBudget)
+		claims, err := a.checkIDToken(cctx, info, tr.IDToken, req.nonce, req.maxAge)
+		cancel()
 		if err != nil {
 			return nil, asError(err, correlationID)
 		}
@@ -92,6 +98,10 @@ func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*toke
 	}
 	return tr, nil
 }
+
+// idTokenCheckBudget bounds checking an ID token after the caller's deadline passed:
+// one JWKS request.
+const idTokenCheckBudget = 10 * time.Second
 
 // asError makes err an *Error carrying the correlation id.
 func asError(err error, correlationID string) error {
@@ -138,9 +148,11 @@ func (a *ClientApplication) store(ctx context.Context, info *authorityInfo, scop
 	if sp.requestedScopes == nil {
 		sp.requestedScopes = scopes
 	}
-	// storeCtx is the cache layer's store with a context, so the CacheHook (storage's
-	// lock and keyring) sees the caller's deadline.
-	res, err := a.cache.storeCtx(ctx, sp, false)
+	// The authority has answered, and may have rotated the refresh token: the answer is
+	// stored even when the caller's deadline passed meanwhile, or the new refresh token
+	// would be lost and the old, revoked one kept. WithoutCancel keeps ctx's values; the
+	// CacheHook's own limits (storage's lock timeout) still bound the store.
+	res, err := a.cache.storeCtx(context.WithoutCancel(ctx), sp, false)
 	if err != nil {
 		// Not the authority's fault: a plain error, so callers do not mistake it for one.
 		return Result{}, fmt.Errorf("identity: storing the tokens: %w", err)
