@@ -643,6 +643,7 @@ func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, bad []st
 		}
 		return assemble(groups...), bad, nil
 	}
+	groups = make([][]item, 0, 2*len(x.entries))
 	var need []*indexEntry
 	var total uint64
 	for i := range x.entries {
