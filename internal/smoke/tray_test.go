@@ -287,19 +287,8 @@ func TestSmokeTray(t *testing.T) {
 		t.Fatalf("menu accounts %q, want %q%s", menuAccounts(f), want, f.Root)
 	}
 	t.Logf("accounts in the menu %v after registering (%v polling)", time.Since(a.registered).Round(time.Millisecond), took.Round(time.Millisecond))
-	var tip struct {
-		Name  string
-		Icons []struct {
-			W, H int32
-			Pix  []byte
-		}
-		Title  string
-		Detail string
-	}
-	if err := dbus.Store([]any{a.host.ItemProps()["ToolTip"].Value()}, &tip); err != nil {
-		t.Errorf("ToolTip: %v", err)
-	} else if !strings.Contains(tip.Title, "3 accounts, soonest expiry") {
-		t.Errorf("tooltip %q", tip.Title)
+	if title, _ := a.host.ToolTip(); !strings.Contains(title, "3 accounts, soonest expiry") {
+		t.Errorf("tooltip %q", title)
 	}
 
 	// One click copies the same token as `tokendesk token`.
@@ -374,6 +363,7 @@ func TestSmokeTray(t *testing.T) {
 	gone := accs[0]
 	goneID := after.Find(trayLabel(gone)).Children[0].ID // its first "Copy … token"
 	l0, _ = a.host.Signals()
+	_, tips0 := a.host.ToolTip()
 	a.cli("logout", gone.Key)
 	loggedOut := time.Now()
 	want = accountLabels(a.accounts())
@@ -384,6 +374,17 @@ func TestSmokeTray(t *testing.T) {
 		t.Logf("logout in the menu after %v", time.Since(loggedOut).Round(time.Millisecond))
 	}
 	_ = took
+	// The tooltip follows, announced with NewToolTip.
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
+		title, sigs := a.host.ToolTip()
+		if strings.HasPrefix(title, "Tokendesk: 2 accounts") && sigs > tips0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("1 s after the logout the tooltip is %q (%d NewToolTip signals)", title, sigs-tips0)
+			break
+		}
+	}
 	time.Sleep(300 * time.Millisecond)
 	if l1, _ := a.host.Signals(); l1-l0 != 1 {
 		t.Errorf("the logout sent %d LayoutUpdated signals, want 1", l1-l0)

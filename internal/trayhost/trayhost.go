@@ -27,16 +27,17 @@ type Host struct {
 	t    testing.TB
 	conn *dbus.Conn
 
-	mu         sync.Mutex
-	item       string    // the registered item's bus name
-	itemPath   string    // its object path
-	registered time.Time // when it registered
-	regCh      chan struct{}
-	layoutSigs int   // LayoutUpdated signals received
-	lastParent int32 // the parent id of the last LayoutUpdated
-	propSigs   int   // ItemsPropertiesUpdated signals received
-	sigCh      chan struct{}
-	fetches    []Fetch // every layout read, in order
+	mu          sync.Mutex
+	item        string    // the registered item's bus name
+	itemPath    string    // its object path
+	registered  time.Time // when it registered
+	regCh       chan struct{}
+	layoutSigs  int   // LayoutUpdated signals received
+	lastParent  int32 // the parent id of the last LayoutUpdated
+	tooltipSigs int   // NewToolTip signals received
+	propSigs    int   // ItemsPropertiesUpdated signals received
+	sigCh       chan struct{}
+	fetches     []Fetch // every layout read, in order
 }
 
 // Fetch is one GetLayout answer.
@@ -116,8 +117,10 @@ func Start(t testing.TB, busAddr string) *Host {
 			t.Fatalf("cannot own %s (reply %v, %v): another host on this bus?", name, reply, err)
 		}
 	}
-	if err := conn.AddMatchSignal(dbus.WithMatchInterface("com.canonical.dbusmenu")); err != nil {
-		t.Fatal(err)
+	for _, iface := range []string{"com.canonical.dbusmenu", "org.kde.StatusNotifierItem"} {
+		if err := conn.AddMatchSignal(dbus.WithMatchInterface(iface)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sigs := make(chan *dbus.Signal, 256)
 	conn.Signal(sigs)
@@ -132,6 +135,8 @@ func Start(t testing.TB, busAddr string) *Host {
 				}
 			case "com.canonical.dbusmenu.ItemsPropertiesUpdated":
 				h.propSigs++
+			case "org.kde.StatusNotifierItem.NewToolTip":
+				h.tooltipSigs++
 			}
 			h.mu.Unlock()
 			select {
@@ -363,4 +368,24 @@ func PrivateBus(t testing.TB) string {
 		line = append(line, buf[0])
 	}
 	return strings.TrimSpace(string(line))
+}
+
+// ToolTip reads the item's tooltip title and how many NewToolTip signals came so far.
+func (h *Host) ToolTip() (title string, signals int) {
+	h.t.Helper()
+	var tip struct {
+		Name  string
+		Icons []struct {
+			W, H int32
+			Pix  []byte
+		}
+		Title  string
+		Detail string
+	}
+	if err := dbus.Store([]any{h.ItemProps()["ToolTip"].Value()}, &tip); err != nil {
+		h.t.Fatalf("ToolTip: %v", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return tip.Title, h.tooltipSigs
 }

@@ -139,6 +139,13 @@ func SetTooltip(tooltipTitle string) {
 		log.Printf("systray error: failed to set ToolTip prop: %s\n", dbusErr)
 		return
 	}
+	// Tokendesk patch: hosts re-read the tooltip on NewToolTip (the spec's signal),
+	// not on PropertiesChanged.
+	if instance.conn != nil {
+		if err := instance.conn.Emit(path, "org.kde.StatusNotifierItem.NewToolTip"); err != nil {
+			log.Printf("systray error: failed to emit new tooltip signal: %s\n", err)
+		}
+	}
 }
 
 // SetTemplateIcon sets the icon of a menu item as a template icon (on macOS). On Windows and
