@@ -59,7 +59,9 @@ func runCLI(log *slog.Logger, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// One command per process: read only the accounts the command is about.
-	st, err := open(log, usecase.ShortLived())
+	// Every command's token requests are bounded (git's credential helper, the az link);
+	// `token --timeout` sets its own deadline, which wins.
+	st, err := open(log, usecase.ShortLived(), usecase.WithTokenTimeout(cli.DefaultTokenTimeout))
 	if err != nil {
 		return cli.RunUnavailable(ctx, args, os.Stdin, os.Stdout, os.Stderr, err)
 	}

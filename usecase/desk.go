@@ -50,8 +50,9 @@ type Deps struct {
 	// (storage.RefreshLocks over the Tokendesk directory); nil serializes them within
 	// this process only.
 	RefreshLocks RefreshLocker
-	// Timeout bounds each Token call (its lock wait, discovery and refresh) on top of
-	// the caller's context; 0 leaves it to the context and the HTTP client's own limits.
+	// Timeout bounds each Token call (its lock wait, discovery and refresh) whose context
+	// has no deadline of its own (a caller's deadline, such as the CLI's --timeout, wins);
+	// 0 leaves it to the context and the HTTP client's own limits.
 	Timeout time.Duration
 
 	// shortLived is set by OpenDir's ShortLived: the Desk reads the cache through the

@@ -65,6 +65,7 @@ func (d *Desk) sub(cache *identity.TokenCache) *Desk {
 	deps := d.deps
 	deps.Cache = cache
 	n := &Desk{deps: deps, log: d.log, now: d.now, hc: d.hc, parent: d,
+		refreshLocks: d.refreshLocks, timeout: d.timeout,
 		clients: map[string]clientEntry{}, subs: map[int]func(){}}
 	n.makeClient = func(p Profile) (client, error) { return newClient(p, n.deps, n.hc, n.log, n.now) }
 	n.inspect = func(ctx context.Context) (cacheSummary, error) { return inspectCache(ctx, n.deps.Cache) }

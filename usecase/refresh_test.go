@@ -45,6 +45,16 @@ func TestTokenTimeout(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("took %v", took)
 	}
+	// A caller's own deadline wins over Deps.Timeout, longer or shorter.
+	long, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	if _, err := d.Token(long, AccountKey(alice), []string{"s"}, false); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("with the caller's deadline: %v", err)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("gave up after %v: Deps.Timeout cut the caller's longer deadline", took)
+	}
 	// A second caller waiting behind a stuck one gives up at its own deadline too.
 	fc.mu.Lock()
 	fc.hang = false

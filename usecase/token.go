@@ -35,14 +35,14 @@ func (d *Desk) token(ctx context.Context, accountKey string, scopes []string, op
 	if len(scopes) == 0 {
 		return identity.Result{}, ErrNoScope
 	}
-	s, acc, c, err := d.lookup(ctx, accountKey)
-	if err != nil {
-		return identity.Result{}, err
-	}
-	if d.timeout > 0 {
+	if _, has := ctx.Deadline(); d.timeout > 0 && !has {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d.timeout)
 		defer cancel()
+	}
+	s, acc, c, err := d.lookup(ctx, accountKey)
+	if err != nil {
+		return identity.Result{}, err
 	}
 	// The whole silent acquisition runs under the account's refresh lock, not only the
 	// refresh: the cache lookup after taking it is what finds the token another process
