@@ -163,6 +163,11 @@ func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInf
 	client := strings.ToLower(a.clientID)
 	realm := lower(info.cacheRealm())
 	envs := cacheEnvironments(info)
+	if info.Type == authorityTypeGeneric && account.Realm != "" {
+		// A generic provider's tokens are cached under the ID token's tid, when it
+		// has one (storeCtx): the account's realm.
+		realm = lower(account.Realm)
+	}
 	if out = a.lookupAccessTokenIn(st, envs, home, client, realm, account, scopes, now); out.found {
 		return out
 	}

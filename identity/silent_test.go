@@ -519,3 +519,22 @@ func redactForm(form url.Values) url.Values {
 	}
 	return out
 }
+
+// TestSilentGenericProviderWithTid: a generic OpenID provider whose ID tokens carry a
+// tid (Entra used as a plain OpenID provider) caches under that tid; the account it
+// lists must find those tokens.
+func TestSilentGenericProviderWithTid(t *testing.T) {
+	c := NewTokenCache()
+	info := &authorityInfo{Host: "127.0.0.1:5556", Type: authorityTypeGeneric, Aliases: []string{"127.0.0.1:5556"}}
+	storeAt(c, info, &tokenResponse{AccessToken: "generic-at", TokenType: "Bearer", IDToken: "x.y.z", Scope: "api://x/read openid",
+		ExpiresIn: 3600, ReceivedAt: testNow, IDTokenClaims: map[string]any{"sub": "s1", "tid": "t-1", "email": "dev@example.org"}})
+	pc := newTestClient(t, c, info, nil)
+	accts, err := pc.Accounts(context.Background(), "dev@example.org")
+	if err != nil || len(accts) != 1 || accts[0].Realm != "t-1" {
+		t.Fatalf("accounts %+v, %v", accts, err)
+	}
+	res, err := pc.AcquireTokenSilent(context.Background(), []string{"api://x/read"}, accts[0])
+	if err != nil || res.AccessToken != "generic-at" {
+		t.Fatalf("silent: %q, %v", res.AccessToken, err)
+	}
+}
