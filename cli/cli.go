@@ -21,6 +21,7 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -182,8 +183,12 @@ func reportError(w io.Writer, cmd command, err error) {
 			fmt.Fprintln(w, `sign-in required: run "tokendesk login" (add --device-code without a browser)`)
 		}
 	case ExitError:
-		if errors.Is(err, identity.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		var ua x509.UnknownAuthorityError
+		switch {
+		case errors.Is(err, identity.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 			fmt.Fprintln(w, "no answer in time: check the network, proxy or VPN to the host named above, or raise --timeout")
+		case errors.As(err, &ua):
+			fmt.Fprintln(w, `the provider's certificate is signed by a CA this machine does not trust: if it is your organization's, set "ca_bundle" in config.json to a PEM file of it`)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,17 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 				f.err = map[string]error{"Token": &identity.Error{StatusCode: 400, Code: "invalid_grant", Description: "grant request is invalid", CorrelationID: "corr-1"}}
 			},
 			wantCode: ExitInteractionRequired, stderrHas: []string{"invalid_grant", "corr-1", "tokendesk login --profile lab --login-hint bob@example.com --scope s"}},
+		{name: "token timed out", args: []string{"token", "--scope", "s", "--account", "bob-key"},
+			setup: func(f *fakeService) {
+				f.err = map[string]error{"Token": &identity.Error{Err: fmt.Errorf("POST http://127.0.0.1:9/token: %w: 127.0.0.1:9 did not answer completely in time", identity.ErrTimeout)}}
+			},
+			wantCode: ExitError, wantStdout: "", stderrHas: []string{"127.0.0.1:9", "--timeout"}},
+		{name: "token unknown CA", args: []string{"token", "--scope", "s", "--account", "bob-key"},
+			setup: func(f *fakeService) {
+				f.err = map[string]error{"Token": &identity.Error{Err: fmt.Errorf("POST https://corp.example/token: %w", x509.UnknownAuthorityError{})}}
+			},
+			wantCode: ExitError, stderrHas: []string{"corp.example", `"ca_bundle"`}},
+		{name: "token --timeout must be positive", args: []string{"token", "--scope", "s", "--timeout", "0s"}, wantCode: ExitUsage},
 		{name: "token scope not consented", args: []string{"token", "--scope", "api://x/new", "--account", "bob-key"},
 			setup: func(f *fakeService) {
 				f.err = map[string]error{"Token": &signInNeeded{err: errors.New("Bob must sign in again to get a token for api://x/new: identity: invalid_scope"),

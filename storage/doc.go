@@ -13,8 +13,14 @@
 // CLI) decrypt only the accounts a command is about, or only the index; a cache in the
 // single-file format before it is converted on first use.
 //
-// Failures are explicit: a hung keyring daemon yields ErrKeyringTimeout, a missing Secret
-// Service ErrKeyringUnavailable, a busy lock ErrLockTimeout; an undecryptable cache is
+// config.json changes are read-modify-writes under config.lock (UpdateConfig), and
+// RefreshLocks keeps one lock file per account so only one process at a time refreshes
+// it. Lock files are opened without following symbolic links; SecureDir makes the
+// directory private (0700) when it is Tokendesk's.
+//
+// Failures are explicit: a hung keyring daemon yields ErrKeyringTimeout (remembered, so
+// it costs one wait per process), a missing Secret Service ErrKeyringUnavailable, a busy
+// lock ErrLockTimeout; an undecryptable cache is
 // moved aside and reported as a Notice. Writing the cache in plaintext happens only when
 // the caller opts in with WithPlaintext (config: allow_plaintext_cache), and
 // (*CacheStore).Plaintext tells the UI to show a warning.
