@@ -41,6 +41,7 @@ cleanup() {
 	else
 		rm -rf --one-file-system "$root"
 	fi
+	if [[ -n ${clone:-} ]]; then rm -rf "$clone"; fi
 }
 trap cleanup EXIT
 
@@ -78,9 +79,15 @@ configure() {
 	cp -a "$(go env GOROOT)/." "$root/usr/local/go/"
 }
 
+# clone copies HEAD first thing, into a directory beside the root (moved in once the
+# root exists): the branch may move on while the root is being built.
+clone=$(mktemp -d /var/tmp/tokendesk-fresh-clone.XXXXXX)
 clone() {
-	git clone --quiet --no-local "$repo" "$root/root/tokendesk"
-	git -C "$root/root/tokendesk" checkout --quiet "$commit"
+	git clone --quiet --no-local "$repo" "$clone/tokendesk"
+	git -C "$clone/tokendesk" checkout --quiet "$commit"
+}
+move_clone() {
+	mv "$clone/tokendesk" "$root/root/tokendesk"
 }
 
 # in_root runs a command in the root as its root user, with a login-like environment
@@ -139,9 +146,10 @@ make_run() {
 
 total=$SECONDS
 echo "fresh-check: commit $commit in $root"
+step "git clone" clone
 step "mmdebstrap --variant=required bookworm" bootstrap
 step "hosts, CA, npm and Go settings, Go toolchain" configure
-step "git clone" clone
+move_clone
 step "make test (deps, cold build, every test)" make_test
 step "make run until the window shows" make_run
 took=$((SECONDS - total))
