@@ -37,6 +37,17 @@ type trayApp struct {
 	registered time.Time
 }
 
+// toolsDir holds buildTools' binaries; TestMain removes it when the run ends.
+var toolsDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if toolsDir != "" {
+		os.RemoveAll(toolsDir)
+	}
+	os.Exit(code)
+}
+
 // buildTools builds the app and internal/demoseed once per test binary run.
 var buildTools = func() func(t testing.TB) (bin, seed string) {
 	var bin, seed string
@@ -51,6 +62,7 @@ var buildTools = func() func(t testing.TB) (bin, seed string) {
 			if derr != nil {
 				t.Fatal(derr)
 			}
+			toolsDir = dir
 			bin, seed = filepath.Join(dir, "tokendesk"), filepath.Join(dir, "demoseed")
 			for _, b := range [][2]string{{bin, "."}, {seed, "./internal/demoseed"}} {
 				cmd := exec.Command(requireTool(t, "go"), "build", "-o", b[0], b[1])
