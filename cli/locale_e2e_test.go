@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,13 @@ import (
 // nothing; stderr carries only tokendesk's own lines.
 func TestBinaryQuietInEveryLocale(t *testing.T) {
 	bin := buildBinary(t)
-	c := cliProc{t: t, bin: bin, home: t.TempDir()}
+	// A private home, as Tokendesk makes its own: t.TempDir's 0755 would rightly earn the
+	// loose-directory notice, and this test wants stderr to hold nothing at all.
+	home := t.TempDir()
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := cliProc{t: t, bin: bin, home: home}
 	ctx := e2eContext(t)
 	for _, env := range [][]string{
 		{"LANG=C.UTF-8"},

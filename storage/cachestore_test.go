@@ -396,7 +396,10 @@ func TestCacheStoreConcurrentGoroutines(t *testing.T) {
 			defer wg.Done()
 			// Each goroutine has its own store, as separate processes do, so only the
 			// file lock keeps them apart.
-			s := openMem(t, dir, kr)
+			// flock is not fair: on a loaded machine one of eight pollers can lose
+			// the lock again and again for longer than the default 10 s. This test
+			// is about lost writes, not the wait bound, which has tests of its own.
+			s := openMem(t, dir, kr, WithLockTimeout(2*time.Minute))
 			c := newMapCache()
 			for i := range 20 {
 				if err := put(ctx, s, c, string(rune('A'+g))+string(rune('a'+i)), "v"); err != nil {
