@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/tokendesk/tokendesk/loopback"
 )
 
 // authorityKind is what an authority URL denotes.
@@ -155,23 +157,13 @@ func knownAliases(host string) []string {
 // instanceDiscoveryEndpoint is where MSAL validates unknown Entra hosts.
 const instanceDiscoveryEndpoint = "https://login.microsoftonline.com/common/discovery/instance"
 
-// isLoopback reports whether host (no port) is a loopback name or address: the only
-// place plain http is allowed (local test providers, RFC 8252 style).
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
 // checkScheme allows https anywhere and http only on loopback.
 func checkScheme(u *url.URL) error {
 	switch u.Scheme {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if loopback.IsHost(u.Hostname()) {
 			return nil
 		}
 	}
@@ -402,7 +394,7 @@ func (w *wireState) doResolve(ctx context.Context, spec *authoritySpec) (*author
 	default:
 		// Loopback hosts (local test authorities) cannot be an Entra cloud: asking
 		// Microsoft about them would only leak traffic off the machine.
-		meta.knownToDeveloper = info.IsB2C || info.IsCIAM || !w.validateAuthority() || isLoopback(spec.hostname())
+		meta.knownToDeveloper = info.IsB2C || info.IsCIAM || !w.validateAuthority() || loopback.IsHost(spec.hostname())
 		discoveryURL = spec.scheme + "://" + spec.host + spec.path + "/v2.0/.well-known/openid-configuration"
 		if knownAliases(spec.hostname()) == nil && w.instanceDiscovery() && !meta.knownToDeveloper {
 			tenantDiscovery, aliases, err := w.discoverInstance(ctx, spec)

@@ -17,6 +17,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/tokendesk/tokendesk/loopback"
 )
 
 // wireLoopbackTransport sends every request to target, keeping the Host header, so tests can
@@ -30,7 +31,7 @@ type wireLoopbackTransport struct {
 }
 
 func (l *wireLoopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !isLoopback(l.target.Hostname()) {
+	if !loopback.IsHost(l.target.Hostname()) {
 		return nil, fmt.Errorf("test transport: refusing non-loopback target %s", l.target.Host)
 	}
 	l.mu.Lock()
@@ -118,7 +119,7 @@ func (f *wireEntra) serve(w http.ResponseWriter, r *http.Request) {
 	f.hits[r.URL.Path]++
 	f.mu.Unlock()
 	base := "https://" + r.Host
-	if isLoopback(strings.Split(r.Host, ":")[0]) {
+	if loopback.IsHost(strings.Split(r.Host, ":")[0]) {
 		base = "http://" + r.Host
 	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")

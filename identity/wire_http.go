@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tokendesk/tokendesk/loopback"
 )
 
 // Limits of the HTTP client identity builds when WithHTTPClient is not given. Every
@@ -104,20 +106,12 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		e.why = "only redirects within the same origin (scheme, host and port) are followed"
 	case req.URL.Scheme == "https":
 		return nil
-	case req.URL.Scheme == "http" && isLoopbackHost(req.URL.Hostname()):
+	case req.URL.Scheme == "http" && loopback.IsHost(req.URL.Hostname()):
 		return nil
 	default:
 		e.why = "only https redirects are followed"
 	}
 	return e
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // isTimeout reports a request that ran out of time rather than failed: the caller's

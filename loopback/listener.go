@@ -72,7 +72,7 @@ func Listen(ctx context.Context, redirectURI string, opts ...Option) (*Listener,
 	}
 	u, err := parseRedirectURI(redirectURI)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("loopback: %w", err)
 	}
 	cfg := newConfig(opts)
 
@@ -145,36 +145,6 @@ func Listen(ctx context.Context, redirectURI string, opts ...Option) (*Listener,
 	l.stopAfter = context.AfterFunc(ctx, func() { _ = l.Close() })
 	l.mu.Unlock()
 	return l, nil
-}
-
-// parseRedirectURI checks that uri is a loopback http URI a listener can serve.
-func parseRedirectURI(uri string) (*url.URL, error) {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return nil, fmt.Errorf("loopback: bad redirect URI: %w", err)
-	}
-	switch {
-	case u.Scheme != "http":
-		return nil, fmt.Errorf("loopback: redirect URI %q is not http:// (RFC 8252 §7.3)", uri)
-	case u.User != nil || u.Opaque != "":
-		return nil, fmt.Errorf("loopback: redirect URI %q is malformed", uri)
-	case u.RawQuery != "" || u.ForceQuery:
-		return nil, fmt.Errorf("loopback: redirect URI %q has a query; the response parameters could not be told apart", uri)
-	case u.Fragment != "":
-		return nil, fmt.Errorf("loopback: redirect URI %q has a fragment (RFC 6749 §3.1.2)", uri)
-	}
-	switch strings.ToLower(u.Hostname()) {
-	case "127.0.0.1", "::1", "localhost":
-	default:
-		return nil, fmt.Errorf("loopback: redirect URI %q is not on 127.0.0.1, [::1] or localhost", uri)
-	}
-	if p := u.Port(); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || n > 65535 {
-			return nil, fmt.Errorf("loopback: redirect URI %q has a bad port", uri)
-		}
-	}
-	return u, nil
 }
 
 // bindAll listens on every ip on one port: port, or a free one chosen for the first ip

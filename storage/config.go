@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tokendesk/tokendesk/loopback"
 )
 
 // ConfigFileName is the app configuration inside the Tokendesk directory.
@@ -721,51 +722,27 @@ func checkProviderURL(raw string) string {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && loopback.IsHost(u.Hostname()):
 	default:
 		return fmt.Sprintf("%q must use https (http only for localhost)", raw)
 	}
 	return ""
 }
 
-// checkRedirect accepts loopback redirect URIs (RFC 8252 §7.3), the only kind Tokendesk
-// can receive.
+// checkRedirect accepts the redirect URIs the sign-in listener can serve
+// (loopback.CheckRedirectURI: RFC 8252 §7.3 on 127.0.0.1, [::1] or localhost) whose
+// port, if any, agrees with the profile's port.
 func checkRedirect(raw string, port int) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || !listenable(u.Hostname()) {
-		return fmt.Sprintf("%q must be the loopback URL registered at the provider, such as http://localhost, http://127.0.0.1:8400 or http://localhost/auth/callback", raw)
+	if err := loopback.CheckRedirectURI(raw); err != nil {
+		return fmt.Sprintf("%v: it must be the loopback URL registered at the provider, such as http://localhost, http://127.0.0.1:8400 or http://localhost/auth/callback", err)
 	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Sprintf("%q must not have a query, fragment or user info", raw)
-	}
-	if ps := u.Port(); ps != "" {
-		n, err := strconv.Atoi(ps)
-		if err != nil || n < 1 || n > 65535 {
-			return fmt.Sprintf("%q has a bad port", raw)
-		}
-		if port != 0 && n != port {
+	u, _ := url.Parse(raw) // CheckRedirectURI parsed it
+	if ps := u.Port(); ps != "" && port != 0 {
+		if n, _ := strconv.Atoi(ps); n != port {
 			return fmt.Sprintf("port %d in %q disagrees with port %d", n, raw, port)
 		}
 	}
 	return ""
-}
-
-// listenable reports the hosts the sign-in listener binds (loopback.Listen): other
-// loopback addresses such as 127.0.0.2 pass isLoopback but could never be served.
-func listenable(host string) bool {
-	switch strings.ToLower(host) {
-	case "localhost", "127.0.0.1", "::1":
-		return true
-	}
-	return false
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // SetProfileSecret stores a profile's client secret in the keyring (service

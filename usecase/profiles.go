@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
+
+	"github.com/tokendesk/tokendesk/loopback"
 )
 
 // Profiles returns the configured profiles, the default first.
@@ -116,7 +116,7 @@ func checkProfile(p Profile) error {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return bad("%q must not have a query or fragment", raw)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && loopback.IsHost(u.Hostname())) {
 		return bad("%q must use https (plain http only for 127.0.0.1, [::1] or localhost)", raw)
 	}
 	if err := CheckRedirectURI(p.RedirectURI); err != nil {
@@ -131,48 +131,16 @@ const RedirectURIHelp = "Enter the redirect URI registered for the client at you
 	"http://localhost/auth/callback (zitadel), which must then match exactly. Empty means http://localhost."
 
 // CheckRedirectURI checks a profile's redirect URI ("" is the default): Tokendesk
-// receives the sign-in on the loopback interface (RFC 8252 §7.3), so it must be an
-// http URL on localhost, 127.0.0.1 or [::1], with an optional port and path, and no
-// query, fragment or user info. The error says what providers register.
+// receives the sign-in on the loopback interface, so it must be a URI the listener
+// serves (loopback.CheckRedirectURI). The error says what providers register.
 func CheckRedirectURI(raw string) error {
 	if raw == "" {
 		return nil
 	}
-	bad := func(why string) error {
-		return fmt.Errorf("redirect URI %q %s; use the one registered at your provider, such as http://localhost, http://127.0.0.1:8400 or http://localhost/auth/callback", raw, why)
-	}
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return bad("is not a URL")
-	case u.Scheme == "https":
-		return bad("uses https, but a desktop app receives the sign-in over plain http on this computer (RFC 8252)")
-	case u.Scheme != "http" || u.Host == "":
-		return bad("is not an http:// URL")
-	case u.User != nil:
-		return bad("has user info")
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return bad("has a query or fragment")
-	}
-	switch strings.ToLower(u.Hostname()) {
-	case "localhost", "127.0.0.1", "::1":
-	default:
-		return bad("is not on localhost, 127.0.0.1 or [::1]")
-	}
-	if ps := u.Port(); ps != "" {
-		if n, err := strconv.Atoi(ps); err != nil || n < 1 || n > 65535 {
-			return bad("has a bad port")
-		}
+	if err := loopback.CheckRedirectURI(raw); err != nil {
+		return fmt.Errorf("%w; use the one registered at your provider, such as http://localhost, http://127.0.0.1:8400 or http://localhost/auth/callback", err)
 	}
 	return nil
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // discoveryDoc holds the fields of a discovery document a profile needs.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/loopback"
 )
 
 // userinfoTimeout bounds the userinfo lookup at sign-in: names are a nicety, and the
@@ -72,7 +73,7 @@ func (d *Desk) userinfo(ctx context.Context, p Profile, token string) (map[strin
 	if err != nil || u.Host == "" {
 		return nil, errors.New("the discovery document names no userinfo endpoint")
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && loopback.IsHost(u.Hostname())) {
 		// The access token goes there: never in the clear over a network.
 		return nil, fmt.Errorf("userinfo endpoint %s is not https", u.Redacted())
 	}
