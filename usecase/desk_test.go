@@ -211,7 +211,7 @@ func TestAddProfileValidation(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/good/.well-known/openid-configuration":
-			w.Write([]byte(`{"issuer":"` + issuer + `/good","authorization_endpoint":"x","token_endpoint":"y"}`))
+			w.Write([]byte(`{"issuer":"` + issuer + `/good","authorization_endpoint":"` + issuer + `/good/auth","token_endpoint":"` + issuer + `/good/token"}`))
 		case "/liar/.well-known/openid-configuration":
 			w.Write([]byte(`{"issuer":"https://elsewhere","authorization_endpoint":"x","token_endpoint":"y"}`))
 		case "/html/.well-known/openid-configuration":

@@ -2,14 +2,12 @@ package usecase
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/loopback"
 )
 
@@ -143,49 +141,25 @@ func CheckRedirectURI(raw string) error {
 	return nil
 }
 
-// discoveryDoc holds the fields of a discovery document a profile needs.
-type discoveryDoc struct {
-	Issuer                string `json:"issuer"`
-	AuthorizationEndpoint string `json:"authorization_endpoint"`
-	TokenEndpoint         string `json:"token_endpoint"`
-}
-
-// discover fetches p's discovery document and checks it.
+// discover resolves p's authority through identity, exactly as its first sign-in
+// will (discovery document, endpoint and issuer checks), so a profile that cannot
+// sign in is refused when it is added rather than at its first use.
 func (d *Desk) discover(ctx context.Context, p Profile) error {
-	base := strings.TrimSuffix(p.AuthorityURL(), "/")
-	if !p.IsOIDC() {
-		base += "/v2.0"
+	opts := []identity.Option{identity.WithHTTPClient(d.hc), identity.WithLogger(d.log)}
+	if p.IsOIDC() {
+		opts = append(opts, identity.WithOIDCAuthority(p.Issuer))
+	} else {
+		opts = append(opts, identity.WithAuthority(p.Authority))
 	}
-	docURL := base + "/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, docURL, nil)
+	pc, err := identity.NewPublicClient(p.ClientID, opts...)
+	if err == nil {
+		err = pc.Discover(ctx)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrProfileInvalid, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := d.hc.Do(req)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return err
-		}
-		return fmt.Errorf("%w: cannot fetch %s: %v", ErrProfileInvalid, docURL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("%w: reading %s: %v", ErrProfileInvalid, docURL, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: %s answered HTTP %d; is the URL right?", ErrProfileInvalid, docURL, resp.StatusCode)
-	}
-	var doc discoveryDoc
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return fmt.Errorf("%w: %s is not a discovery document: %v", ErrProfileInvalid, docURL, err)
-	}
-	if doc.AuthorizationEndpoint == "" || doc.TokenEndpoint == "" {
-		return fmt.Errorf("%w: %s lacks authorization_endpoint or token_endpoint", ErrProfileInvalid, docURL)
-	}
-	if p.IsOIDC() && strings.TrimSuffix(doc.Issuer, "/") != strings.TrimSuffix(p.Issuer, "/") {
-		return fmt.Errorf("%w: the discovery document names issuer %q, not %q", ErrProfileInvalid, doc.Issuer, p.Issuer)
 	}
 	return nil
 }
