@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/loopback"
 )
 
@@ -53,11 +54,11 @@ func (c *Config) validate() []Problem {
 			add(f, "set authority (Microsoft Entra, such as https://login.microsoftonline.com/organizations) "+
 				"or issuer (any OpenID provider)")
 		case p.Authority != "":
-			if msg := checkProviderURL(p.Authority); msg != "" {
+			if msg := checkProviderURL(p.Authority, false); msg != "" {
 				add(f+".authority", "%s", msg)
 			}
 		default:
-			if msg := checkProviderURL(p.Issuer); msg != "" {
+			if msg := checkProviderURL(p.Issuer, true); msg != "" {
 				add(f+".issuer", "%s", msg)
 			}
 		}
@@ -122,21 +123,12 @@ func checkScopes(field string, scopes []string, add func(string, string, ...any)
 	}
 }
 
-// checkProviderURL accepts https URLs, and http only on a loopback host (a test provider
-// on this machine): tokens must not cross a network in the clear.
-func checkProviderURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return fmt.Sprintf("%q is not an absolute URL such as https://login.example.com/tenant", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Sprintf("%q must not have a query, fragment or user info", raw)
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback.IsHost(u.Hostname()):
-	default:
-		return fmt.Sprintf("%q must use https (http only for localhost)", raw)
+// checkProviderURL applies identity.CheckAuthority, the one rule for an authority
+// (oidc false) or issuer URL, so config.json refuses what a sign-in would.
+func checkProviderURL(raw string, oidc bool) string {
+	if err := identity.CheckAuthority(raw, oidc); err != nil {
+		// The diagnostic names the field already; a package prefix tells a user nothing.
+		return strings.TrimPrefix(err.Error(), "identity: ")
 	}
 	return ""
 }

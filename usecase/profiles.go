@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/tokendesk/tokendesk/identity"
@@ -106,16 +105,8 @@ func checkProfile(p Profile) error {
 	if (p.Issuer == "") == (p.Authority == "") {
 		return bad("set either an issuer URL or an Entra authority")
 	}
-	raw := p.AuthorityURL()
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return bad("%q is not an absolute URL", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return bad("%q must not have a query or fragment", raw)
-	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && loopback.IsHost(u.Hostname())) {
-		return bad("%q must use https (plain http only for 127.0.0.1, [::1] or localhost)", raw)
+	if err := identity.CheckAuthority(p.AuthorityURL(), p.IsOIDC()); err != nil {
+		return fmt.Errorf("%w: %v", ErrProfileInvalid, err)
 	}
 	if err := CheckRedirectURI(p.RedirectURI); err != nil {
 		return fmt.Errorf("%w: %v", ErrProfileInvalid, err)
