@@ -1,6 +1,7 @@
 // Command tokendesk is a desktop account manager for OAuth 2.0 / OpenID Connect
-// identities. main only wires packages together: config → storage → identity → use
-// cases → window and tray, or the CLI when started with arguments.
+// identities. main wires packages together: usecase.OpenDir builds the Desk over the
+// profile directory (config, storage, keyring, token cache), then main starts the window
+// and tray, or the CLI when started with arguments, and puts start-up errors into words.
 package main
 
 import (

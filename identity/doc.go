@@ -2,8 +2,11 @@
 // confidential OAuth 2.0 / OpenID Connect clients for Microsoft Entra (and B2C, CIAM,
 // AD FS) and any OpenID Connect issuer, with MSAL's unified token cache.
 //
-// It imports no storage or UI code: persistence plugs in through CacheHook, the browser
-// and redirect listener through options of AcquireTokenInteractive.
+// It imports no storage or UI code (only loopback, for the redirect listener and its
+// loopback-host rule): persistence plugs in through CacheHook, the browser and redirect
+// listener through options of AcquireTokenInteractive. CheckAuthority is the rule for
+// an authority or issuer URL, for programs that store one; Discover resolves one ahead
+// of the first token request.
 //
 // # From MSAL Python to Go
 //

@@ -20,5 +20,9 @@
 // Once Wait has named the state, every redirect is judged and answered by the server
 // itself, at once: the browser never waits for the caller.
 //
+// IsHost and CheckRedirectURI are Tokendesk's one rule for loopback: where plain http
+// is allowed (identity, storage and usecase ask IsHost), and which redirect URIs a
+// Listener can serve (config.json and the profile form ask CheckRedirectURI).
+//
 // The package imports only the standard library.
 package loopback

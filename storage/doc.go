@@ -25,5 +25,10 @@
 // the caller opts in with WithPlaintext (config: allow_plaintext_cache), and
 // (*CacheStore).Plaintext tells the UI to show a warning.
 //
-// README.md beside this file documents the config file format.
+// Config files: config.go (types, defaults, load and save), config_json.go (parsing
+// with line and column for every problem), config_validate.go (what a profile may say:
+// provider URLs by identity.CheckAuthority, redirect URIs by loopback.CheckRedirectURI)
+// and keyring_secret.go (profiles' client secrets, which never go into config.json).
+// storage imports identity (it implements identity.CacheHook) and loopback, and nothing
+// of usecase, ui or cli. README.md beside this file documents the config file format.
 package storage
