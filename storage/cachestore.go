@@ -1068,7 +1068,7 @@ func (s *CacheStore) commit(x *storeIndex, keep []indexEntry, fresh map[string]*
 // returning the offset b starts at. Bytes a killed writer appended before are left
 // where they are: no index refers to them.
 func appendData(path string, b []byte) (uint64, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|oNoFollow, 0o600)
 	if err != nil {
 		return 0, writeErr(path, err)
 	}
