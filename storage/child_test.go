@@ -67,6 +67,17 @@ func runChild(role string) int {
 				fmt.Println("first write done")
 			}
 		}
+	case "hold-refresh-lock":
+		// Takes the refresh lock of account "held" in STORE_DIR and keeps it until killed.
+		locks, err := NewRefreshLocks(dir)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := locks.LockRefresh(ctx, "held"); err != nil {
+			return fail(err)
+		}
+		fmt.Println("held")
+		select {}
 	case "diskfull":
 		if err := diskFullChild(dir); err != nil {
 			return fail(err)

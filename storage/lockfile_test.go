@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -109,5 +110,52 @@ func BenchmarkRefreshLockUncontended(b *testing.B) {
 			b.Fatal(err)
 		}
 		unlock()
+	}
+}
+
+// Another process holding an account's refresh lock keeps this one out; killed with
+// SIGKILL mid-refresh, it leaves no stale lock behind (the kernel drops a dead
+// process's flock), so the next refresh goes ahead at once.
+func TestRefreshLockAcrossProcessesAndKill(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("kill -9 semantics are tested on Unix")
+	}
+	dir := t.TempDir()
+	cmd := child(t, "hold-refresh-lock", "STORE_DIR="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	line := make([]byte, 5)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "held\n" {
+		t.Fatalf("child: %q %v", line, err)
+	}
+	locks, err := NewRefreshLocks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := locks.LockRefresh(short, "held"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("while another process holds it: %v, want DeadlineExceeded", err)
+	}
+	if err := cmd.Process.Signal(os.Kill); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	ctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	start := time.Now()
+	unlock, err := locks.LockRefresh(ctx, "held")
+	if err != nil {
+		t.Fatalf("after the holder was killed: %v", err)
+	}
+	unlock()
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v after the holder died", d)
 	}
 }
