@@ -66,15 +66,15 @@ func newDefaultHTTPClient(cfg *config) *http.Client {
 }
 
 // withRedirectPolicy returns a shallow copy of c (sharing its transport and connection
-// pool) whose redirects follow checkRedirect. It applies to a caller's client too
+// pool) whose redirects follow CheckRedirect. It applies to a caller's client too
 // (WithHTTPClient): where credentials may go is not the HTTP client's decision.
 func withRedirectPolicy(c *http.Client) *http.Client {
 	cp := *c
-	cp.CheckRedirect = checkRedirect
+	cp.CheckRedirect = CheckRedirect
 	return &cp
 }
 
-// redirectError is returned by checkRedirect; send turns it into an *Error.
+// redirectError is returned by CheckRedirect; send turns it into an *Error.
 type redirectError struct {
 	status   int
 	from, to string
@@ -87,11 +87,14 @@ func (e *redirectError) Error() string {
 
 func (e *redirectError) Unwrap() error { return ErrRedirectRefused }
 
-// checkRedirect never lets a request with a body (every POST identity sends carries a
-// client id and a grant: refresh token, code, device code, client secret or assertion)
-// be re-sent elsewhere, as a 307/308 would, and lets a GET (discovery) follow a few
-// redirects within its origin over https, or over http on loopback only (test servers).
-func checkRedirect(req *http.Request, via []*http.Request) error {
+// CheckRedirect is identity's redirect policy, an http.Client CheckRedirect: it never
+// lets a request with a body (every POST identity sends carries a client id and a
+// grant: refresh token, code, device code, client secret or assertion) be re-sent
+// elsewhere, as a 307/308 would, and lets a GET (discovery) follow a few redirects
+// within its origin over https, or over http on loopback only (test servers). Refusals
+// match ErrRedirectRefused. Other clients that talk to authorities (an app's discovery
+// or userinfo requests) can use it too.
+func CheckRedirect(req *http.Request, via []*http.Request) error {
 	first := via[0]
 	e := &redirectError{from: redactURL(first.URL.String()), to: redactURL(req.URL.String())}
 	if req.Response != nil {

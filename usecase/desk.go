@@ -116,7 +116,8 @@ func New(deps Deps) (*Desk, error) {
 		if deps.RootCAs != nil {
 			tr.TLSClientConfig = &tls.Config{RootCAs: deps.RootCAs}
 		}
-		d.hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
+		// identity's redirect policy: a userinfo request carries an access token.
+		d.hc = &http.Client{Timeout: 30 * time.Second, Transport: tr, CheckRedirect: identity.CheckRedirect}
 	}
 	d.refreshLocks, d.timeout = deps.RefreshLocks, deps.Timeout
 	if d.refreshLocks == nil {
