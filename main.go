@@ -1,7 +1,7 @@
 // Command tokendesk is a desktop account manager for OAuth 2.0 / OpenID Connect
-// identities. main wires packages together: usecase.OpenDir builds the Desk over the
-// profile directory (config, storage, keyring, token cache), then main starts the window
-// and tray, or the CLI when started with arguments, and puts start-up errors into words.
+// identities. internal/app's OpenDir builds the Desk over the profile directory
+// (config, storage, keyring, token cache); main starts the window and tray with it, or
+// the CLI when started with arguments, and puts start-up errors into words.
 package main
 
 import (
@@ -19,10 +19,11 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/app"
+	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/tokendesk/tokendesk/assets"
 	"github.com/tokendesk/tokendesk/cli"
+	"github.com/tokendesk/tokendesk/internal/app"
 	"github.com/tokendesk/tokendesk/internal/fynelocale"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/ui"
@@ -62,7 +63,7 @@ func runCLI(log *slog.Logger, args []string) int {
 	// One command per process: read only the accounts the command is about.
 	// Every command's token requests are bounded (git's credential helper, the az link);
 	// `token --timeout` sets its own deadline, which wins.
-	st, err := open(log, usecase.ShortLived(), usecase.WithTokenTimeout(cli.DefaultTokenTimeout))
+	st, err := open(log, app.ShortLived(), app.WithTokenTimeout(cli.DefaultTokenTimeout))
 	if err != nil {
 		return cli.RunUnavailable(ctx, args, os.Stdin, os.Stdout, os.Stderr, err)
 	}
@@ -79,12 +80,12 @@ func runCLI(log *slog.Logger, args []string) int {
 // open builds storage, the identity cache and the use cases over the profile directory
 // (TOKENDESK_HOME, else the user config directory). The keyring is asked for at most
 // 3 s per call: go-keyring has no timeout of its own.
-func open(log *slog.Logger, opts ...usecase.DirOption) (*usecase.Stored, error) {
+func open(log *slog.Logger, opts ...app.DirOption) (*app.Stored, error) {
 	dir, err := storage.DefaultDir()
 	if err != nil {
 		return nil, err
 	}
-	return usecase.OpenDir(dir, storage.SystemKeyring(3*time.Second), log, opts...)
+	return app.OpenDir(dir, storage.SystemKeyring(3*time.Second), log, opts...)
 }
 
 // windowTokenTimeout bounds each token the window or tray asks for (the CLI has its
@@ -104,7 +105,7 @@ func trace(event string) {
 
 func runWindow(log *slog.Logger) {
 	trace("main")
-	a := app.NewWithID(appID)
+	a := fyneapp.NewWithID(appID)
 	trace("app")
 	// The tray item's title is the app's name: without `fyne package` metadata Fyne
 	// would show the app id.
@@ -113,7 +114,7 @@ func runWindow(log *slog.Logger) {
 		if md.ID == "" {
 			md.ID = appID
 		}
-		app.SetMetadata(md)
+		fyneapp.SetMetadata(md)
 	}
 	a.SetIcon(assets.Icon)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -137,7 +138,7 @@ func runWindow(log *slog.Logger) {
 		os.Exit(0)
 	}()
 
-	st, err := open(log, usecase.WithTokenTimeout(windowTokenTimeout))
+	st, err := open(log, app.WithTokenTimeout(windowTokenTimeout))
 	if err != nil {
 		startupError(a, log, err)
 		return

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/internal/app"
 	"github.com/tokendesk/tokendesk/internal/testenv"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
@@ -57,7 +58,7 @@ func newDesk(t *testing.T, home string, p *testenv.OIDCProvider, opener usecase.
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
 	writeConfig(t, home, p)
 	desk, err := usecase.New(usecase.Deps{
-		Config: usecase.StorageConfig(home),
+		Config: app.StorageConfig(home),
 		Cache:  cache,
 		Opener: opener,
 	})
@@ -640,7 +641,7 @@ func TestEndToEndZitadel(t *testing.T) {
 		t.Fatal(err)
 	}
 	desk, err := usecase.New(usecase.Deps{
-		Config: usecase.StorageConfig(home),
+		Config: app.StorageConfig(home),
 		Cache:  identity.NewTokenCache(identity.WithCacheHook(store)),
 		Opener: func(ctx context.Context, authURL string) error {
 			return z.LoginAndDeliver(ctx, authURL, testenv.ZitadelUser)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/internal/app"
 	"github.com/tokendesk/tokendesk/internal/testenv"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
@@ -155,7 +156,7 @@ func TestParallelRefreshTwoDesks(t *testing.T) {
 	}
 	var desks []*usecase.Desk
 	for range 2 {
-		st, err := usecase.OpenDir(home, storage.SystemKeyring(3*time.Second), nil)
+		st, err := app.OpenDir(home, storage.SystemKeyring(3*time.Second), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/tokendesk/tokendesk/internal/app"
 	"github.com/tokendesk/tokendesk/internal/testenv"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
@@ -25,7 +26,7 @@ const realScope = "api://tokendesk/read"
 // encrypted cache with its key in the real keyring, the use cases.
 func realDesk(t *testing.T, dir string) *usecase.Desk {
 	t.Helper()
-	st, err := usecase.OpenDir(dir, storage.SystemKeyring(3*time.Second), nil)
+	st, err := app.OpenDir(dir, storage.SystemKeyring(3*time.Second), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,7 +180,7 @@ func (s Settings) profileIndex(name string) int {
 // is written and nobody is notified.
 var errNoChange = errors.New("usecase: no change")
 
-// ConfigStore loads and changes Settings. main adapts storage's configuration file to
+// ConfigStore loads and changes Settings. internal/app adapts storage's config.json to
 // it; tests use MemoryConfig. Load is called at the start of every use case, so a change
 // made by another Tokendesk process (the CLI while the window is open) is seen at once.
 type ConfigStore interface {

@@ -47,17 +47,19 @@ type Deps struct {
 	// nil means the system's. It does not apply to a caller's HTTPClient.
 	RootCAs *x509.CertPool
 	// RefreshLocks serializes each account's token acquisitions across processes
-	// (storage.RefreshLocks over the Tokendesk directory); nil serializes them within
-	// this process only.
+	// (internal/app hands in storage.RefreshLocks over the Tokendesk directory); nil
+	// serializes them within this process only.
 	RefreshLocks RefreshLocker
 	// Timeout bounds each Token call (its lock wait, discovery and refresh) whose context
 	// has no deadline of its own (a caller's deadline, such as the CLI's --timeout, wins);
 	// 0 leaves it to the context and the HTTP client's own limits.
 	Timeout time.Duration
 
-	// shortLived is set by OpenDir's ShortLived: the Desk reads the cache through the
-	// store's index and per-account records (Desk.narrow).
-	shortLived bool
+	// Index, when set, makes the Desk short-lived (a CLI command): account listings are
+	// read from the cache's index, which holds no token, and a command about one account
+	// decrypts that account's records only. A long-running Desk (the window) leaves it
+	// nil and holds the whole Cache. It must be the store behind Cache.
+	Index CacheIndex
 }
 
 // Desk runs Tokendesk's use cases. Build one with New; it is safe for concurrent use
@@ -75,9 +77,9 @@ type Desk struct {
 	makeClient func(p Profile) (client, error)
 	// inspect reads per-account token state from the cache; tests replace it.
 	inspect func(ctx context.Context) (cacheSummary, error)
-	// narrow, when set (ShortLived), serves account listings from the cache's index
+	// narrow, when set (Deps.Index), serves account listings from the cache's index
 	// and each command about one account from that account's records only.
-	narrow narrowStore
+	narrow CacheIndex
 	// parent is the Desk a narrowed Desk was made from (sub); its subscribers hear
 	// the narrowed one's changes.
 	parent *Desk
@@ -123,6 +125,7 @@ func New(deps Deps) (*Desk, error) {
 	if d.refreshLocks == nil {
 		d.refreshLocks = processRefreshLocks
 	}
+	d.narrow = deps.Index
 	d.makeClient = func(p Profile) (client, error) { return newClient(p, d.deps, d.hc, d.log, d.now) }
 	d.inspect = func(ctx context.Context) (cacheSummary, error) { return inspectCache(ctx, d.deps.Cache) }
 	return d, nil

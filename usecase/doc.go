@@ -3,13 +3,12 @@
 // and the command line (cli) both drive a *Desk, so an account signed in once serves
 // both and the two never disagree about what an account's status is.
 //
-// A Desk's I/O sits behind small seams given in Deps (kubelogin style): the
-// configuration store, the profile-secret store, the shared identity.TokenCache
-// (persisted by storage through its CacheHook), the browser opener, the HTTP client and
-// the clock; tests hand in fakes. The real parts are built here too, by OpenDir (with
-// StorageConfig and KeyringSecrets, the adapters over storage's config.json and
-// keyring): those files, and narrow.go's view of storage's cache index, are the only
-// ones that import storage, and main calls OpenDir. Nothing here imports ui or Fyne.
+// A Desk's I/O sits behind small interfaces declared here and given in Deps (kubelogin
+// style): ConfigStore, SecretStore, CacheIndex and RefreshLocker, the shared
+// identity.TokenCache (persisted through its CacheHook), the browser opener, the HTTP
+// client and the clock; tests hand in fakes. Nothing here imports storage, ui or Fyne:
+// internal/app builds the real parts (storage's config.json, keyring and encrypted
+// cache) and adapts them to these interfaces, and main calls it.
 // Rules shared with other packages are called, not copied: identity.CheckAuthority for
 // provider URLs, loopback.CheckRedirectURI for redirect URIs, and identity's own
 // discovery (ClientApplication.Discover) when a profile is added.

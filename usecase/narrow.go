@@ -3,18 +3,38 @@ package usecase
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
-	"github.com/tokendesk/tokendesk/storage"
 )
 
-// narrowStore is what a short-lived Desk (ShortLived) reads the cache through:
-// storage's CacheStore, whose index lists the accounts without their tokens and whose
+// CacheIndex is what a short-lived Desk (Deps.Index) reads the cache through: a store
+// (storage's CacheStore) whose index lists the accounts without their tokens and whose
 // per-account records let a command about one account decrypt only that account.
-type narrowStore interface {
-	Summaries(ctx context.Context) ([]storage.AccountSummary, error)
+type CacheIndex interface {
+	// Summaries lists every cached account from the index alone.
+	Summaries(ctx context.Context) ([]AccountSummary, error)
+	// AccountsView is a hook over the accounts only, without tokens.
 	AccountsView() identity.CacheHook
+	// AccountsHook is a hook over the named accounts with all their tokens, and the
+	// entries no account owns.
 	AccountsHook(homeAccountIDs ...string) identity.CacheHook
+}
+
+// AccountSummary is one cached account as the index describes it.
+type AccountSummary struct {
+	// Key is "<home account id>-<environment>", lower-cased: the account's key.
+	Key string
+	// HomeAccountID identifies the account (lower-cased).
+	HomeAccountID string
+	// Usernames are the usernames of the account's Account entries (one per tenant).
+	Usernames []string
+	// Accounts counts the account's Account entries.
+	Accounts int
+	// LatestExpiry is when its longest-lived access token expires (zero: none cached).
+	LatestExpiry time.Time
+	// HasRefreshToken tells whether a refresh token is cached.
+	HasRefreshToken bool
 }
 
 // listDesk is d over a cache holding only the accounts (from the index), with token

@@ -4,42 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/tokendesk/tokendesk/storage"
 )
 
 // ErrNoSecretStore is returned when a profile needs an installed-app secret but the
 // Desk has nowhere to keep one (no OS keyring).
 var ErrNoSecretStore = errors.New("usecase: no keyring to keep the profile's client secret in")
 
+// ErrNoSecret is what a SecretStore returns (or wraps) when it keeps no secret for a
+// profile.
+var ErrNoSecret = errors.New("usecase: no client secret kept for the profile")
+
 // SecretStore keeps profiles' installed-app secrets. The OS keyring is the one place
-// they go (KeyringSecrets), never the configuration file.
+// they go (internal/app's KeyringSecrets), never the configuration file.
 type SecretStore interface {
-	// ProfileSecret returns the secret kept for profile (storage.ErrNotFound if none).
+	// ProfileSecret returns the secret kept for profile (ErrNoSecret if none).
 	ProfileSecret(profile string) (string, error)
-	// SetProfileSecret keeps secret for profile; "" deletes it.
+	// SetProfileSecret keeps secret for profile; "" deletes it (none kept is no error).
 	SetProfileSecret(profile, secret string) error
-}
-
-// KeyringSecrets is the SecretStore over kr (storage's keyring entries
-// "profile-secret:<name>" of service "tokendesk").
-func KeyringSecrets(kr storage.Keyring) SecretStore { return keyringSecrets{kr} }
-
-type keyringSecrets struct{ kr storage.Keyring }
-
-func (k keyringSecrets) ProfileSecret(profile string) (string, error) {
-	return storage.ProfileSecret(k.kr, profile)
-}
-
-func (k keyringSecrets) SetProfileSecret(profile, secret string) error {
-	if secret == "" {
-		err := storage.DeleteProfileSecret(k.kr, profile)
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil
-		}
-		return err
-	}
-	return storage.SetProfileSecret(k.kr, profile, secret)
 }
 
 // profileSecret reads profile's secret for its client, with an error that says how to
@@ -49,7 +30,7 @@ func profileSecret(store SecretStore, profile string) (string, error) {
 		return "", fmt.Errorf("profile %q: %w", profile, ErrNoSecretStore)
 	}
 	secret, err := store.ProfileSecret(profile)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && secret == "") {
+	if errors.Is(err, ErrNoSecret) || (err == nil && secret == "") {
 		return "", fmt.Errorf("%w: profile %q needs its client secret; set it with `tokendesk profiles set-secret %q`",
 			ErrProfileInvalid, profile, profile)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/internal/app"
 	"github.com/tokendesk/tokendesk/internal/testenv"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
@@ -14,7 +15,7 @@ import (
 // openDesk opens dir the way main does.
 func openDesk(t *testing.T, dir string) *usecase.Desk {
 	t.Helper()
-	st, err := usecase.OpenDir(dir, storage.SystemKeyring(3*time.Second), nil)
+	st, err := app.OpenDir(dir, storage.SystemKeyring(3*time.Second), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,32 +1,41 @@
-package usecase
+// Package app is Tokendesk's one wiring point: it builds the Desk the window and the
+// CLI drive from the real parts, namely config.json, the encrypted token cache with
+// its key in the OS keyring, the refresh locks and the CA bundle in the profile
+// directory (storage), and identity's clients through usecase. usecase declares the
+// interfaces it needs (ConfigStore, SecretStore, CacheIndex, RefreshLocker) and never
+// imports storage; the adapters between the two live here. main calls OpenDir.
+package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/storage"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // StorageConfig is the ConfigStore over storage's config.json in dir: the one the window
 // and the CLI share. Fields the use cases do not know (clipboard timeout, plaintext
 // opt-in, a profile's keyring secret flag) are kept as they are on Save.
-func StorageConfig(dir string) ConfigStore { return &storageConfig{dir: dir} }
+func StorageConfig(dir string) usecase.ConfigStore { return &storageConfig{dir: dir} }
 
 type storageConfig struct{ dir string }
 
-func (c *storageConfig) Load(ctx context.Context) (Settings, error) {
+func (c *storageConfig) Load(ctx context.Context) (usecase.Settings, error) {
 	cfg, err := storage.LoadConfig(c.dir)
 	if err != nil {
-		return Settings{}, err
+		return usecase.Settings{}, err
 	}
 	return settingsOf(cfg), nil
 }
 
 // Update is storage's locked read-modify-write of config.json.
-func (c *storageConfig) Update(ctx context.Context, change func(*Settings) error) error {
+func (c *storageConfig) Update(ctx context.Context, change func(*usecase.Settings) error) error {
 	return storage.UpdateConfig(ctx, c.dir, func(cfg *storage.Config) error {
 		s := settingsOf(cfg)
 		if err := change(&s); err != nil {
@@ -38,15 +47,15 @@ func (c *storageConfig) Update(ctx context.Context, change func(*Settings) error
 }
 
 // Save replaces what Settings hold, keeping the rest of the file.
-func (c *storageConfig) Save(ctx context.Context, s Settings) error {
-	return c.Update(ctx, func(cur *Settings) error {
+func (c *storageConfig) Save(ctx context.Context, s usecase.Settings) error {
+	return c.Update(ctx, func(cur *usecase.Settings) error {
 		*cur = s
 		return nil
 	})
 }
 
 // applySettings writes s into cfg, keeping the fields Settings do not carry.
-func applySettings(cfg *storage.Config, s Settings) {
+func applySettings(cfg *storage.Config, s usecase.Settings) {
 	cfg.Profiles = cfg.Profiles[:0]
 	for _, p := range s.Profiles {
 		sp := storage.Profile{
@@ -82,10 +91,10 @@ func applySettings(cfg *storage.Config, s Settings) {
 
 // settingsOf converts storage's configuration. A profile's scopes on offer are its
 // favourite scopes followed by its sign-in (default) scopes.
-func settingsOf(cfg *storage.Config) Settings {
-	var s Settings
+func settingsOf(cfg *storage.Config) usecase.Settings {
+	var s usecase.Settings
 	for _, sp := range cfg.EffectiveProfiles() {
-		s.Profiles = append(s.Profiles, Profile{
+		s.Profiles = append(s.Profiles, usecase.Profile{
 			Name:            sp.Name,
 			Authority:       sp.Authority,
 			Issuer:          sp.Issuer,
@@ -98,13 +107,13 @@ func settingsOf(cfg *storage.Config) Settings {
 		})
 	}
 	for _, f := range cfg.AccountFavourites {
-		s.Favourites = append(s.Favourites, Favourites{HomeAccountID: f.HomeAccountID, Environment: f.Environment, Scopes: slices.Clone(f.Scopes)})
+		s.Favourites = append(s.Favourites, usecase.Favourites{HomeAccountID: f.HomeAccountID, Environment: f.Environment, Scopes: slices.Clone(f.Scopes)})
 	}
 	for _, n := range cfg.AccountNames {
-		s.Names = append(s.Names, AccountName{HomeAccountID: n.HomeAccountID, Environment: n.Environment, Username: n.Username, Name: n.Name})
+		s.Names = append(s.Names, usecase.AccountName{HomeAccountID: n.HomeAccountID, Environment: n.Environment, Username: n.Username, Name: n.Name})
 	}
 	for _, h := range cfg.CredentialHosts {
-		s.CredentialHosts = append(s.CredentialHosts, CredentialHost{Host: h.Host, Scope: h.Scope, Profile: h.Profile, Account: h.Account})
+		s.CredentialHosts = append(s.CredentialHosts, usecase.CredentialHost{Host: h.Host, Scope: h.Scope, Profile: h.Profile, Account: h.Account})
 	}
 	for _, a := range cfg.RefusedRefresh {
 		s.Refused = append(s.Refused, identity.Account{HomeAccountID: a.HomeAccountID, Environment: a.Environment})
@@ -112,24 +121,29 @@ func settingsOf(cfg *storage.Config) Settings {
 	return s
 }
 
-// DirOption changes the Deps OpenDir builds its Desk from.
-type DirOption func(*Deps)
+// DirOption changes how OpenDir builds its Desk.
+type DirOption func(*dirOptions)
 
-// WithTokenTimeout bounds each Token call of the Desk (Deps.Timeout): the window's own
-// limit, since no user waits a minute for a copied token.
-func WithTokenTimeout(d time.Duration) DirOption { return func(deps *Deps) { deps.Timeout = d } }
+type dirOptions struct {
+	timeout    time.Duration
+	shortLived bool
+}
+
+// WithTokenTimeout bounds each Token call of the Desk (usecase.Deps.Timeout): the
+// window's own limit, since no user waits a minute for a copied token.
+func WithTokenTimeout(d time.Duration) DirOption { return func(o *dirOptions) { o.timeout = d } }
 
 // ShortLived is for a process that runs one command and exits (the CLI): account
 // listings are read from the cache's index, which holds no token, and a command about
 // one account (token, scopes, sign-out) decrypts that account's records only, so a
 // command's cost does not grow with the number of accounts cached. A long-running
 // process (the window) holds the whole cache instead and omits it.
-func ShortLived() DirOption { return func(deps *Deps) { deps.shortLived = true } }
+func ShortLived() DirOption { return func(o *dirOptions) { o.shortLived = true } }
 
 // Stored is a Desk over a Tokendesk profile directory, with the storage parts the app
 // needs besides (the configuration for its own settings, the store for notices).
 type Stored struct {
-	Desk   *Desk
+	Desk   *usecase.Desk
 	Config *storage.Config
 	Store  *storage.CacheStore
 	Cache  *identity.TokenCache
@@ -177,7 +191,11 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOpt
 		return nil, err
 	}
 	cache := identity.NewTokenCache(identity.WithCacheHook(store))
-	deps := Deps{Config: StorageConfig(dir), Cache: cache, Logger: log, RefreshLocks: locks}
+	var o dirOptions
+	for _, opt := range dirOpts {
+		opt(&o)
+	}
+	deps := usecase.Deps{Config: StorageConfig(dir), Cache: cache, Logger: log, RefreshLocks: locks, Timeout: o.timeout}
 	if cfg.CABundle != "" {
 		if deps.RootCAs, err = storage.LoadCABundle(cfg.CABundle); err != nil {
 			return nil, err
@@ -186,15 +204,12 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOpt
 	if kr != nil {
 		deps.Secrets = KeyringSecrets(kr)
 	}
-	for _, o := range dirOpts {
-		o(&deps)
+	if o.shortLived {
+		deps.Index = cacheIndex{store}
 	}
-	desk, err := New(deps)
+	desk, err := usecase.New(deps)
 	if err != nil {
 		return nil, err
-	}
-	if deps.shortLived {
-		desk.narrow = store
 	}
 	return &Stored{Desk: desk, Config: cfg, Store: store, Cache: cache, dirNotice: dirNotice}, nil
 }
@@ -210,4 +225,45 @@ func (s *Stored) Probe(ctx context.Context) ([]storage.Notice, error) {
 		return nil, err
 	}
 	return s.Notices(), nil
+}
+
+// cacheIndex is the usecase.CacheIndex over storage's CacheStore.
+type cacheIndex struct{ *storage.CacheStore }
+
+func (c cacheIndex) Summaries(ctx context.Context) ([]usecase.AccountSummary, error) {
+	sums, err := c.CacheStore.Summaries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]usecase.AccountSummary, len(sums))
+	for i, s := range sums {
+		out[i] = usecase.AccountSummary{Key: s.Key, HomeAccountID: s.HomeAccountID, Usernames: s.Usernames,
+			Accounts: s.Accounts, LatestExpiry: s.LatestExpiry, HasRefreshToken: s.HasRefreshToken}
+	}
+	return out, nil
+}
+
+// KeyringSecrets is the usecase.SecretStore over kr (storage's keyring entries
+// "profile-secret:<name>" of service "tokendesk").
+func KeyringSecrets(kr storage.Keyring) usecase.SecretStore { return keyringSecrets{kr} }
+
+type keyringSecrets struct{ kr storage.Keyring }
+
+func (k keyringSecrets) ProfileSecret(profile string) (string, error) {
+	secret, err := storage.ProfileSecret(k.kr, profile)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", fmt.Errorf("%w: %w", usecase.ErrNoSecret, err)
+	}
+	return secret, err
+}
+
+func (k keyringSecrets) SetProfileSecret(profile, secret string) error {
+	if secret == "" {
+		err := storage.DeleteProfileSecret(k.kr, profile)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return storage.SetProfileSecret(k.kr, profile, secret)
 }

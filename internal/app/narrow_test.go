@@ -1,4 +1,4 @@
-package usecase
+package app
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tokendesk/tokendesk/storage"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // mapKeyring is an in-memory storage.Keyring.
@@ -84,7 +85,7 @@ func TestShortLivedDeskMatchesFullDesk(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	open := func(opts ...DirOption) *Desk {
+	open := func(opts ...DirOption) *usecase.Desk {
 		st, err := OpenDir(dir, kr, nil, opts...)
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +111,7 @@ func TestShortLivedDeskMatchesFullDesk(t *testing.T) {
 			t.Fatalf("account %d: short-lived %+v, full %+v", i, g, w)
 		}
 	}
-	if got[2].Status != StatusExpiredRefreshable || got[1].Status != StatusValid {
+	if got[2].Status != usecase.StatusExpiredRefreshable || got[1].Status != usecase.StatusValid {
 		t.Fatalf("statuses %v %v", got[1].Status, got[2].Status)
 	}
 
@@ -118,7 +119,7 @@ func TestShortLivedDeskMatchesFullDesk(t *testing.T) {
 	if err != nil || acc.Key != "uid3.utid-login.microsoftonline.com" {
 		t.Fatalf("FindAccount: %+v, %v", acc, err)
 	}
-	if _, err := short.FindAccount(ctx, "nobody@contoso.example", ""); !errors.Is(err, ErrNoAccount) {
+	if _, err := short.FindAccount(ctx, "nobody@contoso.example", ""); !errors.Is(err, usecase.ErrNoAccount) {
 		t.Fatalf("FindAccount of nobody: %v", err)
 	}
 	res, err := short.Token(ctx, acc.Key, []string{"User.Read"}, false)
@@ -136,7 +137,7 @@ func TestShortLivedDeskMatchesFullDesk(t *testing.T) {
 	if err != nil || len(after) != 4 {
 		t.Fatalf("after sign-out: %v, %d accounts", err, len(after))
 	}
-	keys := map[string]Status{}
+	keys := map[string]usecase.Status{}
 	for _, a := range after {
 		keys[a.Key] = a.Status
 	}
@@ -144,7 +145,7 @@ func TestShortLivedDeskMatchesFullDesk(t *testing.T) {
 		t.Fatal("signed-out account still listed")
 	}
 	for k, st := range maps.All(keys) {
-		if k != "uid2.utid-login.microsoftonline.com" && st != StatusValid {
+		if k != "uid2.utid-login.microsoftonline.com" && st != usecase.StatusValid {
 			t.Fatalf("%s lost its token: %v", k, st)
 		}
 	}

@@ -1,4 +1,4 @@
-package usecase
+package app
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/testenv"
 	"github.com/tokendesk/tokendesk/storage"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // TestProviderInstalledAppSecret: a profile whose client must send a secret cannot
@@ -25,16 +26,16 @@ func TestProviderInstalledAppSecret(t *testing.T) {
 
 	name := "installed-" + time.Now().Format("150405.000000000")
 	t.Cleanup(func() { _ = keyring.Delete(storage.KeyringService, "profile-secret:"+name) })
-	cfg := NewMemoryConfig(Profile{Name: name, Issuer: p.Issuer, ClientID: p.InstalledClientID,
+	cfg := usecase.NewMemoryConfig(usecase.Profile{Name: name, Issuer: p.Issuer, ClientID: p.InstalledClientID,
 		RedirectURI: "http://127.0.0.1/", Scopes: []string{testScope}, SecretInKeyring: true})
-	d, err := New(Deps{Config: cfg, Cache: identity.NewTokenCache(),
+	d, err := usecase.New(usecase.Deps{Config: cfg, Cache: identity.NewTokenCache(),
 		Secrets: KeyringSecrets(storage.SystemKeyring(storage.DefaultKeyringTimeout))})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	opener, _ := scriptedBrowser(p, "ivan")
-	if _, err := d.SignIn(ctx, name, SignInOptions{Opener: opener}); !errors.Is(err, ErrProfileInvalid) {
+	if _, err := d.SignIn(ctx, name, usecase.SignInOptions{Opener: opener}); !errors.Is(err, usecase.ErrProfileInvalid) {
 		t.Fatalf("sign-in with the secret missing: want ErrProfileInvalid, got %v", err)
 	}
 
@@ -50,7 +51,7 @@ func TestProviderInstalledAppSecret(t *testing.T) {
 	}
 
 	opener, browserErr := scriptedBrowser(p, "ivan")
-	v, err := d.SignIn(ctx, name, SignInOptions{Opener: opener})
+	v, err := d.SignIn(ctx, name, usecase.SignInOptions{Opener: opener})
 	if err != nil {
 		t.Fatalf("sign-in with the secret: %v (browser: %v)", err, <-browserErr)
 	}

@@ -1,4 +1,4 @@
-package usecase
+package app
 
 import (
 	"context"
@@ -18,12 +18,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/storage"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // privateCA makes a CA and a certificate for 127.0.0.1 signed by it, as a corporate
@@ -84,7 +84,7 @@ func TestCABundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	open := func(caBundle string) *Desk {
+	open := func(caBundle string) *usecase.Desk {
 		home := t.TempDir()
 		err := storage.SaveConfig(home, &storage.Config{AllowPlaintextCache: true, CABundle: caBundle,
 			Profiles: []storage.Profile{{Name: "corp", Issuer: srv.URL, ClientID: "c"}}})
@@ -97,12 +97,12 @@ func TestCABundle(t *testing.T) {
 		}
 		return st.Desk
 	}
-	signIn := func(d *Desk) error {
-		_, err := d.SignInWithDeviceCode(ctx, "corp", DeviceCodeOptions{OnCode: func(DeviceCode) {}})
+	signIn := func(d *usecase.Desk) error {
+		_, err := d.SignInWithDeviceCode(ctx, "corp", usecase.DeviceCodeOptions{OnCode: func(usecase.DeviceCode) {}})
 		return err
 	}
-	addProfile := func(d *Desk) error {
-		return d.AddProfile(ctx, Profile{Name: "corp again", Issuer: srv.URL, ClientID: "c2"})
+	addProfile := func(d *usecase.Desk) error {
+		return d.AddProfile(ctx, usecase.Profile{Name: "corp again", Issuer: srv.URL, ClientID: "c2"})
 	}
 
 	trusted := open(bundle)
@@ -144,39 +144,5 @@ func TestCABundleMistakes(t *testing.T) {
 	var ce *storage.ConfigError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "ca_bundle") {
 		t.Errorf("relative ca_bundle: %v, want a ConfigError naming ca_bundle", err)
-	}
-}
-
-// The Desk's own client (discovery checks, userinfo with an access token) follows
-// identity's redirect policy: nothing reaches another origin.
-func TestDeskClientRedirects(t *testing.T) {
-	var sinkHits atomic.Int32
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sinkHits.Add(1) }))
-	defer sink.Close()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/away":
-			http.Redirect(w, r, sink.URL+"/userinfo", http.StatusTemporaryRedirect)
-		case "/here":
-			http.Redirect(w, r, "/doc", http.StatusFound)
-		default:
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"ok":true}`))
-		}
-	}))
-	defer srv.Close()
-	d, err := New(Deps{Config: NewMemoryConfig(), Cache: identity.NewTokenCache()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v map[string]any
-	if err := d.getJSON(context.Background(), srv.URL+"/away", "an-access-token", &v); !errors.Is(err, identity.ErrRedirectRefused) {
-		t.Errorf("cross-origin redirect with a bearer token: %v, want ErrRedirectRefused", err)
-	}
-	if n := sinkHits.Load(); n != 0 {
-		t.Errorf("the other origin got %d requests", n)
-	}
-	if err := d.getJSON(context.Background(), srv.URL+"/here", "", &v); err != nil || v["ok"] != true {
-		t.Errorf("same-origin redirect: %v %v", err, v)
 	}
 }
