@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -63,7 +62,7 @@ func runCLI(log *slog.Logger, args []string) int {
 	// One command per process: read only the accounts the command is about.
 	// Every command's token requests are bounded (git's credential helper, the az link);
 	// `token --timeout` sets its own deadline, which wins.
-	st, err := open(log, app.ShortLived(), app.WithTokenTimeout(cli.DefaultTokenTimeout))
+	st, err := app.Open(log, app.ShortLived(), app.WithTokenTimeout(cli.DefaultTokenTimeout))
 	if err != nil {
 		return cli.RunUnavailable(ctx, args, os.Stdin, os.Stdout, os.Stderr, err)
 	}
@@ -75,17 +74,6 @@ func runCLI(log *slog.Logger, args []string) int {
 		fmt.Fprintln(os.Stderr, "tokendesk:", n.Message)
 	}
 	return code
-}
-
-// open builds storage, the identity cache and the use cases over the profile directory
-// (TOKENDESK_HOME, else the user config directory). The keyring is asked for at most
-// 3 s per call: go-keyring has no timeout of its own.
-func open(log *slog.Logger, opts ...app.DirOption) (*app.Stored, error) {
-	dir, err := storage.DefaultDir()
-	if err != nil {
-		return nil, err
-	}
-	return app.OpenDir(dir, storage.SystemKeyring(3*time.Second), log, opts...)
 }
 
 // windowTokenTimeout bounds each token the window or tray asks for (the CLI has its
@@ -138,7 +126,7 @@ func runWindow(log *slog.Logger) {
 		os.Exit(0)
 	}()
 
-	st, err := open(log, app.WithTokenTimeout(windowTokenTimeout))
+	st, err := app.Open(log, app.WithTokenTimeout(windowTokenTimeout))
 	if err != nil {
 		startupError(a, log, err)
 		return
@@ -160,8 +148,7 @@ func runWindow(log *slog.Logger) {
 	}
 	// Other processes (the CLI, a second window) change the same files: the window
 	// and tray follow them.
-	dir := filepath.Dir(st.Store.Path())
-	opts.Watch = func(ctx context.Context, onChange func()) error { return storage.Watch(ctx, dir, onChange) }
+	opts.Watch = st.Watch
 	u := ui.New(a, st.Desk, opts)
 	u.InstallTray()
 	trace("window-built")
@@ -188,7 +175,7 @@ func runWindow(log *slog.Logger) {
 			for _, n := range notices {
 				u.ShowNotice("Token cache", n.Message)
 			}
-			offerAzureCLI(u, st.Desk, log)
+			offerAzureCLI(u, st.Desk, st.Dir, log)
 		})
 	})
 	u.Window().ShowAndRun()
@@ -198,11 +185,7 @@ func runWindow(log *slog.Logger) {
 // offerAzureCLI offers, once per Tokendesk directory, to import the accounts Azure CLI
 // keeps on this machine: the default profile signs in as Azure CLI, so its refresh
 // tokens give tokens at once, without a browser.
-func offerAzureCLI(u *ui.UI, desk *usecase.Desk, log *slog.Logger) {
-	dir, err := storage.DefaultDir()
-	if err != nil {
-		return
-	}
+func offerAzureCLI(u *ui.UI, desk *usecase.Desk, dir string, log *slog.Logger) {
 	path, ok := usecase.PendingAzureCLIImport(dir, os.Getenv)
 	if !ok {
 		return

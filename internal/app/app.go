@@ -147,6 +147,8 @@ type Stored struct {
 	Config *storage.Config
 	Store  *storage.CacheStore
 	Cache  *identity.TokenCache
+	// Dir is the profile directory.
+	Dir string
 
 	// dirNotice says what SecureDir did to (or found about) the directory, if anything.
 	dirNotice *storage.Notice
@@ -160,6 +162,27 @@ func (s *Stored) Notices() []storage.Notice {
 		out = append(out, *s.dirNotice)
 	}
 	return append(out, s.Store.Notices()...)
+}
+
+// KeyringTimeout bounds each call to the OS keyring: go-keyring has no timeout of its
+// own, and a hung Secret Service must not hang the window or a CLI command.
+const KeyringTimeout = 3 * time.Second
+
+// Open is OpenDir over the user's Tokendesk directory (TOKENDESK_HOME, else the user
+// config directory, storage.DefaultDir) with the system keyring, each call bounded by
+// KeyringTimeout: what the window and the CLI run on.
+func Open(log *slog.Logger, opts ...DirOption) (*Stored, error) {
+	dir, err := storage.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	return OpenDir(dir, storage.SystemKeyring(KeyringTimeout), log, opts...)
+}
+
+// Watch calls onChange whenever another process (the CLI, a second window) changes
+// the stored accounts or settings in s.Dir, until ctx ends (storage.Watch).
+func (s *Stored) Watch(ctx context.Context, onChange func()) error {
+	return storage.Watch(ctx, s.Dir, onChange)
 }
 
 // OpenDir builds a Desk over the profile directory dir the way Tokendesk runs: its
@@ -211,7 +234,7 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOpt
 	if err != nil {
 		return nil, err
 	}
-	return &Stored{Desk: desk, Config: cfg, Store: store, Cache: cache, dirNotice: dirNotice}, nil
+	return &Stored{Desk: desk, Config: cfg, Store: store, Cache: cache, Dir: dir, dirNotice: dirNotice}, nil
 }
 
 // Probe reads the cache once, so a missing keyring, a locked cache or a damaged file is
