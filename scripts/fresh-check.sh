@@ -11,6 +11,11 @@
 #   FRESH_ROOT=DIR    build the root there (default: a new directory under /var/tmp)
 #   FRESH_KEEP=1      keep the root afterwards (it is removed otherwise)
 #   FRESH_SHOT=PATH   where the window's screenshot goes (default bin/fresh-window.png)
+#   FRESH_STEPS=...   the steps to run (default "clone bootstrap configure test run");
+#                     FRESH_ROOT=DIR FRESH_KEEP=1 FRESH_STEPS=run reruns make run in a
+#                     root kept from an earlier check
+# A failing make test does not stop the check: make run is still tried, and the check
+# fails at the end, naming the steps that failed.
 set -Eeuo pipefail
 trap 'echo "fresh-check: failed: \`$BASH_COMMAND\` exited $? (scripts/fresh-check.sh line $LINENO)" >&2' ERR
 
@@ -45,15 +50,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-declare -a report
+declare -a report failed
+steps=" ${FRESH_STEPS:-clone bootstrap configure test run} "
+# step runs one step (its id must be in $steps), timing it; a failure is reported
+# with the time it took and returned.
 step() {
-	local name=$1 start=$SECONDS
-	shift
+	local id=$1 name=$2 start=$SECONDS rc=0
+	shift 2
+	[[ $steps == *" $id "* ]] || return 0
 	echo "fresh-check: == $name"
-	"$@"
-	local took=$((SECONDS - start))
-	report+=("$(printf '%-44s %4d s (%dm%02ds)' "$name" "$took" $((took / 60)) $((took % 60)))")
-	echo "fresh-check: == $name: ${took} s"
+	"$@" || rc=$?
+	local took=$((SECONDS - start)) verdict=""
+	((rc == 0)) || verdict="  FAILED (exit $rc)"
+	report+=("$(printf '%-44s %4d s (%dm%02ds)%s' "$name" "$took" $((took / 60)) $((took % 60)) "$verdict")")
+	echo "fresh-check: == $name: ${took} s$verdict"
+	return $rc
 }
 
 bootstrap() {
@@ -146,13 +157,22 @@ make_run() {
 
 total=$SECONDS
 echo "fresh-check: commit $commit in $root"
-step "git clone" clone
-step "mmdebstrap --variant=required bookworm" bootstrap
-step "hosts, CA, npm and Go settings, Go toolchain" configure
-move_clone
-step "make test (deps, cold build, every test)" make_test
-step "make run until the window shows" make_run
+# The root's own steps stop the check when they fail; make test and make run are
+# both tried.
+step clone "git clone" clone
+step bootstrap "mmdebstrap --variant=required bookworm" bootstrap
+step configure "hosts, CA, npm and Go settings, Go toolchain" configure
+if [[ $steps == *" clone "* ]]; then
+	move_clone
+fi
+step test "make test (deps, cold build, every test)" make_test || failed+=("make test")
+step run "make run until the window shows" make_run || failed+=("make run")
 took=$((SECONDS - total))
-echo "fresh-check: passed. Wall time per step:"
+if ((${#failed[@]} == 0)); then
+	echo "fresh-check: passed. Wall time per step:"
+else
+	echo "fresh-check: FAILED: ${failed[*]}. Wall time per step:"
+fi
 printf '  %s\n' "${report[@]}"
 printf '  %-44s %4d s (%dm%02ds)\n' "total" "$took" $((took / 60)) $((took % 60))
+if ((${#failed[@]})); then exit 1; fi
