@@ -50,7 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-declare -a report failed
+report=()
+failed=()
 steps=" ${FRESH_STEPS:-clone bootstrap configure test run} "
 # step runs one step (its id must be in $steps), timing it; a failure is reported
 # with the time it took and returned.
@@ -156,7 +157,11 @@ make_run() {
 }
 
 total=$SECONDS
-echo "fresh-check: commit $commit in $root"
+if [[ $steps == *" clone "* ]]; then
+	echo "fresh-check: commit $commit in $root"
+else
+	echo "fresh-check: in $root, at commit $(git -C "$root/root/tokendesk" rev-parse HEAD 2>/dev/null || echo '(no clone)')"
+fi
 # The root's own steps stop the check when they fail; make test and make run are
 # both tried.
 step clone "git clone" clone
