@@ -24,22 +24,6 @@ func localProfile(p *testenv.OIDCProvider) Profile {
 		RedirectURI: "http://127.0.0.1/", Scopes: []string{testScope}}
 }
 
-// scriptedBrowser returns an Opener that signs username in at p without a browser,
-// and a channel with its result.
-func scriptedBrowser(p *testenv.OIDCProvider, username string) (Opener, <-chan error) {
-	errc := make(chan error, 1)
-	return func(ctx context.Context, authURL string) error {
-		// identity wants the opener back once the page is "shown"; the scripted user
-		// then signs in on its own time, as a real one would.
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			errc <- p.LoginAndDeliver(ctx, authURL, username)
-		}()
-		return nil
-	}, errc
-}
-
 func newProviderDesk(t *testing.T, cfg ConfigStore, cache *identity.TokenCache) *Desk {
 	t.Helper()
 	d, err := New(Deps{Config: cfg, Cache: cache})
@@ -54,7 +38,7 @@ func TestProviderSignInTokenSignOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), identity.NewTokenCache())
-	opener, browserErr := scriptedBrowser(p, "alice")
+	opener, browserErr := p.Opener("alice")
 	var authURL string
 	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener, OnAuthURL: func(u string) { authURL = u }})
 	if err != nil {
@@ -112,7 +96,7 @@ func TestProviderStatusAndInteractionRequired(t *testing.T) {
 	defer cancel()
 	cache := identity.NewTokenCache()
 	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), cache)
-	opener, browserErr := scriptedBrowser(p, "erin")
+	opener, browserErr := p.Opener("erin")
 	v, err := d.SignIn(ctx, "Local", SignInOptions{Opener: opener})
 	if err != nil {
 		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
@@ -227,7 +211,7 @@ func TestProviderScopeAddedLater(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	d := newProviderDesk(t, NewMemoryConfig(localProfile(p)), identity.NewTokenCache())
-	opener, browserErr := scriptedBrowser(p, "lena")
+	opener, browserErr := p.Opener("lena")
 	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener})
 	if err != nil {
 		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
@@ -245,7 +229,7 @@ func TestProviderScopeAddedLater(t *testing.T) {
 		t.Errorf("error text %q", err)
 	}
 
-	opener, browserErr = scriptedBrowser(p, "lena")
+	opener, browserErr = p.Opener("lena")
 	var authURL string
 	res, err := d.SignInForScopes(ctx, v.Key, need.Scopes, need.Claims, SignInOptions{Opener: opener, OnAuthURL: func(u string) { authURL = u }})
 	if err != nil {
@@ -290,7 +274,7 @@ func TestProviderShortLivedTokenFromCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opener, browserErr := scriptedBrowser(p, "nora")
+	opener, browserErr := p.Opener("nora")
 	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener})
 	if err != nil {
 		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
@@ -418,7 +402,7 @@ func TestProviderRefusedRefreshStatus(t *testing.T) {
 	cfg := NewMemoryConfig(localProfile(p))
 	cache := identity.NewTokenCache()
 	d := newProviderDesk(t, cfg, cache)
-	opener, browserErr := scriptedBrowser(p, "pia")
+	opener, browserErr := p.Opener("pia")
 	v, err := d.SignIn(ctx, "", SignInOptions{Opener: opener})
 	if err != nil {
 		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)
@@ -443,7 +427,7 @@ func TestProviderRefusedRefreshStatus(t *testing.T) {
 	if err != nil || a.Status != StatusRefreshRefused || a.Status.String() != "refresh token refused" {
 		t.Fatalf("status after the refusal: %v (%v), want %v", a.Status, err, StatusRefreshRefused)
 	}
-	opener, browserErr = scriptedBrowser(p, "pia")
+	opener, browserErr = p.Opener("pia")
 	if _, err := d.SignIn(ctx, "", SignInOptions{Opener: opener, LoginHint: "pia"}); err != nil {
 		t.Fatalf("SignIn again: %v (browser: %v)", err, <-browserErr)
 	}

@@ -20,22 +20,6 @@ func localProfile(p *testenv.OIDCProvider) usecase.Profile {
 		RedirectURI: "http://127.0.0.1/", Scopes: []string{testScope}}
 }
 
-// scriptedBrowser returns an Opener that signs username in at p without a browser,
-// and a channel with its result.
-func scriptedBrowser(p *testenv.OIDCProvider, username string) (usecase.Opener, <-chan error) {
-	errc := make(chan error, 1)
-	return func(ctx context.Context, authURL string) error {
-		// identity wants the opener back once the page is "shown"; the scripted user
-		// then signs in on its own time, as a real one would.
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			errc <- p.LoginAndDeliver(ctx, authURL, username)
-		}()
-		return nil
-	}, errc
-}
-
 // TestProviderPersistentCache signs in through one Desk over the encrypted storage
 // cache (key in the real keyring) and config.json, then reads the account and a cached
 // token through a second Desk, as the CLI does while the window is open.
@@ -59,7 +43,7 @@ func TestProviderPersistentCache(t *testing.T) {
 	if err := window.AddProfile(ctx, localProfile(p)); err != nil {
 		t.Fatal(err)
 	}
-	opener, browserErr := scriptedBrowser(p, "carol")
+	opener, browserErr := p.Opener("carol")
 	v, err := window.SignIn(ctx, "Local", usecase.SignInOptions{Opener: opener})
 	if err != nil {
 		t.Fatalf("SignIn: %v (browser: %v)", err, <-browserErr)

@@ -34,7 +34,7 @@ func TestProviderInstalledAppSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opener, _ := scriptedBrowser(p, "ivan")
+	opener, _ := p.Opener("ivan")
 	if _, err := d.SignIn(ctx, name, usecase.SignInOptions{Opener: opener}); !errors.Is(err, usecase.ErrProfileInvalid) {
 		t.Fatalf("sign-in with the secret missing: want ErrProfileInvalid, got %v", err)
 	}
@@ -50,7 +50,7 @@ func TestProviderInstalledAppSecret(t *testing.T) {
 		t.Fatalf("profile not marked as needing its secret: %+v, %v", s.Profiles, err)
 	}
 
-	opener, browserErr := scriptedBrowser(p, "ivan")
+	opener, browserErr := p.Opener("ivan")
 	v, err := d.SignIn(ctx, name, usecase.SignInOptions{Opener: opener})
 	if err != nil {
 		t.Fatalf("sign-in with the secret: %v (browser: %v)", err, <-browserErr)

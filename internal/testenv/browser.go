@@ -42,6 +42,22 @@ func (p *OIDCProvider) LoginAndDeliver(ctx context.Context, authURL, username st
 	return res.deliver(ctx)
 }
 
+// Opener returns a browser opener (the func shape of usecase.Opener) that signs
+// username in at p without a browser, and a channel with that sign-in's result. It
+// returns at once, as a launched browser would; the scripted user then signs in on its
+// own time, within 30 s.
+func (p *OIDCProvider) Opener(username string) (func(ctx context.Context, authURL string) error, <-chan error) {
+	errc := make(chan error, 1)
+	return func(_ context.Context, authURL string) error {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			errc <- p.LoginAndDeliver(ctx, authURL, username)
+		}()
+		return nil
+	}, errc
+}
+
 // Abort opens authURL and cancels at the login page, as a user closing the dialog
 // would; it returns the redirect to the client carrying error=access_denied, without
 // requesting it.
