@@ -87,7 +87,7 @@ func runProfiles(ctx context.Context, e *env, args []string) error {
 	}
 	if *asJSON {
 		if profs == nil {
-			profs = []profile{}
+			profs = []profileRow{}
 		}
 		return writeJSON(e, profs)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 )
 
@@ -28,7 +29,7 @@ func TestEndToEndBinaryConcurrentConfigWriters(t *testing.T) {
 	const n = 20
 	cfg := &storage.Config{ClipboardClearSeconds: 30}
 	for i := range n {
-		cfg.Profiles = append(cfg.Profiles, storage.Profile{Name: fmt.Sprintf("p%02d", i),
+		cfg.Profiles = append(cfg.Profiles, profile.Profile{Name: fmt.Sprintf("p%02d", i),
 			Issuer: "https://issuer.example", ClientID: "c"})
 	}
 	if err := storage.SaveConfig(home, cfg); err != nil {
@@ -83,7 +84,7 @@ func TestEndToEndBinaryTightensItsDirectory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	home := filepath.Join(t.TempDir(), "tokendesk")
-	if err := storage.SaveConfig(home, &storage.Config{Profiles: []storage.Profile{{Name: "lab",
+	if err := storage.SaveConfig(home, &storage.Config{Profiles: []profile.Profile{{Name: "lab",
 		Issuer: "https://issuer.example", ClientID: "c"}}}); err != nil {
 		t.Fatal(err)
 	}

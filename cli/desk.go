@@ -65,18 +65,18 @@ func (s deskService) FindAccount(ctx context.Context, query, profile string) (ac
 	return accountOf(v), nil
 }
 
-func (s deskService) Profiles(ctx context.Context) ([]profile, error) {
+func (s deskService) Profiles(ctx context.Context) ([]profileRow, error) {
 	ps, err := s.d.Profiles(ctx)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := make([]profile, 0, len(ps))
+	out := make([]profileRow, 0, len(ps))
 	for i, p := range ps {
-		out = append(out, profile{
+		out = append(out, profileRow{
 			Name:          p.Name,
 			Authority:     p.AuthorityURL(),
 			ClientID:      p.ClientID,
-			Scopes:        p.Scopes,
+			Scopes:        p.FavouriteScopes,
 			DefaultScopes: p.SignInScopes,
 			Default:       i == 0, // usecase: the first profile is the default
 		})
@@ -210,7 +210,7 @@ func (u unavailable) Accounts(context.Context) ([]account, error) { return nil, 
 func (u unavailable) FindAccount(context.Context, string, string) (account, error) {
 	return account{}, u.err
 }
-func (u unavailable) Profiles(context.Context) ([]profile, error)            { return nil, u.err }
+func (u unavailable) Profiles(context.Context) ([]profileRow, error)         { return nil, u.err }
 func (u unavailable) SetProfileSecret(context.Context, string, string) error { return u.err }
 func (u unavailable) SignIn(context.Context, loginRequest) (account, error) {
 	return account{}, u.err

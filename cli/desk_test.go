@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/usecase"
 )
 
@@ -72,8 +73,8 @@ func TestRunUnavailableSaysWhy(t *testing.T) {
 func TestProfilesShowsBothScopeKinds(t *testing.T) {
 	desk, err := usecase.New(usecase.Deps{
 		Config: usecase.NewMemoryConfig(
-			usecase.Profile{Name: "signin-only", Issuer: "https://id.example", ClientID: "c1", SignInScopes: []string{"api://x/read"}},
-			usecase.Profile{Name: "favs-only", Issuer: "https://id2.example", ClientID: "c2", Scopes: []string{"api://y/write"}},
+			profile.Profile{Name: "signin-only", Issuer: "https://id.example", ClientID: "c1", SignInScopes: []string{"api://x/read"}},
+			profile.Profile{Name: "favs-only", Issuer: "https://id2.example", ClientID: "c2", FavouriteScopes: []string{"api://y/write"}},
 		),
 		Cache: identity.NewTokenCache(),
 	})

@@ -27,6 +27,7 @@ import (
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/app"
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -330,12 +331,12 @@ func (c cliProc) login(ctx context.Context, p *testenv.OIDCProvider, username st
 // writeConfig writes the config.json main reads: one profile for the provider.
 func writeConfig(t *testing.T, home string, p *testenv.OIDCProvider) {
 	t.Helper()
-	err := storage.SaveConfig(home, &storage.Config{Profiles: []storage.Profile{{
+	err := storage.SaveConfig(home, &storage.Config{Profiles: []profile.Profile{{
 		Name:            "lab",
 		Issuer:          p.Issuer,
 		ClientID:        p.PublicClientID,
 		RedirectURI:     "http://127.0.0.1/",
-		DefaultScopes:   e2eScopes,
+		SignInScopes:    e2eScopes,
 		FavouriteScopes: e2eScopes,
 	}}})
 	if err != nil {
@@ -629,9 +630,9 @@ func TestEndToEndZitadel(t *testing.T) {
 	testenv.RequireKeyring(t)
 	ctx := e2eContext(t)
 	home := t.TempDir()
-	err := storage.SaveConfig(home, &storage.Config{Profiles: []storage.Profile{{
+	err := storage.SaveConfig(home, &storage.Config{Profiles: []profile.Profile{{
 		Name: "zitadel", Issuer: z.Issuer, ClientID: z.ClientID, RedirectURI: z.RedirectURI,
-		DefaultScopes: []string{"email"},
+		SignInScopes: []string{"email"},
 	}}})
 	if err != nil {
 		t.Fatal(err)

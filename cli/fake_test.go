@@ -13,7 +13,7 @@ import (
 // maps, with an error to inject per method.
 type fakeService struct {
 	accounts []account
-	profiles []profile
+	profiles []profileRow
 	// tokens maps an account key to the token Token returns for it.
 	tokens map[string]token
 	// err, when set for a method name ("Token", "SignIn", …), is returned by it.
@@ -66,7 +66,7 @@ func (f *fakeService) Accounts(ctx context.Context) ([]account, error) {
 	return append([]account(nil), f.accounts...), nil
 }
 
-func (f *fakeService) Profiles(ctx context.Context) ([]profile, error) {
+func (f *fakeService) Profiles(ctx context.Context) ([]profileRow, error) {
 	if err := f.fail("Profiles"); err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ var (
 func newFake() *fakeService {
 	return &fakeService{
 		accounts: []account{alice, alice2, bob},
-		profiles: []profile{
+		profiles: []profileRow{
 			{Name: "entra", Authority: "https://login.microsoftonline.com/organizations", ClientID: "c1", Default: true},
 			{Name: "lab", Authority: "http://127.0.0.1:9", ClientID: "c2", Scopes: []string{"openid"}},
 		},

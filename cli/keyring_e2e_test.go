@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 )
 
@@ -25,7 +26,7 @@ func TestEndToEndBinaryHungKeyring(t *testing.T) {
 	home := t.TempDir()
 	cfg := &storage.Config{}
 	for i := range 5 {
-		cfg.Profiles = append(cfg.Profiles, storage.Profile{Name: fmt.Sprintf("p%d", i),
+		cfg.Profiles = append(cfg.Profiles, profile.Profile{Name: fmt.Sprintf("p%d", i),
 			Issuer: "https://issuer.example", ClientID: "c", SecretInKeyring: true})
 	}
 	if err := storage.SaveConfig(home, cfg); err != nil {

@@ -33,8 +33,8 @@ type account struct {
 	Status string `json:"status,omitempty"`
 }
 
-// profile is one configured provider (authority + client id + default scopes).
-type profile struct {
+// profileRow is one configured provider (authority + client id + default scopes).
+type profileRow struct {
 	Name      string `json:"name"`
 	Authority string `json:"authority"`
 	ClientID  string `json:"clientId"`
@@ -93,7 +93,7 @@ type service interface {
 	// No match is errNoSuchAccount; several are errAmbiguousAccount.
 	FindAccount(ctx context.Context, query, profile string) (account, error)
 	// Profiles lists the configured profiles, the default first.
-	Profiles(ctx context.Context) ([]profile, error)
+	Profiles(ctx context.Context) ([]profileRow, error)
 	// SignIn signs in through the system browser (loopback redirect). When no browser
 	// can be opened the error matches identity.ErrBrowserUnavailable.
 	SignIn(ctx context.Context, req loginRequest) (account, error)

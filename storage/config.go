@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // ConfigFileName is the app configuration inside the Tokendesk directory.
@@ -28,8 +30,8 @@ const maxConfigSize = 1 << 20
 // (SetProfileSecret).
 type Config struct {
 	// Profiles are the configured sign-in providers. When empty, the app uses
-	// DefaultProfile.
-	Profiles []Profile `json:"profiles"`
+	// profile.Default.
+	Profiles []profile.Profile `json:"profiles"`
 	// AccountFavourites are each signed-in account's favourite scopes.
 	AccountFavourites []AccountFavourites `json:"account_favourites,omitempty"`
 	// AccountNames are names a provider's userinfo endpoint gave for accounts whose
@@ -52,32 +54,6 @@ type Config struct {
 	// providers' TLS besides the system's (a corporate proxy or a private provider's CA).
 	// See LoadCABundle.
 	CABundle string `json:"ca_bundle,omitempty"`
-}
-
-// Profile is one provider and client registration to sign in with.
-type Profile struct {
-	// Name identifies the profile in the UI and CLI; unique.
-	Name string `json:"name"`
-	// Authority is a Microsoft Entra authority, such as
-	// "https://login.microsoftonline.com/organizations". Set Authority or Issuer, not both.
-	Authority string `json:"authority,omitempty"`
-	// Issuer is a generic OpenID Connect issuer (discovery at
-	// <issuer>/.well-known/openid-configuration).
-	Issuer string `json:"issuer,omitempty"`
-	// ClientID is the application (client) id registered with the provider.
-	ClientID string `json:"client_id"`
-	// RedirectURI is the loopback redirect URI registered for the client; default
-	// "http://localhost". Its port, if any, must agree with Port.
-	RedirectURI string `json:"redirect_uri,omitempty"`
-	// Port fixes the loopback port; 0 picks a free one (RFC 8252 §7.3).
-	Port int `json:"port,omitempty"`
-	// DefaultScopes are requested at sign-in.
-	DefaultScopes []string `json:"default_scopes,omitempty"`
-	// FavouriteScopes are offered first when asking for a token.
-	FavouriteScopes []string `json:"favourite_scopes,omitempty"`
-	// SecretInKeyring says the client needs a secret, kept in the OS keyring under
-	// service "tokendesk", user "profile-secret:<name>" (see SetProfileSecret).
-	SecretInKeyring bool `json:"secret_in_keyring,omitempty"`
 }
 
 // AccountFavourites are the favourite scopes of one account, keyed as the token cache
@@ -119,54 +95,36 @@ type AccountRef struct {
 	Environment   string `json:"environment"`
 }
 
-// DefaultProfileName names the built-in profile.
-const DefaultProfileName = "Microsoft Entra (default)"
-
-// DefaultProfile is the built-in profile that makes the app useful before any
-// configuration: Microsoft Entra work and school accounts through the public client id
-// that Azure's own developer tools (Azure CLI) sign in with.
-func DefaultProfile() Profile {
-	return Profile{
-		Name:        DefaultProfileName,
-		Authority:   "https://login.microsoftonline.com/organizations",
-		ClientID:    "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-		RedirectURI: "http://localhost",
-		FavouriteScopes: []string{
-			"https://graph.microsoft.com/.default",
-			"https://management.azure.com/.default",
-		},
-	}
-}
-
 // DefaultConfig is the configuration used when no config.json exists.
 func DefaultConfig() *Config {
 	return &Config{
-		Profiles:              []Profile{DefaultProfile()},
+		Profiles:              []profile.Profile{profile.Default()},
 		ClipboardClearSeconds: DefaultClipboardClearSeconds,
 	}
 }
 
-// Profile returns the profile called name (DefaultProfile when Profiles is empty).
-func (c *Config) Profile(name string) (Profile, bool) {
-	ps := c.Profiles
-	if len(ps) == 0 {
-		ps = []Profile{DefaultProfile()}
-	}
-	for _, p := range ps {
+// Profile returns the profile called name (profile.Default when Profiles is empty).
+func (c *Config) Profile(name string) (profile.Profile, bool) {
+	for _, p := range c.EffectiveProfiles() {
 		if p.Name == name {
 			return p, true
 		}
 	}
-	return Profile{}, false
+	return profile.Profile{}, false
 }
 
-// EffectiveProfiles returns a copy of Profiles, or DefaultProfile alone when there are
-// none. It is a copy so a caller may rebuild c.Profiles while reading the old list.
-func (c *Config) EffectiveProfiles() []Profile {
+// EffectiveProfiles returns a deep copy of Profiles, or profile.Default alone when
+// there are none. It is a copy so a caller may rebuild c.Profiles while reading the old
+// list, and keep what it got without sharing slices with c.
+func (c *Config) EffectiveProfiles() []profile.Profile {
 	if len(c.Profiles) == 0 {
-		return []Profile{DefaultProfile()}
+		return []profile.Profile{profile.Default()}
 	}
-	return slices.Clone(c.Profiles)
+	out := make([]profile.Profile, len(c.Profiles))
+	for i, p := range c.Profiles {
+		out[i] = p.Clone()
+	}
+	return out
 }
 
 // FavouriteScopes returns the favourite scopes of the account (nil when none).

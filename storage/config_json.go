@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // ConfigError lists what is wrong with a config file, each problem with its line and
@@ -251,7 +253,7 @@ func scanPositions(data []byte) (map[string]int, []keyAt, error) {
 // schema lists the allowed keys of each object, by parent path with indices removed.
 var schema = map[string]map[string]bool{
 	"":                     jsonFields(reflect.TypeFor[Config]()),
-	"profiles[]":           jsonFields(reflect.TypeFor[Profile]()),
+	"profiles[]":           jsonFields(reflect.TypeFor[profile.Profile]()),
 	"account_favourites[]": jsonFields(reflect.TypeFor[AccountFavourites]()),
 	"account_names[]":      jsonFields(reflect.TypeFor[AccountName]()),
 	"refused_refresh[]":    jsonFields(reflect.TypeFor[AccountRef]()),

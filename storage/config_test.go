@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // loadFixture loads testdata/config/<name> through LoadConfig, as a user's file.
@@ -96,16 +98,16 @@ func TestLoadConfigValid(t *testing.T) {
 	if m.ClipboardClearSeconds != DefaultClipboardClearSeconds {
 		t.Errorf("absent clipboard_clear_seconds = %d, want the default", m.ClipboardClearSeconds)
 	}
-	if ps := m.EffectiveProfiles(); len(ps) != 1 || ps[0].Name != DefaultProfileName {
+	if ps := m.EffectiveProfiles(); len(ps) != 1 || ps[0].Name != profile.DefaultName {
 		t.Errorf("no profiles should mean the default profile, got %+v", ps)
 	}
-	if _, ok := m.Profile(DefaultProfileName); !ok {
+	if _, ok := m.Profile(profile.DefaultName); !ok {
 		t.Error("Profile does not find the default profile of an empty config")
 	}
 	// Callers rebuild Profiles while consulting the old list; they must not alias.
 	ps := c.EffectiveProfiles()
 	c.Profiles = c.Profiles[:0]
-	c.Profiles = append(c.Profiles, Profile{Name: "overwritten"})
+	c.Profiles = append(c.Profiles, profile.Profile{Name: "overwritten"})
 	if ps[0].Name != "Contoso" {
 		t.Errorf("EffectiveProfiles aliases Profiles: %q", ps[0].Name)
 	}
@@ -134,7 +136,7 @@ func TestLoadConfigMissingFileIsDefault(t *testing.T) {
 func TestSaveConfigRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new")
 	c := DefaultConfig()
-	c.Profiles = append(c.Profiles, Profile{Name: "Local", Issuer: "http://[::1]:3000", ClientID: "x", Port: 8400, SecretInKeyring: true})
+	c.Profiles = append(c.Profiles, profile.Profile{Name: "Local", Issuer: "http://[::1]:3000", ClientID: "x", Port: 8400, SecretInKeyring: true})
 	c.SetFavouriteScopes("u.t", "login.microsoftonline.com", []string{"a", "b"})
 	c.SetFavouriteScopes("u.t", "login.microsoftonline.com", []string{"c"})
 	c.SetFavouriteScopes("gone", "x", []string{"d"})
@@ -245,10 +247,10 @@ func normalize(c *Config) *Config {
 	if len(n.Profiles) == 0 {
 		n.Profiles = nil
 	}
-	n.Profiles = append([]Profile(nil), n.Profiles...)
+	n.Profiles = append([]profile.Profile(nil), n.Profiles...)
 	for i := range n.Profiles {
-		if len(n.Profiles[i].DefaultScopes) == 0 {
-			n.Profiles[i].DefaultScopes = nil
+		if len(n.Profiles[i].SignInScopes) == 0 {
+			n.Profiles[i].SignInScopes = nil
 		}
 		if len(n.Profiles[i].FavouriteScopes) == 0 {
 			n.Profiles[i].FavouriteScopes = nil

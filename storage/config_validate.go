@@ -2,13 +2,10 @@ package storage
 
 import (
 	"fmt"
-	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 
-	"github.com/tokendesk/tokendesk/identity"
-	"github.com/tokendesk/tokendesk/loopback"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // Validate reports every problem in c, or nil.
@@ -36,47 +33,20 @@ func (c *Config) validate() []Problem {
 	for i, p := range c.Profiles {
 		f := fmt.Sprintf("profiles[%d]", i)
 		name := strings.TrimSpace(p.Name)
-		switch {
-		case name == "":
-			add(f+".name", "a profile needs a name")
-		case name != p.Name:
-			add(f+".name", "must not start or end with spaces")
-		}
 		if j, dup := names[strings.ToLower(name)]; dup && name != "" {
 			add(f+".name", "duplicate profile name %q (also profiles[%d])", p.Name, j)
 		} else {
 			names[strings.ToLower(name)] = i
 		}
-		switch {
-		case p.Authority != "" && p.Issuer != "":
-			add(f+".issuer", "set either authority (Microsoft Entra) or issuer (any OpenID provider), not both")
-		case p.Authority == "" && p.Issuer == "":
-			add(f, "set authority (Microsoft Entra, such as https://login.microsoftonline.com/organizations) "+
-				"or issuer (any OpenID provider)")
-		case p.Authority != "":
-			if msg := checkProviderURL(p.Authority, false); msg != "" {
-				add(f+".authority", "%s", msg)
+		// The profile's own checks, one rule with the window's form; the name's
+		// uniqueness is the list's.
+		for _, pr := range profile.Check(p) {
+			field := f
+			if pr.Field != "" {
+				field += "." + pr.Field
 			}
-		default:
-			if msg := checkProviderURL(p.Issuer, true); msg != "" {
-				add(f+".issuer", "%s", msg)
-			}
+			probs = append(probs, Problem{Field: field, Message: pr.Message})
 		}
-		if strings.TrimSpace(p.ClientID) == "" {
-			add(f+".client_id", "missing client id (the application id registered with the provider)")
-		} else if strings.ContainsAny(p.ClientID, " \t\r\n") {
-			add(f+".client_id", "must not contain spaces")
-		}
-		if p.Port < 0 || p.Port > 65535 {
-			add(f+".port", "must be between 0 (any free port) and 65535, got %d", p.Port)
-		}
-		if p.RedirectURI != "" {
-			if msg := checkRedirect(p.RedirectURI, p.Port); msg != "" {
-				add(f+".redirect_uri", "%s", msg)
-			}
-		}
-		checkScopes(f+".default_scopes", p.DefaultScopes, add)
-		checkScopes(f+".favourite_scopes", p.FavouriteScopes, add)
 	}
 	accounts := map[string]int{}
 	for i, a := range c.AccountFavourites {
@@ -107,7 +77,7 @@ func (c *Config) validate() []Problem {
 			checkScopes(f+".scope", []string{h.Scope}, func(_, format string, args ...any) { add(f+".scope", format, args...) })
 		}
 		if h.Profile != "" {
-			if _, ok := names[strings.ToLower(h.Profile)]; !ok && !(len(c.Profiles) == 0 && h.Profile == DefaultProfileName) {
+			if _, ok := names[strings.ToLower(h.Profile)]; !ok && !(len(c.Profiles) == 0 && h.Profile == profile.DefaultName) {
 				add(f+".profile", "no profile is named %q", h.Profile)
 			}
 		}
@@ -115,36 +85,9 @@ func (c *Config) validate() []Problem {
 	return probs
 }
 
+// checkScopes is profile.CheckScopes for the other lists of scopes in config.json.
 func checkScopes(field string, scopes []string, add func(string, string, ...any)) {
-	for i, s := range scopes {
-		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
-			add(fmt.Sprintf("%s[%d]", field, i), "a scope is one word without spaces or quotes, got %q", s)
-		}
+	for _, pr := range profile.CheckScopes(field, scopes) {
+		add(pr.Field, "%s", pr.Message)
 	}
-}
-
-// checkProviderURL applies identity.CheckAuthority, the one rule for an authority
-// (oidc false) or issuer URL, so config.json refuses what a sign-in would.
-func checkProviderURL(raw string, oidc bool) string {
-	if err := identity.CheckAuthority(raw, oidc); err != nil {
-		// The diagnostic names the field already; a package prefix tells a user nothing.
-		return strings.TrimPrefix(err.Error(), "identity: ")
-	}
-	return ""
-}
-
-// checkRedirect accepts the redirect URIs the sign-in listener can serve
-// (loopback.CheckRedirectURI: RFC 8252 §7.3 on 127.0.0.1, [::1] or localhost) whose
-// port, if any, agrees with the profile's port.
-func checkRedirect(raw string, port int) string {
-	if err := loopback.CheckRedirectURI(raw); err != nil {
-		return fmt.Sprintf("%v: it must be the loopback URL registered at the provider, such as http://localhost, http://127.0.0.1:8400 or http://localhost/auth/callback", err)
-	}
-	u, _ := url.Parse(raw) // CheckRedirectURI parsed it
-	if ps := u.Port(); ps != "" && port != 0 {
-		if n, _ := strconv.Atoi(ps); n != port {
-			return fmt.Sprintf("port %d in %q disagrees with port %d", n, raw, port)
-		}
-	}
-	return ""
 }

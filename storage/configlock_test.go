@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // Concurrent read-modify-writes of config.json each keep the others' changes. (The
@@ -19,7 +21,7 @@ func TestUpdateConfigLosesNothing(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			err := UpdateConfig(context.Background(), dir, func(c *Config) error {
-				c.Profiles = append(c.Profiles, Profile{Name: fmt.Sprintf("p%02d", i),
+				c.Profiles = append(c.Profiles, profile.Profile{Name: fmt.Sprintf("p%02d", i),
 					Issuer: "https://issuer.example", ClientID: "c"})
 				return nil
 			})

@@ -26,9 +26,9 @@
 // (*CacheStore).Plaintext tells the UI to show a warning.
 //
 // Config files: config.go (types, defaults, load and save), config_json.go (parsing
-// with line and column for every problem), config_validate.go (what a profile may say:
-// provider URLs by identity.CheckAuthority, redirect URIs by loopback.CheckRedirectURI)
+// with line and column for every problem), config_validate.go (what config.json may
+// say; each profile is checked by profile.Check, the rule the window's form follows too)
 // and keyring_secret.go (profiles' client secrets, which never go into config.json).
-// storage imports identity (it implements identity.CacheHook) and loopback, and nothing
-// of usecase, ui or cli. README.md beside this file documents the config file format.
+// storage imports identity (it implements identity.CacheHook) and profile (config.json
+// stores profile.Profile as it is), and nothing of usecase, ui or cli. README.md beside this file documents the config file format.
 package storage

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/usecase"
 )
 
@@ -27,10 +28,10 @@ type fakeDesk struct {
 	accountCalls int
 }
 
-func (f *fakeDesk) Profiles(ctx context.Context) ([]usecase.Profile, error) {
-	return []usecase.Profile{{Name: "Entra"}, {Name: "Local"}}, nil
+func (f *fakeDesk) Profiles(ctx context.Context) ([]profile.Profile, error) {
+	return []profile.Profile{{Name: "Entra"}, {Name: "Local"}}, nil
 }
-func (f *fakeDesk) AddProfile(ctx context.Context, p usecase.Profile) error { return nil }
+func (f *fakeDesk) AddProfile(ctx context.Context, p profile.Profile) error { return nil }
 func (f *fakeDesk) Accounts(ctx context.Context) ([]usecase.AccountView, error) {
 	f.mu.Lock()
 	f.accountCalls++

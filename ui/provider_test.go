@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokendesk/tokendesk/internal/app"
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -56,8 +57,8 @@ func seededProfile(t *testing.T, p *testenv.OIDCProvider, users ...string) strin
 	defer cancel()
 	dir := t.TempDir()
 	d := realDesk(t, dir)
-	err := d.AddProfile(ctx, usecase.Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID,
-		RedirectURI: "http://127.0.0.1/", Scopes: []string{realScope}})
+	err := d.AddProfile(ctx, profile.Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID,
+		RedirectURI: "http://127.0.0.1/", FavouriteScopes: []string{realScope}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,8 +299,8 @@ func TestRealZitadelScopeAddedLater(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	desk := realDesk(t, dir)
-	err := desk.AddProfile(ctx, usecase.Profile{Name: "Zitadel", Issuer: z.Issuer, ClientID: z.ClientID,
-		RedirectURI: z.RedirectURI, Scopes: []string{"email"}})
+	err := desk.AddProfile(ctx, profile.Profile{Name: "Zitadel", Issuer: z.Issuer, ClientID: z.ClientID,
+		RedirectURI: z.RedirectURI, FavouriteScopes: []string{"email"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/usecase"
 )
 
@@ -132,7 +133,7 @@ func (s *signInDialog) loadProfiles(want string) {
 func (s *signInDialog) profileChosen(name string) {
 	if name == addProfileItem {
 		s.profile.ClearSelected()
-		s.u.showAddProfile(func(p usecase.Profile) { s.loadProfiles(p.Name) })
+		s.u.showAddProfile(func(p profile.Profile) { s.loadProfiles(p.Name) })
 	}
 }
 
@@ -277,7 +278,7 @@ func (s *signInDialog) cancelOrClose() {
 
 // showAddProfile asks for an issuer URL and client id, validates them through the
 // discovery document, and calls added with the new profile.
-func (u *UI) showAddProfile(added func(usecase.Profile)) {
+func (u *UI) showAddProfile(added func(profile.Profile)) {
 	name := widget.NewEntry()
 	name.SetPlaceHolder("My provider")
 	issuer := widget.NewEntry()
@@ -286,8 +287,8 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 	client.SetPlaceHolder("client id of a public (native) app")
 	redirect := widget.NewEntry()
 	redirect.SetPlaceHolder("http://localhost (optional)")
-	redirect.Validator = func(s string) error { return usecase.CheckRedirectURI(strings.TrimSpace(s)) }
-	redirectHelp := widget.NewLabel(usecase.RedirectURIHelp)
+	redirect.Validator = func(s string) error { return profile.CheckRedirectURI(strings.TrimSpace(s)) }
+	redirectHelp := widget.NewLabel(profile.RedirectURIHelp)
 	redirectHelp.Wrapping = fyne.TextWrapWord
 	redirectHelp.Importance = widget.LowImportance
 	scopes := widget.NewEntry()
@@ -300,14 +301,14 @@ func (u *UI) showAddProfile(added func(usecase.Profile)) {
 		widget.NewFormItem("Client id", client),
 		widget.NewFormItem("Redirect URI", redirect),
 		widget.NewFormItem("", redirectHelp),
-		widget.NewFormItem("Default scopes", scopes),
+		widget.NewFormItem("Favourite scopes", scopes),
 	)
 	var d *dialog.CustomDialog
 	var save *widget.Button
 	save = widget.NewButton("Check and add", func() {
-		p := usecase.Profile{Name: name.Text, Issuer: issuer.Text, ClientID: client.Text,
-			RedirectURI: strings.TrimSpace(redirect.Text), Scopes: strings.Fields(scopes.Text)}
-		if err := usecase.CheckRedirectURI(p.RedirectURI); err != nil {
+		p := profile.Profile{Name: name.Text, Issuer: issuer.Text, ClientID: client.Text,
+			RedirectURI: strings.TrimSpace(redirect.Text), FavouriteScopes: strings.Fields(scopes.Text)}
+		if err := profile.CheckRedirectURI(p.RedirectURI); err != nil {
 			status.SetText(capitalize(withoutPrefixes(err.Error())) + ".")
 			return
 		}

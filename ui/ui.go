@@ -14,14 +14,15 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // Desk is the part of the use-case layer the window and tray drive; *usecase.Desk
 // implements it.
 type Desk interface {
-	Profiles(ctx context.Context) ([]usecase.Profile, error)
-	AddProfile(ctx context.Context, p usecase.Profile) error
+	Profiles(ctx context.Context) ([]profile.Profile, error)
+	AddProfile(ctx context.Context, p profile.Profile) error
 	Accounts(ctx context.Context) ([]usecase.AccountView, error)
 	ScopesOf(ctx context.Context, accounts []usecase.AccountView) (map[string][]usecase.Scope, error)
 	AddScope(ctx context.Context, accountKey, scope string) error

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // Status says what Tokendesk can do for an account without asking the user.
@@ -174,7 +175,7 @@ func (d *Desk) accounts(ctx context.Context, s Settings) ([]AccountView, error) 
 
 // view builds the AccountView of a signed in through p (status left to the caller),
 // filling in the names userinfo gave (n) where the ID token had none.
-func (d *Desk) view(a identity.Account, p Profile, n AccountName) AccountView {
+func (d *Desk) view(a identity.Account, p profile.Profile, n AccountName) AccountView {
 	v := AccountView{
 		Key:         AccountKey(a),
 		DisplayName: firstOf(a.Name, n.Name),

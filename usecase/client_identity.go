@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // identityClient adapts *identity.PublicClient to client.
@@ -18,7 +19,7 @@ type identityClient struct {
 	port        int
 }
 
-func newClient(p Profile, deps Deps, hc *http.Client, log *slog.Logger, now func() time.Time) (client, error) {
+func newClient(p profile.Profile, deps Deps, hc *http.Client, log *slog.Logger, now func() time.Time) (client, error) {
 	opts := []identity.Option{
 		identity.WithTokenCache(deps.Cache),
 		identity.WithLogger(log),

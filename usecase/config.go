@@ -8,51 +8,13 @@ import (
 	"sync"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
-
-// Profile says where and as which application accounts sign in: the built-in
-// Microsoft Entra default, or an OpenID Connect issuer the user added.
-type Profile struct {
-	// Name identifies the profile in the UI and in `tokendesk --profile`.
-	Name string
-	// Authority is an Entra-style authority URL such as
-	// "https://login.microsoftonline.com/organizations". Empty when Issuer is set.
-	Authority string
-	// Issuer is a generic OpenID Connect issuer (its discovery document lives at
-	// Issuer + "/.well-known/openid-configuration"). Empty when Authority is set.
-	Issuer string
-	// ClientID is the public (native) client id registered at the authority.
-	ClientID string
-	// RedirectURI is the registered loopback redirect URI; empty means the loopback
-	// listener's default (http://localhost on a free port).
-	RedirectURI string
-	// Port fixes the loopback port; 0 picks a free one.
-	Port int
-	// Scopes are offered for every account of the profile, before its favourites.
-	Scopes []string
-	// SignInScopes are requested at sign-in (see SignInOptions.Scopes for the default).
-	SignInScopes []string
-	// SecretInKeyring says the client must send an installed-app secret (some providers,
-	// Google among them, require one from desktop clients); the secret itself lives in
-	// Deps.Secrets (the OS keyring), never in the configuration. See SetProfileSecret.
-	SecretInKeyring bool
-}
-
-// IsOIDC reports whether p is a generic OpenID Connect profile rather than Entra.
-func (p Profile) IsOIDC() bool { return p.Issuer != "" }
-
-// AuthorityURL is the issuer or authority accounts of p sign in at.
-func (p Profile) AuthorityURL() string {
-	if p.Issuer != "" {
-		return p.Issuer
-	}
-	return p.Authority
-}
 
 // Settings is the part of the app configuration the use cases read and change.
 type Settings struct {
 	// Profiles in the order the user sees them; the first is the default.
-	Profiles []Profile
+	Profiles []profile.Profile
 	// Favourites are extra scopes per account.
 	Favourites []Favourites
 	// Names are what userinfo said about accounts whose ID token named nobody.
@@ -149,12 +111,10 @@ func (s *Settings) setFavourites(a identity.Account, scopes []string) {
 
 // clone returns a deep copy, so callers never share slices with a store.
 func (s Settings) clone() Settings {
-	out := Settings{Profiles: make([]Profile, len(s.Profiles)), Favourites: make([]Favourites, len(s.Favourites)),
+	out := Settings{Profiles: make([]profile.Profile, len(s.Profiles)), Favourites: make([]Favourites, len(s.Favourites)),
 		Names: slices.Clone(s.Names), CredentialHosts: slices.Clone(s.CredentialHosts), Refused: slices.Clone(s.Refused)}
 	for i, p := range s.Profiles {
-		p.Scopes = slices.Clone(p.Scopes)
-		p.SignInScopes = slices.Clone(p.SignInScopes)
-		out.Profiles[i] = p
+		out.Profiles[i] = p.Clone()
 	}
 	for i, f := range s.Favourites {
 		f.Scopes = slices.Clone(f.Scopes)
@@ -164,16 +124,16 @@ func (s Settings) clone() Settings {
 }
 
 // profile returns the profile named name (case-insensitive).
-func (s Settings) profile(name string) (Profile, bool) {
+func (s Settings) profile(name string) (profile.Profile, bool) {
 	if i := s.profileIndex(name); i >= 0 {
 		return s.Profiles[i], true
 	}
-	return Profile{}, false
+	return profile.Profile{}, false
 }
 
 // profileIndex returns the index of the profile named name (case-insensitive), or -1.
 func (s Settings) profileIndex(name string) int {
-	return slices.IndexFunc(s.Profiles, func(p Profile) bool { return strings.EqualFold(p.Name, name) })
+	return slices.IndexFunc(s.Profiles, func(p profile.Profile) bool { return strings.EqualFold(p.Name, name) })
 }
 
 // errNoChange is returned by an Update's change that found nothing to do, so nothing
@@ -202,7 +162,7 @@ type MemoryConfig struct {
 }
 
 // NewMemoryConfig returns a MemoryConfig holding profiles.
-func NewMemoryConfig(profiles ...Profile) *MemoryConfig {
+func NewMemoryConfig(profiles ...profile.Profile) *MemoryConfig {
 	return &MemoryConfig{s: Settings{Profiles: profiles}.clone()}
 }
 

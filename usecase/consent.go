@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // SignInNeededError is Token's error when only a new sign-in can get the token: the
@@ -113,9 +114,9 @@ func (d *Desk) SignInForScopes(ctx context.Context, accountKey string, scopes []
 }
 
 // consentScopes are the scopes of an incremental-consent sign-in: for OpenID Connect
-// profiles the profile's sign-in and default scopes plus the new ones (the new refresh
+// profiles the profile's sign-in and favourite scopes plus the new ones (the new refresh
 // token must still cover the old ones); for Entra the new ones alone.
-func consentScopes(p Profile, add []string) []string {
+func consentScopes(p profile.Profile, add []string) []string {
 	if !p.IsOIDC() {
 		return signInScopes(p, add)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // Opener shows the user a sign-in URL, normally by opening the system browser. It
@@ -74,7 +75,7 @@ type Desk struct {
 	timeout      time.Duration
 
 	// makeClient builds a profile's identity client; tests replace it with a fake.
-	makeClient func(p Profile) (client, error)
+	makeClient func(p profile.Profile) (client, error)
 	// inspect reads per-account token state from the cache; tests replace it.
 	inspect func(ctx context.Context) (cacheSummary, error)
 	// narrow, when set (Deps.Index), serves account listings from the cache's index
@@ -93,7 +94,7 @@ type Desk struct {
 // clientEntry remembers which profile a client was built for, so an edited profile
 // gets a new client.
 type clientEntry struct {
-	profile Profile
+	profile profile.Profile
 	client  client
 }
 
@@ -126,7 +127,7 @@ func New(deps Deps) (*Desk, error) {
 		d.refreshLocks = processRefreshLocks
 	}
 	d.narrow = deps.Index
-	d.makeClient = func(p Profile) (client, error) { return newClient(p, d.deps, d.hc, d.log, d.now) }
+	d.makeClient = func(p profile.Profile) (client, error) { return newClient(p, d.deps, d.hc, d.log, d.now) }
 	d.inspect = func(ctx context.Context) (cacheSummary, error) { return inspectCache(ctx, d.deps.Cache) }
 	return d, nil
 }
@@ -170,7 +171,7 @@ func (d *Desk) changed() {
 }
 
 // clientFor returns the (cached) identity client of p.
-func (d *Desk) clientFor(p Profile) (client, error) {
+func (d *Desk) clientFor(p profile.Profile) (client, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if e, ok := d.clients[p.Name]; ok && sameProfile(e.profile, p) {
@@ -184,7 +185,7 @@ func (d *Desk) clientFor(p Profile) (client, error) {
 	return c, nil
 }
 
-func sameProfile(a, b Profile) bool {
+func sameProfile(a, b profile.Profile) bool {
 	return a.Authority == b.Authority && a.Issuer == b.Issuer && a.ClientID == b.ClientID &&
 		a.RedirectURI == b.RedirectURI && a.Port == b.Port && a.SecretInKeyring == b.SecretInKeyring
 }

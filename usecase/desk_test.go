@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 var (
@@ -18,8 +19,8 @@ var (
 	bob2  = identity.Account{HomeAccountID: "uid-b2.tid2", Environment: "login.example", Realm: "tid2", Username: "BOB@example.com", Name: "Bob (guest)"}
 )
 
-var entra = Profile{Name: "Entra", Authority: "https://login.example/organizations", ClientID: "cid",
-	Scopes: []string{"https://graph.example/.default"}}
+var entra = profile.Profile{Name: "Entra", Authority: "https://login.example/organizations", ClientID: "cid",
+	FavouriteScopes: []string{"https://graph.example/.default"}}
 
 func TestAccountsStatusAndOrder(t *testing.T) {
 	now := time.Now()
@@ -130,7 +131,7 @@ func TestScopesFavourites(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("Scopes = %v, want %v", got, want)
 	}
-	if err := d.RemoveScope(ctx, k, entra.Scopes[0]); !errors.Is(err, ErrDefaultScope) {
+	if err := d.RemoveScope(ctx, k, entra.FavouriteScopes[0]); !errors.Is(err, ErrDefaultScope) {
 		t.Errorf("removing a default: %v", err)
 	}
 	if err := d.RemoveScope(ctx, k, "api://x/read"); err != nil {
@@ -188,9 +189,9 @@ func TestSignInFake(t *testing.T) {
 }
 
 func TestSignInScopes(t *testing.T) {
-	oidc := Profile{Issuer: "http://127.0.0.1:1", Scopes: []string{"openid", "api:read", "offline_access"}}
+	oidc := profile.Profile{Issuer: "http://127.0.0.1:1", FavouriteScopes: []string{"openid", "api:read", "offline_access"}}
 	tests := []struct {
-		p     Profile
+		p     profile.Profile
 		asked []string
 		want  string
 	}{
@@ -201,7 +202,7 @@ func TestSignInScopes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		if got := strings.Join(signInScopes(tt.p, tt.asked), " "); got != tt.want {
-			t.Errorf("signInScopes(%v, %v) = %q, want %q", tt.p.Scopes, tt.asked, got, tt.want)
+			t.Errorf("signInScopes(%v, %v) = %q, want %q", tt.p.FavouriteScopes, tt.asked, got, tt.want)
 		}
 	}
 }
@@ -227,19 +228,19 @@ func TestAddProfileValidation(t *testing.T) {
 	d := newFakeDesk(cfg, &fakeClient{}, nil)
 	tests := []struct {
 		name string
-		p    Profile
+		p    profile.Profile
 		ok   bool
 	}{
-		{"good", Profile{Name: "Local", Issuer: srv.URL + "/good", ClientID: "c"}, true},
-		{"duplicate", Profile{Name: "local", Issuer: srv.URL + "/good", ClientID: "c"}, false},
-		{"no client", Profile{Name: "A", Issuer: srv.URL + "/good"}, false},
-		{"no name", Profile{Issuer: srv.URL + "/good", ClientID: "c"}, false},
-		{"both", Profile{Name: "B", Issuer: srv.URL + "/good", Authority: srv.URL, ClientID: "c"}, false},
-		{"plain http remote", Profile{Name: "C", Issuer: "http://example.com", ClientID: "c"}, false},
-		{"issuer mismatch", Profile{Name: "D", Issuer: srv.URL + "/liar", ClientID: "c"}, false},
-		{"not json", Profile{Name: "E", Issuer: srv.URL + "/html", ClientID: "c"}, false},
-		{"404", Profile{Name: "F", Issuer: srv.URL + "/none", ClientID: "c"}, false},
-		{"bad redirect", Profile{Name: "G", Issuer: srv.URL + "/good", ClientID: "c", RedirectURI: "https://example.com/"}, false},
+		{"good", profile.Profile{Name: "Local", Issuer: srv.URL + "/good", ClientID: "c"}, true},
+		{"duplicate", profile.Profile{Name: "local", Issuer: srv.URL + "/good", ClientID: "c"}, false},
+		{"no client", profile.Profile{Name: "A", Issuer: srv.URL + "/good"}, false},
+		{"no name", profile.Profile{Issuer: srv.URL + "/good", ClientID: "c"}, false},
+		{"both", profile.Profile{Name: "B", Issuer: srv.URL + "/good", Authority: srv.URL, ClientID: "c"}, false},
+		{"plain http remote", profile.Profile{Name: "C", Issuer: "http://example.com", ClientID: "c"}, false},
+		{"issuer mismatch", profile.Profile{Name: "D", Issuer: srv.URL + "/liar", ClientID: "c"}, false},
+		{"not json", profile.Profile{Name: "E", Issuer: srv.URL + "/html", ClientID: "c"}, false},
+		{"404", profile.Profile{Name: "F", Issuer: srv.URL + "/none", ClientID: "c"}, false},
+		{"bad redirect", profile.Profile{Name: "G", Issuer: srv.URL + "/good", ClientID: "c", RedirectURI: "https://example.com/"}, false},
 	}
 	for _, tt := range tests {
 		err := d.AddProfile(ctx, tt.p)

@@ -9,9 +9,10 @@
 // client and the clock; tests hand in fakes. Nothing here imports storage, ui or Fyne:
 // internal/app builds the real parts (storage's config.json, keyring and encrypted
 // cache) and adapts them to these interfaces, and main calls it.
-// Rules shared with other packages are called, not copied: identity.CheckAuthority for
-// provider URLs, loopback.CheckRedirectURI for redirect URIs, and identity's own
-// discovery (ClientApplication.Discover) when a profile is added.
+// Profiles are profile.Profile, the type config.json stores and the window and CLI
+// show. Rules shared with other packages are called, not copied: profile.Check (which
+// applies identity.CheckAuthority and loopback.CheckRedirectURI) for a profile's fields,
+// and identity's own discovery (ClientApplication.Discover) when a profile is added.
 //
 // Errors are values: ErrNoAccount, ErrAmbiguousAccount, ErrNoProfile, ErrNoScope and
 // ErrProfileInvalid are sentinels to test with errors.Is; errors after which only the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // fakeClient is a hand-written stand-in for identity.PublicClient, for the use cases'
@@ -102,7 +103,7 @@ func newFakeDesk(cfg ConfigStore, fc *fakeClient, states map[string]tokenState) 
 	if err != nil {
 		panic(err)
 	}
-	d.makeClient = func(Profile) (client, error) { return fc, nil }
+	d.makeClient = func(profile.Profile) (client, error) { return fc, nil }
 	d.inspect = func(context.Context) (cacheSummary, error) {
 		fc.mu.Lock()
 		defer fc.mu.Unlock()

@@ -7,10 +7,11 @@ import (
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // azureCLIProfile is the default profile's registration: Azure CLI's client id.
-var azureCLIProfile = Profile{Name: "Microsoft Entra (default)", Authority: "https://login.microsoftonline.com/organizations", ClientID: AzureCLIClientID}
+var azureCLIProfile = profile.Profile{Name: "Microsoft Entra (default)", Authority: "https://login.microsoftonline.com/organizations", ClientID: AzureCLIClientID}
 
 // TestImportMSALCache imports a cache in which one account's refresh token is Azure
 // CLI's and another's is another app's (Visual Studio's client id), through the real
@@ -24,18 +25,18 @@ func TestImportMSALCache(t *testing.T) {
 	entra := testenv.NewEntra(t)
 	for _, tc := range []struct {
 		name          string
-		profiles      []Profile
+		profiles      []profile.Profile
 		wantListed    []string
 		wantUnlisted  []string
 		wantSkipped   int
 		wantAddedSome bool
 	}{
-		{"default profile", []Profile{azureCLIProfile}, []string{"dana@contoso.example"}, nil, 1, true},
-		{"no profile uses the client id", []Profile{{Name: "Other", Authority: azureCLIProfile.Authority, ClientID: "11111111-1111-1111-1111-111111111111"}},
+		{"default profile", []profile.Profile{azureCLIProfile}, []string{"dana@contoso.example"}, nil, 1, true},
+		{"no profile uses the client id", []profile.Profile{{Name: "Other", Authority: azureCLIProfile.Authority, ClientID: "11111111-1111-1111-1111-111111111111"}},
 			nil, nil, 2, false},
 		// The client id matches, but the profile's authority is another cloud: the
 		// account is imported, and the user is told no profile lists it.
-		{"another cloud", []Profile{{Name: "US Gov", Authority: "https://login.microsoftonline.us/organizations", ClientID: AzureCLIClientID}},
+		{"another cloud", []profile.Profile{{Name: "US Gov", Authority: "https://login.microsoftonline.us/organizations", ClientID: AzureCLIClientID}},
 			nil, []string{"dana@contoso.example"}, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

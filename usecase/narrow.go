@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // CacheIndex is what a short-lived Desk (Deps.Index) reads the cache through: a store
@@ -87,7 +88,7 @@ func (d *Desk) sub(cache *identity.TokenCache) *Desk {
 	n := &Desk{deps: deps, log: d.log, now: d.now, hc: d.hc, parent: d,
 		refreshLocks: d.refreshLocks, timeout: d.timeout,
 		clients: map[string]clientEntry{}, subs: map[int]func(){}}
-	n.makeClient = func(p Profile) (client, error) { return newClient(p, n.deps, n.hc, n.log, n.now) }
+	n.makeClient = func(p profile.Profile) (client, error) { return newClient(p, n.deps, n.hc, n.log, n.now) }
 	n.inspect = func(ctx context.Context) (cacheSummary, error) { return inspectCache(ctx, n.deps.Cache) }
 	return n
 }

@@ -7,11 +7,11 @@ import (
 	"strings"
 
 	"github.com/tokendesk/tokendesk/identity"
-	"github.com/tokendesk/tokendesk/loopback"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // Profiles returns the configured profiles, the default first.
-func (d *Desk) Profiles(ctx context.Context) ([]Profile, error) {
+func (d *Desk) Profiles(ctx context.Context) ([]profile.Profile, error) {
 	s, err := d.settings(ctx)
 	if err != nil {
 		return nil, err
@@ -23,12 +23,12 @@ func (d *Desk) Profiles(ctx context.Context) ([]Profile, error) {
 // authority's discovery document (OpenID Connect Discovery 1.0) and, for an OIDC
 // issuer, checks that it names the same issuer: a typo in the URL fails here, not at
 // the first sign-in. Every validation failure matches ErrProfileInvalid.
-func (d *Desk) AddProfile(ctx context.Context, p Profile) error {
+func (d *Desk) AddProfile(ctx context.Context, p profile.Profile) error {
 	p.Name = strings.TrimSpace(p.Name)
 	p.Issuer = strings.TrimSpace(p.Issuer)
 	p.Authority = strings.TrimSpace(p.Authority)
 	p.ClientID = strings.TrimSpace(p.ClientID)
-	p.Scopes = cleanScopes(p.Scopes)
+	p.FavouriteScopes = cleanScopes(p.FavouriteScopes)
 	p.SignInScopes = cleanScopes(p.SignInScopes)
 	s, err := d.settings(ctx)
 	if err != nil {
@@ -91,43 +91,14 @@ func (d *Desk) RemoveProfile(ctx context.Context, name string) error {
 	return nil
 }
 
-// checkProfile checks p's fields without I/O.
-func checkProfile(p Profile) error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrProfileInvalid, fmt.Sprintf(format, a...))
-	}
-	if p.Name == "" {
-		return bad("the name is empty")
-	}
-	if p.ClientID == "" {
-		return bad("the client id is empty")
-	}
-	if (p.Issuer == "") == (p.Authority == "") {
-		return bad("set either an issuer URL or an Entra authority")
-	}
-	if err := identity.CheckAuthority(p.AuthorityURL(), p.IsOIDC()); err != nil {
-		return fmt.Errorf("%w: %v", ErrProfileInvalid, err)
-	}
-	if err := CheckRedirectURI(p.RedirectURI); err != nil {
-		return fmt.Errorf("%w: %v", ErrProfileInvalid, err)
-	}
-	return nil
-}
-
-// RedirectURIHelp says what to enter as a profile's redirect URI.
-const RedirectURIHelp = "Enter the redirect URI registered for the client at your provider. " +
-	"Most register http://localhost or http://127.0.0.1 (any port); some add a path, such as " +
-	"http://localhost/auth/callback (zitadel), which must then match exactly. Empty means http://localhost."
-
-// CheckRedirectURI checks a profile's redirect URI ("" is the default): Tokendesk
-// receives the sign-in on the loopback interface, so it must be a URI the listener
-// serves (loopback.CheckRedirectURI). The error says what providers register.
-func CheckRedirectURI(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	if err := loopback.CheckRedirectURI(raw); err != nil {
-		return fmt.Errorf("%w; use the one registered at your provider, such as http://localhost, http://127.0.0.1:8400 or http://localhost/auth/callback", err)
+// checkProfile checks p's fields without I/O (profile.Check, config.json's rule too).
+func checkProfile(p profile.Profile) error {
+	if probs := profile.Check(p); len(probs) > 0 {
+		msgs := make([]string, len(probs))
+		for i, pr := range probs {
+			msgs[i] = pr.String()
+		}
+		return fmt.Errorf("%w: %s", ErrProfileInvalid, strings.Join(msgs, "; "))
 	}
 	return nil
 }
@@ -135,7 +106,7 @@ func CheckRedirectURI(raw string) error {
 // discover resolves p's authority through identity, exactly as its first sign-in
 // will (discovery document, endpoint and issuer checks), so a profile that cannot
 // sign in is refused when it is added rather than at its first use.
-func (d *Desk) discover(ctx context.Context, p Profile) error {
+func (d *Desk) discover(ctx context.Context, p profile.Profile) error {
 	opts := []identity.Option{identity.WithHTTPClient(d.hc), identity.WithLogger(d.log)}
 	if p.IsOIDC() {
 		opts = append(opts, identity.WithOIDCAuthority(p.Issuer))

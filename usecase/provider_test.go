@@ -13,15 +13,16 @@ import (
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/browser"
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 const testScope = "api://tokendesk/read"
 
-func localProfile(p *testenv.OIDCProvider) Profile {
-	return Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID,
-		RedirectURI: "http://127.0.0.1/", Scopes: []string{testScope}}
+func localProfile(p *testenv.OIDCProvider) profile.Profile {
+	return profile.Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID,
+		RedirectURI: "http://127.0.0.1/", FavouriteScopes: []string{testScope}}
 }
 
 func newProviderDesk(t *testing.T, cfg ConfigStore, cache *identity.TokenCache) *Desk {
@@ -170,10 +171,10 @@ func TestProviderAddProfile(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx := context.Background()
 	d := newProviderDesk(t, NewMemoryConfig(), identity.NewTokenCache())
-	if err := d.AddProfile(ctx, Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID}); err != nil {
+	if err := d.AddProfile(ctx, profile.Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID}); err != nil {
 		t.Fatalf("discovery of the real provider: %v", err)
 	}
-	err := d.AddProfile(ctx, Profile{Name: "Typo", Issuer: p.Issuer + "/typo", ClientID: p.PublicClientID})
+	err := d.AddProfile(ctx, profile.Profile{Name: "Typo", Issuer: p.Issuer + "/typo", ClientID: p.PublicClientID})
 	if !errors.Is(err, ErrProfileInvalid) {
 		t.Errorf("a wrong issuer path: %v", err)
 	}
@@ -305,8 +306,8 @@ func TestProviderShortLivedTokenFromCache(t *testing.T) {
 	}
 }
 
-func zitadelProfile(z *testenv.ZitadelOP, scopes ...string) Profile {
-	return Profile{Name: "Zitadel", Issuer: z.Issuer, ClientID: z.ClientID, RedirectURI: z.RedirectURI, Scopes: scopes}
+func zitadelProfile(z *testenv.ZitadelOP, scopes ...string) profile.Profile {
+	return profile.Profile{Name: "Zitadel", Issuer: z.Issuer, ClientID: z.ClientID, RedirectURI: z.RedirectURI, FavouriteScopes: scopes}
 }
 
 // zitadelBrowser is an Opener that signs testenv.ZitadelUser in at z.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // SignInOptions tune an interactive sign-in.
@@ -14,7 +15,7 @@ type SignInOptions struct {
 	// LoginHint pre-fills the username at the sign-in page.
 	LoginHint string
 	// Scopes to consent to at sign-in. Empty means the profile's SignInScopes; when
-	// those are empty too, its Scopes for an OpenID Connect profile and none for Entra
+	// those are empty too, its FavouriteScopes for an OpenID Connect profile and none for Entra
 	// (an Entra request may name one resource only, and the refresh token then serves
 	// every resource silently).
 	Scopes []string
@@ -90,7 +91,7 @@ func (d *Desk) SignInWithDeviceCode(ctx context.Context, profile string, opts De
 }
 
 // signedIn turns a sign-in result into the new account's view and tells subscribers.
-func (d *Desk) signedIn(ctx context.Context, p Profile, res identity.Result) (AccountView, error) {
+func (d *Desk) signedIn(ctx context.Context, p profile.Profile, res identity.Result) (AccountView, error) {
 	if res.Account.IsZero() {
 		return AccountView{}, errors.New("usecase: the authority returned no account (no ID token?)")
 	}
@@ -104,39 +105,39 @@ func (d *Desk) signedIn(ctx context.Context, p Profile, res identity.Result) (Ac
 }
 
 // profileClient returns the named profile (empty: the first) and its client.
-func (d *Desk) profileClient(ctx context.Context, name string) (Profile, client, error) {
+func (d *Desk) profileClient(ctx context.Context, name string) (profile.Profile, client, error) {
 	s, err := d.settings(ctx)
 	if err != nil {
-		return Profile{}, nil, err
+		return profile.Profile{}, nil, err
 	}
-	var p Profile
+	var p profile.Profile
 	switch {
 	case name == "" && len(s.Profiles) > 0:
 		p = s.Profiles[0]
 	case name == "":
-		return Profile{}, nil, fmt.Errorf("%w: no profile is configured", ErrNoProfile)
+		return profile.Profile{}, nil, fmt.Errorf("%w: no profile is configured", ErrNoProfile)
 	default:
 		var ok bool
 		if p, ok = s.profile(name); !ok {
-			return Profile{}, nil, fmt.Errorf("%w: %q", ErrNoProfile, name)
+			return profile.Profile{}, nil, fmt.Errorf("%w: %q", ErrNoProfile, name)
 		}
 	}
 	c, err := d.clientFor(p)
 	if err != nil {
-		return Profile{}, nil, err
+		return profile.Profile{}, nil, err
 	}
 	return p, c, nil
 }
 
 // signInScopes picks the scopes of a sign-in request, without the reserved ones
 // (identity adds openid, profile and offline_access itself and refuses them from callers).
-func signInScopes(p Profile, asked []string) []string {
+func signInScopes(p profile.Profile, asked []string) []string {
 	s := cleanScopes(asked)
 	if len(s) == 0 {
 		s = cleanScopes(p.SignInScopes)
 	}
 	if len(s) == 0 && p.IsOIDC() {
-		s = cleanScopes(p.Scopes)
+		s = cleanScopes(p.FavouriteScopes)
 	}
 	out := s[:0]
 	for _, sc := range s {

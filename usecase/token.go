@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // Token returns an access token for scopes on behalf of the account (key or username),
@@ -190,8 +191,8 @@ func (d *Desk) RemoveScope(ctx context.Context, accountKey, scope string) error 
 
 // profileScopes are the scopes a profile offers every account: its Scopes, then its
 // sign-in scopes (minus the reserved ones, which are no token's audience).
-func profileScopes(p Profile) []string {
-	out := cleanScopes(p.Scopes)
+func profileScopes(p profile.Profile) []string {
+	out := cleanScopes(p.FavouriteScopes)
 	for _, sc := range cleanScopes(p.SignInScopes) {
 		if !reservedScope(sc) && !slices.Contains(out, sc) {
 			out = append(out, sc)

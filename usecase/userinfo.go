@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/loopback"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // userinfoTimeout bounds the userinfo lookup at sign-in: names are a nicety, and the
@@ -27,7 +28,7 @@ const maxUserinfoBytes = 256 << 10
 // username or name (zitadel's has neither), and records them with the account's
 // settings. It is done once, at sign-in; a failure only leaves the account shown by
 // its subject id, so it is logged, not returned.
-func (d *Desk) recordUserinfo(ctx context.Context, p Profile, res identity.Result) (AccountName, bool) {
+func (d *Desk) recordUserinfo(ctx context.Context, p profile.Profile, res identity.Result) (AccountName, bool) {
 	acc := res.Account
 	if !p.IsOIDC() || (acc.Username != "" && acc.Name != "") || res.AccessToken == "" {
 		return AccountName{}, false
@@ -62,7 +63,7 @@ func (d *Desk) recordUserinfo(ctx context.Context, p Profile, res identity.Resul
 }
 
 // userinfo fetches p's discovery document, then its userinfo endpoint with token.
-func (d *Desk) userinfo(ctx context.Context, p Profile, token string) (map[string]any, error) {
+func (d *Desk) userinfo(ctx context.Context, p profile.Profile, token string) (map[string]any, error) {
 	var doc struct {
 		Userinfo string `json:"userinfo_endpoint"`
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 )
 
 // TestRecordUserinfoAdversaries: userinfo names are taken only from a well-formed
@@ -63,7 +64,7 @@ func TestRecordUserinfoAdversaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := Profile{Name: "P", Issuer: srv.URL + "/", ClientID: "c"}
+			p := profile.Profile{Name: "P", Issuer: srv.URL + "/", ClientID: "c"}
 			res := identity.Result{AccessToken: "at-1", IDTokenClaims: map[string]any{"sub": tt.idSub},
 				Account: identity.Account{HomeAccountID: "id1", Environment: strings.TrimPrefix(srv.URL, "http://"), LocalAccountID: "id1"}}
 			got, ok := d.recordUserinfo(context.Background(), p, res)

@@ -56,20 +56,10 @@ func (c *storageConfig) Save(ctx context.Context, s usecase.Settings) error {
 
 // applySettings writes s into cfg, keeping the fields Settings do not carry.
 func applySettings(cfg *storage.Config, s usecase.Settings) {
+	// One profile.Profile from config.json to the screen: copied, not translated.
 	cfg.Profiles = cfg.Profiles[:0]
 	for _, p := range s.Profiles {
-		sp := storage.Profile{
-			Name:            p.Name,
-			Authority:       p.Authority,
-			Issuer:          p.Issuer,
-			ClientID:        p.ClientID,
-			RedirectURI:     p.RedirectURI,
-			Port:            p.Port,
-			DefaultScopes:   slices.Clone(p.SignInScopes),
-			FavouriteScopes: slices.Clone(p.Scopes),
-		}
-		sp.SecretInKeyring = p.SecretInKeyring
-		cfg.Profiles = append(cfg.Profiles, sp)
+		cfg.Profiles = append(cfg.Profiles, p.Clone())
 	}
 	cfg.AccountFavourites = cfg.AccountFavourites[:0]
 	for _, f := range s.Favourites {
@@ -89,23 +79,9 @@ func applySettings(cfg *storage.Config, s usecase.Settings) {
 	}
 }
 
-// settingsOf converts storage's configuration. A profile's scopes on offer are its
-// favourite scopes followed by its sign-in (default) scopes.
+// settingsOf is the part of storage's configuration the use cases read.
 func settingsOf(cfg *storage.Config) usecase.Settings {
-	var s usecase.Settings
-	for _, sp := range cfg.EffectiveProfiles() {
-		s.Profiles = append(s.Profiles, usecase.Profile{
-			Name:            sp.Name,
-			Authority:       sp.Authority,
-			Issuer:          sp.Issuer,
-			ClientID:        sp.ClientID,
-			RedirectURI:     sp.RedirectURI,
-			Port:            sp.Port,
-			Scopes:          slices.Clone(sp.FavouriteScopes),
-			SignInScopes:    slices.Clone(sp.DefaultScopes),
-			SecretInKeyring: sp.SecretInKeyring,
-		})
-	}
+	s := usecase.Settings{Profiles: cfg.EffectiveProfiles()}
 	for _, f := range cfg.AccountFavourites {
 		s.Favourites = append(s.Favourites, usecase.Favourites{HomeAccountID: f.HomeAccountID, Environment: f.Environment, Scopes: slices.Clone(f.Scopes)})
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -87,7 +88,7 @@ func TestCABundle(t *testing.T) {
 	open := func(caBundle string) *usecase.Desk {
 		home := t.TempDir()
 		err := storage.SaveConfig(home, &storage.Config{AllowPlaintextCache: true, CABundle: caBundle,
-			Profiles: []storage.Profile{{Name: "corp", Issuer: srv.URL, ClientID: "c"}}})
+			Profiles: []profile.Profile{{Name: "corp", Issuer: srv.URL, ClientID: "c"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +103,7 @@ func TestCABundle(t *testing.T) {
 		return err
 	}
 	addProfile := func(d *usecase.Desk) error {
-		return d.AddProfile(ctx, usecase.Profile{Name: "corp again", Issuer: srv.URL, ClientID: "c2"})
+		return d.AddProfile(ctx, profile.Profile{Name: "corp again", Issuer: srv.URL, ClientID: "c2"})
 	}
 
 	trusted := open(bundle)

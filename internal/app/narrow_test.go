@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -67,7 +68,7 @@ func entraCache(n int) []byte {
 func TestShortLivedDeskMatchesFullDesk(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	if err := storage.SaveConfig(dir, &storage.Config{Profiles: []storage.Profile{{
+	if err := storage.SaveConfig(dir, &storage.Config{Profiles: []profile.Profile{{
 		Name: "Entra", Authority: "https://login.microsoftonline.com/organizations", ClientID: "cid"}},
 		ClipboardClearSeconds: 60}); err != nil {
 		t.Fatal(err)

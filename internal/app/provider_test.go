@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -15,9 +16,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const testScope = "api://tokendesk/read"
 
-func localProfile(p *testenv.OIDCProvider) usecase.Profile {
-	return usecase.Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID,
-		RedirectURI: "http://127.0.0.1/", Scopes: []string{testScope}}
+func localProfile(p *testenv.OIDCProvider) profile.Profile {
+	return profile.Profile{Name: "Local", Issuer: p.Issuer, ClientID: p.PublicClientID,
+		RedirectURI: "http://127.0.0.1/", FavouriteScopes: []string{testScope}}
 }
 
 // TestProviderPersistentCache signs in through one Desk over the encrypted storage

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/testenv"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -26,8 +27,8 @@ func TestProviderInstalledAppSecret(t *testing.T) {
 
 	name := "installed-" + time.Now().Format("150405.000000000")
 	t.Cleanup(func() { _ = keyring.Delete(storage.KeyringService, "profile-secret:"+name) })
-	cfg := usecase.NewMemoryConfig(usecase.Profile{Name: name, Issuer: p.Issuer, ClientID: p.InstalledClientID,
-		RedirectURI: "http://127.0.0.1/", Scopes: []string{testScope}, SecretInKeyring: true})
+	cfg := usecase.NewMemoryConfig(profile.Profile{Name: name, Issuer: p.Issuer, ClientID: p.InstalledClientID,
+		RedirectURI: "http://127.0.0.1/", FavouriteScopes: []string{testScope}, SecretInKeyring: true})
 	d, err := usecase.New(usecase.Deps{Config: cfg, Cache: identity.NewTokenCache(),
 		Secrets: KeyringSecrets(storage.SystemKeyring(storage.DefaultKeyringTimeout))})
 	if err != nil {

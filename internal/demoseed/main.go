@@ -25,12 +25,13 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/storage"
 )
 
 // demoProviders are the offline demo profiles. Port 9 (discard) has no listener on
 // a normal machine, so discovery fails at once and the app uses the cache only.
-var demoProviders = []storage.Profile{
+var demoProviders = []profile.Profile{
 	{Name: "Contoso (demo)", Issuer: "http://127.0.0.1:9/contoso", ClientID: "tokendesk-demo",
 		RedirectURI: "http://127.0.0.1/", FavouriteScopes: []string{"api://contoso/files.read", "api://contoso/admin"}},
 	{Name: "Fabrikam (demo)", Issuer: "http://localhost:9/fabrikam", ClientID: "tokendesk-demo",
