@@ -51,9 +51,9 @@ type Result struct {
 	Scopes []string
 	// IDToken is the raw ID token, if one was issued or cached.
 	IDToken string
-	// IDTokenClaims are the decoded (and for OIDC authorities, verified) claims, the
-	// caller's own (a cache hit copies the claims the cache decoded once).
-	IDTokenClaims map[string]any
+	// IDTokenClaims are the decoded (and for OIDC authorities, verified) claims,
+	// read-only: a cache hit shares the claims the cache decoded once.
+	IDTokenClaims Claims
 	// Account is the account the tokens belong to (zero for app-only tokens).
 	Account Account
 	// Source says whether the token came from the cache or the authority.

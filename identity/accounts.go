@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"iter"
 	"slices"
 	"strings"
 )
@@ -13,24 +14,11 @@ import (
 // authority type are listed (MSAL Python 1.21 drops "Generic" ones, but Tokendesk
 // signs in to generic OpenID providers too). The list is sorted by username.
 //
-// The slice is the caller's own: it costs one allocation of the whole listing per
-// call (see the README's benchmarks). To read a large listing without the copy, use
-// AccountList.
-func (a *ClientApplication) Accounts(ctx context.Context, username string) ([]Account, error) {
-	l, err := a.AccountList(ctx, username)
-	if err != nil {
-		return nil, err
-	}
-	if l.Len() == 0 {
-		return nil, nil
-	}
-	return l.Slice(), nil
-}
-
-// AccountList is Accounts without the copy: a read-only view of the listing, which
-// the cache builds once per change of its accounts and shares between callers. Later
-// changes to the cache do not show in a view already returned.
-func (a *ClientApplication) AccountList(ctx context.Context, username string) (AccountList, error) {
+// The list is read-only. The cache builds it once per change of its accounts and
+// every caller shares it, so a listing of 10,000 accounts costs no copy, and no caller
+// can change what the next one sees; Slice gives a copy to change. Later changes to
+// the cache do not show in a list already returned.
+func (a *ClientApplication) Accounts(ctx context.Context, username string) (AccountList, error) {
 	envs := a.environmentsForAccounts()
 	c := a.cache
 	if err := c.beginAccess(ctx, false); err != nil {
@@ -61,8 +49,15 @@ func (a *ClientApplication) AccountList(ctx context.Context, username string) (A
 	return AccountList{list: list}, nil
 }
 
-// AccountList is a read-only list of accounts (see ClientApplication.AccountList).
+// AccountList is a read-only list of accounts (see ClientApplication.Accounts). Its
+// zero value is the empty list.
 type AccountList struct{ list []Account }
+
+// NewAccountList returns a list of a copy of accounts (for fakes and tests of code
+// that reads one).
+func NewAccountList(accounts ...Account) AccountList {
+	return AccountList{list: slices.Clone(accounts)}
+}
 
 // Len is the number of accounts.
 func (l AccountList) Len() int { return len(l.list) }
@@ -70,7 +65,10 @@ func (l AccountList) Len() int { return len(l.list) }
 // At returns account i (a copy: changing it changes nothing in the list).
 func (l AccountList) At(i int) Account { return l.list[i] }
 
-// Slice returns the accounts in a new slice the caller owns.
+// All yields the index and a copy of every account, in order, as slices.All does.
+func (l AccountList) All() iter.Seq2[int, Account] { return slices.All(l.list) }
+
+// Slice returns the accounts in a new slice the caller owns (nil when there are none).
 func (l AccountList) Slice() []Account { return slices.Clone(l.list) }
 
 // listAccounts returns the listing of the first environment of envs that has

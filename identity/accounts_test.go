@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestAccounts(t *testing.T) {
 				t.Fatal(err)
 			}
 			var names []string
-			for _, a := range got {
+			for _, a := range got.All() {
 				names = append(names, a.Username)
 				// MSAL Python's realm: the tenant segment alice signed in at.
 				if a.HomeAccountID == alice.home() && a.Realm != "organizations" {
@@ -102,14 +103,14 @@ func TestAccountsOfflineFallsBackToKnownAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := pc.Accounts(context.Background(), "")
-	if err != nil || len(got) != 1 || got[0].Username != alice.username {
+	if err != nil || got.Len() != 1 || got.At(0).Username != alice.username {
 		t.Fatalf("offline Accounts = %v, %v", got, err)
 	}
-	res, err := pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, got[0])
+	res, err := pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, got.At(0))
 	if err != nil || res.AccessToken != "at" {
 		t.Fatalf("offline cache hit = %q, %v", res.AccessToken, err)
 	}
-	if _, err := pc.AcquireTokenSilent(context.Background(), []string{"Other.Scope"}, got[0]); err == nil ||
+	if _, err := pc.AcquireTokenSilent(context.Background(), []string{"Other.Scope"}, got.At(0)); err == nil ||
 		errors.Is(err, ErrInteractionRequired) {
 		t.Fatalf("offline refresh: err = %v, want the resolution error", err)
 	}
@@ -158,7 +159,7 @@ func TestRemoveAccount(t *testing.T) {
 	if len(got["AppMetadata"]) != 4 {
 		t.Errorf("app metadata %v, want all kept", keys(got["AppMetadata"]))
 	}
-	if accts, _ := pc.Accounts(context.Background(), ""); len(accts) != 1 || accts[0].Username != bob.username {
+	if accts, _ := pc.Accounts(context.Background(), ""); accts.Len() != 1 || accts.At(0).Username != bob.username {
 		t.Errorf("accounts after removal: %v", accts)
 	}
 }
@@ -199,44 +200,73 @@ func TestAccountsListingIsSharedUntilAChange(t *testing.T) {
 	store(c, userResponse(alice, "", "s", "a", "r"))
 	pc := newTestClient(t, c, entraAuthority("organizations"), nil)
 	ctx := context.Background()
-	first, _ := pc.AccountList(ctx, "")
-	again, _ := pc.AccountList(ctx, "")
+	first, _ := pc.Accounts(ctx, "")
+	again, _ := pc.Accounts(ctx, "")
 	if &first.list[0] != &again.list[0] {
 		t.Fatal("an unchanged listing was rebuilt")
 	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = pc.Accounts(ctx, "") }); n != 0 {
+		t.Errorf("listing an unchanged cache allocates %v times, want 0", n)
+	}
 	store(c, userResponse(bob, "", "s", "a", "r"))
-	after, _ := pc.AccountList(ctx, "")
+	after, _ := pc.Accounts(ctx, "")
 	if after.Len() != 2 || first.Len() != 1 || first.At(0).Username != alice.username {
 		t.Fatalf("a change did not give a new listing, or changed the old one: %v %v", first, after)
 	}
 }
 
-// TestAccountsAreTheCallersOwn: what one caller does to its Accounts result (or to a
-// hit's ID token claims) is not what the next caller sees.
-func TestAccountsAreTheCallersOwn(t *testing.T) {
+// TestAccountsAreReadOnly: what one caller does with its Accounts result (or with a
+// hit's ID token claims) is not what the next caller sees, though both are shared,
+// not copied, between callers.
+func TestAccountsAreReadOnly(t *testing.T) {
 	c := NewTokenCache()
-	store(c, userResponse(alice, "", "User.Read", "at", "r"))
+	r := userResponse(alice, "", "User.Read", "at", "r")
+	r.IDTokenClaims["amr"] = []any{"pwd", "mfa"}
+	r.IDTokenClaims["address"] = map[string]any{"country": "NL"}
+	r.IDToken = fakeJWT(r.IDTokenClaims)
+	store(c, r)
 	pc := newTestClient(t, c, entraAuthority("organizations"), nil)
 	ctx := context.Background()
 	mine, _ := pc.Accounts(ctx, "")
-	mine[0].Username = "mallory@evil.example"
-	mine[0].HomeAccountID = "someone.else"
-	view, _ := pc.AccountList(ctx, "")
-	acc := view.At(0)
+	acc := mine.At(0)
 	acc.Username = "mallory@evil.example"
+	for _, a := range mine.All() {
+		a.HomeAccountID = "someone.else"
+	}
+	own := mine.Slice()
+	own[0].Username, own[0].HomeAccountID = "mallory@evil.example", "someone.else"
 	theirs, _ := pc.Accounts(ctx, "")
-	if len(theirs) != 1 || theirs[0].Username != alice.username || theirs[0].HomeAccountID != alice.home() {
+	if theirs.Len() != 1 || theirs.At(0).Username != alice.username || theirs.At(0).HomeAccountID != alice.home() {
 		t.Fatalf("another caller's writes show in the listing: %+v", theirs)
 	}
-	hit, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, theirs[0])
+	hit, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, theirs.At(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hit.IDTokenClaims["preferred_username"] = "mallory@evil.example"
-	delete(hit.IDTokenClaims, "tid")
-	again, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, theirs[0])
-	if err != nil || again.IDTokenClaims["preferred_username"] != alice.username || again.IDTokenClaims["tid"] != alice.utid {
-		t.Fatalf("a caller's writes to the claims show in the next hit: %v, %v", again.IDTokenClaims, err)
+	m := hit.IDTokenClaims.Map()
+	m["preferred_username"] = "mallory@evil.example"
+	delete(m, "tid")
+	m["amr"].([]any)[0] = "none"
+	m["address"].(map[string]any)["country"] = "XX"
+	amr, _ := hit.IDTokenClaims.Lookup("amr")
+	amr.([]any)[1] = "none"
+	addr, _ := hit.IDTokenClaims.Lookup("address")
+	addr.(map[string]any)["country"] = "XX"
+	hit.Scopes[0] = "Directory.ReadWrite.All"
+	again, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, theirs.At(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := again.IDTokenClaims.Map()
+	if got["preferred_username"] != alice.username || got["tid"] != alice.utid ||
+		fmt.Sprint(got["amr"]) != "[pwd mfa]" || fmt.Sprint(got["address"]) != "map[country:NL]" {
+		t.Fatalf("a caller's writes to the claims show in the next hit: %v", got)
+	}
+	if again.Scopes[0] != "User.Read" {
+		t.Fatalf("a caller's write to Result.Scopes shows in the next hit: %v", again.Scopes)
+	}
+	if again.IDTokenClaims.m == nil || reflect.ValueOf(again.IDTokenClaims.m).UnsafePointer() != reflect.ValueOf(hit.IDTokenClaims.m).UnsafePointer() {
+		t.Error("each hit decoded or copied the claims again; they are shared read-only")
 	}
 }
 
@@ -252,10 +282,10 @@ func TestCacheSharedByClients(t *testing.T) {
 		want string
 	}{{first, "at-first"}, {second, "at-second"}} {
 		accts, err := tc.pc.Accounts(context.Background(), "")
-		if err != nil || len(accts) != 1 {
+		if err != nil || accts.Len() != 1 {
 			t.Fatalf("%s: accounts %v, %v", tc.pc.ClientID(), accts, err)
 		}
-		res, err := tc.pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts[0])
+		res, err := tc.pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts.At(0))
 		if err != nil || res.AccessToken != tc.want {
 			t.Fatalf("%s: silent %q, %v; want its own token", tc.pc.ClientID(), res.AccessToken, err)
 		}

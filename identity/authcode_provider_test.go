@@ -53,10 +53,10 @@ func TestProviderAuthCodeFlow(t *testing.T) {
 	if res.AccessToken == "" || res.IDToken == "" {
 		t.Fatalf("missing tokens: access %v, id %v", res.AccessToken != "", res.IDToken != "")
 	}
-	if got := res.IDTokenClaims["sub"]; got != "alice" {
+	if got := res.IDTokenClaims.StringClaim("sub"); got != "alice" {
 		t.Errorf("sub = %v, want alice", got)
 	}
-	if got := res.IDTokenClaims["nonce"]; got != nonceHash(flow.Nonce) {
+	if got := res.IDTokenClaims.StringClaim("nonce"); got != nonceHash(flow.Nonce) {
 		t.Errorf("nonce claim is not the hash of the flow's nonce")
 	}
 	u, _ := url.Parse(flow.AuthURI)

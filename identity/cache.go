@@ -298,7 +298,7 @@ func (c *TokenCache) storeCtx(ctx context.Context, p storeParams, skipAccount bo
 		ExpiresOn:     time.Unix(nowS+expiresIn, 0),
 		Scopes:        strings.Fields(target),
 		IDToken:       resp.IDToken,
-		IDTokenClaims: claims,
+		IDTokenClaims: sharedClaims(claims),
 		Account:       account,
 		Source:        SourceIdentityProvider,
 	}

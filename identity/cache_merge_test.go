@@ -78,10 +78,10 @@ func TestMergeTakesWantedClientsOnly(t *testing.T) {
 	// The client then finds alice silently, from the merged entries alone.
 	pc := newTestClient(t, c, entraAuthority(alice.utid), nil)
 	accts, _ := pc.Accounts(ctx, alice.username)
-	if len(accts) != 1 {
+	if accts.Len() != 1 {
 		t.Fatalf("merged account not listed: %v", accts)
 	}
-	r, err := pc.AcquireTokenSilentWithError(ctx, []string{"User.Read"}, accts[0])
+	r, err := pc.AcquireTokenSilentWithError(ctx, []string{"User.Read"}, accts.At(0))
 	if err != nil || r.AccessToken != "at-alice" {
 		t.Fatalf("silent after merge: %v %v", r.AccessToken, err)
 	}
@@ -146,7 +146,7 @@ func TestExportChosenAccounts(t *testing.T) {
 	}
 	pc := newTestClient(t, c, entraAuthority(alice.utid), nil)
 	accts, _ := pc.Accounts(ctx, alice.username)
-	out, err := c.Export(ctx, accts)
+	out, err := c.Export(ctx, accts.Slice())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,10 +189,10 @@ func TestSilentHitForAccountWithCommonRealm(t *testing.T) {
 	}
 	pc := newTestClient(t, c, info, nil) // any token request fails the test
 	accts, _ := pc.Accounts(ctx, "")
-	if len(accts) != 1 || accts[0].Realm != "organizations" {
+	if accts.Len() != 1 || accts.At(0).Realm != "organizations" {
 		t.Fatalf("accounts %+v\n%s", accts, data)
 	}
-	r, err := pc.AcquireTokenSilentWithError(ctx, []string{"User.Read"}, accts[0])
+	r, err := pc.AcquireTokenSilentWithError(ctx, []string{"User.Read"}, accts.At(0))
 	if err != nil || r.AccessToken != "at-alice" {
 		t.Fatalf("silent for an /organizations account: %q, %v", r.AccessToken, err)
 	}
@@ -220,7 +220,7 @@ func TestRemoveAccessToken(t *testing.T) {
 	}}
 	pc := newTestClient(t, c, entraAuthority(alice.utid), sts)
 	accts, _ := pc.Accounts(ctx, alice.username)
-	r, err := pc.AcquireTokenSilentWithError(ctx, []string{"User.Read"}, accts[0])
+	r, err := pc.AcquireTokenSilentWithError(ctx, []string{"User.Read"}, accts.At(0))
 	if err != nil || r.AccessToken != "at-new" || len(sts.requests()) != 1 {
 		t.Fatalf("silent after removal: %q %v, %d requests", r.AccessToken, err, len(sts.requests()))
 	}

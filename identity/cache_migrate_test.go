@@ -38,29 +38,29 @@ func TestPreviousReleaseCacheMigrates(t *testing.T) {
 			pc := newTestClientID(t, tt.client, c, tt.info, nil) // any token request fails the test
 			ctx := context.Background()
 			accts, err := pc.Accounts(ctx, tt.username)
-			if err != nil || len(accts) != 1 {
+			if err != nil || accts.Len() != 1 {
 				t.Fatalf("Accounts(%q) = %v, %v", tt.username, accts, err)
 			}
 			for i := 0; i < 2; i++ { // the first hit migrates, the second reads the migrated entry
-				res, err := pc.AcquireTokenSilent(ctx, []string{tt.scope}, accts[0])
+				res, err := pc.AcquireTokenSilent(ctx, []string{tt.scope}, accts.At(0))
 				if err != nil || res.AccessToken != tt.wantAT || res.Source != SourceCache {
 					t.Fatalf("hit %d: %q from %v, %v", i, res.AccessToken, res.Source, err)
 				}
-				if res.IDTokenClaims["preferred_username"] == nil {
+				if res.IDTokenClaims.StringClaim("preferred_username") == "" {
 					t.Fatalf("hit %d: no ID token beside the access token", i)
 				}
 			}
 			if !c.HasChanged() {
 				t.Fatal("the migration did not mark the cache changed, so it would never be saved")
 			}
-			home := strings.ToLower(accts[0].HomeAccountID)
+			home := strings.ToLower(accts.At(0).HomeAccountID)
 			for sec, entries := range cacheJSON(t, c) {
 				if sec == "AppMetadata" || sec == "RefreshToken" {
 					continue
 				}
 				n := 0
 				for _, e := range entries {
-					if e["home_account_id"] != accts[0].HomeAccountID || (sec != "Account" && e["client_id"] != tt.client) {
+					if e["home_account_id"] != accts.At(0).HomeAccountID || (sec != "Account" && e["client_id"] != tt.client) {
 						continue
 					}
 					n++
@@ -102,10 +102,10 @@ func TestPreviousReleaseCacheRefreshLeavesNoCopies(t *testing.T) {
 	pinSeam(t, pc.ClientApplication, entraAuthority("organizations"), sts)
 	ctx := context.Background()
 	accts, _ := pc.Accounts(ctx, alice.username)
-	if len(accts) != 1 {
+	if accts.Len() != 1 {
 		t.Fatalf("accounts %v", accts)
 	}
-	res, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, accts[0])
+	res, err := pc.AcquireTokenSilent(ctx, []string{"User.Read"}, accts.At(0))
 	if err != nil || res.AccessToken != "at-new" {
 		t.Fatalf("refresh: %q, %v", res.AccessToken, err)
 	}

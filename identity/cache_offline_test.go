@@ -46,11 +46,11 @@ func TestCacheReadsNeedNoRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		accounts, err := c.Accounts(ctx, "")
-		if err != nil || len(accounts) == 0 {
-			t.Fatalf("Accounts = %d accounts, %v", len(accounts), err)
+		if err != nil || accounts.Len() == 0 {
+			t.Fatalf("Accounts = %d accounts, %v", accounts.Len(), err)
 		}
 		var acct Account
-		for _, a := range accounts {
+		for _, a := range accounts.All() {
 			if a.HomeAccountID == "0000cccc.72f988bf-0000-0000-0000-000000000001" {
 				acct = a
 			}
@@ -84,17 +84,17 @@ func TestCacheReadsNeedNoRequest(t *testing.T) {
 		rt := &countingTransport{}
 		fresh := wireProviderClient(t, p, WithTokenCache(first.TokenCache()), WithHTTPClient(&http.Client{Transport: rt}))
 		accounts, err := fresh.Accounts(ctx, "")
-		if err != nil || len(accounts) != 1 || accounts[0].HomeAccountID != signedIn.Account.HomeAccountID {
+		if err != nil || accounts.Len() != 1 || accounts.At(0).HomeAccountID != signedIn.Account.HomeAccountID {
 			t.Fatalf("Accounts = %v, %v", accounts, err)
 		}
-		res, err := fresh.AcquireTokenSilent(ctx, []string{"email"}, accounts[0])
+		res, err := fresh.AcquireTokenSilent(ctx, []string{"email"}, accounts.At(0))
 		if err != nil || res.Source != SourceCache || res.AccessToken != signedIn.AccessToken {
 			t.Fatalf("silent hit: source %v, %v", res.Source, err)
 		}
 		if n := rt.n.Load(); n != 0 {
 			t.Fatalf("%d requests sent for cache reads, want 0", n)
 		}
-		if _, err := fresh.AcquireTokenSilent(ctx, []string{"email"}, accounts[0], WithForceRefresh()); err == nil || rt.n.Load() == 0 {
+		if _, err := fresh.AcquireTokenSilent(ctx, []string{"email"}, accounts.At(0), WithForceRefresh()); err == nil || rt.n.Load() == 0 {
 			t.Fatalf("a forced refresh must go to the network (err %v, %d requests)", err, rt.n.Load())
 		}
 	})

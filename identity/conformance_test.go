@@ -385,10 +385,10 @@ func runGo(t *testing.T, sc wireScenario) confRun {
 	}
 	pick := func(a *ClientApplication, username string) (Account, bool) {
 		accts, err := a.Accounts(ctx, username)
-		if err != nil || len(accts) == 0 {
+		if err != nil || accts.Len() == 0 {
 			return Account{}, false
 		}
-		return accts[0], true
+		return accts.At(0), true
 	}
 	var run confRun
 	for _, st := range sc.Steps {
@@ -428,7 +428,7 @@ func runGo(t *testing.T, sc wireScenario) confRun {
 				t.Fatalf("%s: Accounts: %v", sc.Name, err)
 			}
 			list := []any{}
-			for _, ac := range accts {
+			for _, ac := range accts.All() {
 				list = append(list, map[string]any{"home_account_id": ac.HomeAccountID, "environment": ac.Environment,
 					"username": ac.Username, "authority_type": ac.AuthorityType})
 			}

@@ -55,7 +55,7 @@
 //	acquire_token_by_username_password       AcquireTokenByUsernamePassword
 //	acquire_token_silent                     AcquireTokenSilent (ErrInteractionRequired for None)
 //	acquire_token_silent_with_error          AcquireTokenSilentWithError
-//	get_accounts                             Accounts (a copy); AccountList (a read-only view)
+//	get_accounts                             Accounts (a read-only AccountList; Slice copies)
 //	get_authorization_request_url            AuthorizationRequestURL
 //	initiate_auth_code_flow                  InitiateAuthCodeFlow
 //	is_pop_supported                         IsPoPSupported
@@ -86,6 +86,7 @@
 //	initiate_device_flow's flow (dict)       *DeviceFlow (stop polling by cancelling ctx)
 //	account (dict)                           Account
 //	result dict with "access_token"          Result
+//	result["id_token_claims"]                Result.IDTokenClaims (read-only Claims; Map copies)
 //	result dict with "error"                 *Error (ErrThrottled when answered from
 //	                                         throttling memory)
 //	ValueError on state / nonce mismatch     ErrStateMismatch / ErrNonceMismatch

@@ -105,8 +105,8 @@ func TestProviderDeviceFlow(t *testing.T) {
 	if err := <-approved; err != nil {
 		t.Fatal(err)
 	}
-	if res.IDTokenClaims["sub"] != "dave" {
-		t.Errorf("sub = %v, want dave", res.IDTokenClaims["sub"])
+	if res.IDTokenClaims.StringClaim("sub") != "dave" {
+		t.Errorf("sub = %v, want dave", res.IDTokenClaims.StringClaim("sub"))
 	}
 	if polls == 0 {
 		t.Errorf("no authorization_pending poll was seen")
@@ -180,7 +180,7 @@ func TestProviderStockConsentPolicy(t *testing.T) {
 	defer cancel()
 	c := wireProviderClient(t, p)
 	res, _ := wireSignIn(t, ctx, p, c, "erin")
-	if res.AccessToken == "" || res.IDTokenClaims["sub"] != "erin" {
+	if res.AccessToken == "" || res.IDTokenClaims.StringClaim("sub") != "erin" {
 		t.Fatalf("sign-in under the stock policy: %+v", res.IDTokenClaims)
 	}
 	if rts := wireCachedRTs(t, c.ClientApplication); len(rts) != 0 {
@@ -222,7 +222,7 @@ func TestProviderIDTokenKeyRotation(t *testing.T) {
 	}
 	c.wire.jwksFor(info.JWKSURI).keys = stale
 	res, _ := wireSignIn(t, ctx, p1, c, "frank")
-	if res.IDTokenClaims["sub"] != "frank" {
+	if res.IDTokenClaims.StringClaim("sub") != "frank" {
 		t.Fatalf("sign-in after a key change: claims %v", res.IDTokenClaims)
 	}
 	if st := c.wire.jwksFor(info.JWKSURI); st.lastRefetch.IsZero() {

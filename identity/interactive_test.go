@@ -247,16 +247,16 @@ func TestInteractiveSignIn(t *testing.T) {
 			if ru.Hostname() != tt.wantHost || ru.Path != tt.wantPath || ru.Port() == "" {
 				t.Errorf("redirect_uri %s, want host %s path %q with a port", ru, tt.wantHost, tt.wantPath)
 			}
-			if res.AccessToken == "" || res.IDTokenClaims["sub"] != "alice" || res.Source != SourceIdentityProvider {
-				t.Fatalf("result: access token %v, sub %v, source %v", res.AccessToken != "", res.IDTokenClaims["sub"], res.Source)
+			if res.AccessToken == "" || res.IDTokenClaims.StringClaim("sub") != "alice" || res.Source != SourceIdentityProvider {
+				t.Fatalf("result: access token %v, sub %v, source %v", res.AccessToken != "", res.IDTokenClaims.StringClaim("sub"), res.Source)
 			}
 			portFree(t, ru.String())
 
 			accounts, err := c.Accounts(ctx, "")
-			if err != nil || len(accounts) != 1 || accounts[0].HomeAccountID != res.Account.HomeAccountID {
+			if err != nil || accounts.Len() != 1 || accounts.At(0).HomeAccountID != res.Account.HomeAccountID {
 				t.Fatalf("Accounts: %+v, %v (want the signed-in account)", accounts, err)
 			}
-			silent, err := c.AcquireTokenSilent(ctx, interactiveScopes, accounts[0])
+			silent, err := c.AcquireTokenSilent(ctx, interactiveScopes, accounts.At(0))
 			if err != nil {
 				t.Fatalf("AcquireTokenSilent: %v", err)
 			}
@@ -358,7 +358,7 @@ func TestInteractiveHostileRedirects(t *testing.T) {
 			return nil
 		}))
 	bg.check(t)
-	if err != nil || res.IDTokenClaims["sub"] != "alice" {
+	if err != nil || res.IDTokenClaims.StringClaim("sub") != "alice" {
 		t.Fatalf("AcquireTokenInteractive: %v", err)
 	}
 	// Once AcquireTokenInteractive has returned, the port is closed: a replay finds
@@ -565,8 +565,8 @@ func TestInteractiveConcurrent(t *testing.T) {
 	wg.Wait()
 	for i, user := range users {
 		bgs[i].check(t)
-		if errs[i] != nil || results[i].IDTokenClaims["sub"] != user {
-			t.Errorf("%s: %v, sub %v", user, errs[i], results[i].IDTokenClaims["sub"])
+		if errs[i] != nil || results[i].IDTokenClaims.StringClaim("sub") != user {
+			t.Errorf("%s: %v, sub %v", user, errs[i], results[i].IDTokenClaims.StringClaim("sub"))
 		}
 	}
 	if redirects[0] == redirects[1] {
@@ -637,8 +637,8 @@ func TestInteractiveChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AcquireTokenInteractive: %v", err)
 	}
-	if res.AccessToken == "" || res.IDTokenClaims["sub"] != "carol" {
-		t.Fatalf("result: access token %v, sub %v", res.AccessToken != "", res.IDTokenClaims["sub"])
+	if res.AccessToken == "" || res.IDTokenClaims.StringClaim("sub") != "carol" {
+		t.Fatalf("result: access token %v, sub %v", res.AccessToken != "", res.IDTokenClaims.StringClaim("sub"))
 	}
 	loc, text, err := chrome.Page()
 	if err != nil {

@@ -188,22 +188,22 @@ func TestInteropPythonWritesGoReads(t *testing.T) {
 	}}
 	pc := interopClient(t, c, sts)
 	accts, err := pc.Accounts(context.Background(), "pat.peer@contoso.com")
-	if err != nil || len(accts) != 1 {
+	if err != nil || accts.Len() != 1 {
 		t.Fatalf("Accounts = %v, %v", accts, err)
 	}
-	if a := accts[0]; a.HomeAccountID != interopUID+"."+interopTenant || a.Environment != testHost ||
+	if a := accts.At(0); a.HomeAccountID != interopUID+"."+interopTenant || a.Environment != testHost ||
 		a.Username != f.username || a.AuthorityType != authorityTypeMSSTS {
 		t.Fatalf("account %+v", a)
 	}
-	res, err := pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts[0])
+	res, err := pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts.At(0))
 	if err != nil || res.AccessToken != "at-from-python" || res.Source != SourceCache {
 		t.Fatalf("silent = %q from %v, %v", res.AccessToken, res.Source, err)
 	}
-	if res.IDTokenClaims["preferred_username"] != f.username {
+	if res.IDTokenClaims.StringClaim("preferred_username") != f.username {
 		t.Fatalf("ID token claims %v", res.IDTokenClaims)
 	}
 	// MSAL Python's refresh token works here too.
-	res, err = pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts[0], WithForceRefresh())
+	res, err = pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts.At(0), WithForceRefresh())
 	if err != nil || res.AccessToken != "at-refreshed" {
 		t.Fatalf("refresh with MSAL Python's RT = %q, %v", res.AccessToken, err)
 	}
@@ -265,10 +265,10 @@ func TestInteropRoundTripKeepsUnknownAndNoDuplicates(t *testing.T) {
 	}}
 	pc := interopClient(t, c, sts)
 	accts, _ := pc.Accounts(context.Background(), "")
-	if len(accts) != 1 {
+	if accts.Len() != 1 {
 		t.Fatalf("accounts %v", accts)
 	}
-	if _, err := pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts[0], WithForceRefresh()); err != nil {
+	if _, err := pc.AcquireTokenSilent(context.Background(), []string{"User.Read"}, accts.At(0), WithForceRefresh()); err != nil {
 		t.Fatal(err)
 	}
 	out, err := c.Serialize()

@@ -68,8 +68,8 @@ func (a *ClientApplication) AcquireTokenSilent(ctx context.Context, scopes []str
 // matches the authority's environment (or an alias), tenant and client, and its scopes
 // include every requested one (case-insensitive). WithForceRefresh and
 // WithClaimsChallenge skip it. A token past its refresh_on time is refreshed, but still
-// returned if the refresh fails. On a cache hit, Result.IDTokenClaims is a copy of the
-// claims decoded once per cached ID token, the caller's to change. The refresh redeems the account's family refresh
+// returned if the refresh fails. On a cache hit, Result.IDTokenClaims are the claims
+// decoded once per cached ID token, shared read-only. The refresh redeems the account's family refresh
 // tokens first when the app may belong to the family, then its own; a refused refresh
 // token is kept, since it may still serve other scopes or tenants.
 func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, scopes []string, account Account, opts ...CallOption) (Result, error) {
@@ -159,8 +159,8 @@ type atLookup struct {
 // lookupAccessToken finds a cached access token for the request.
 func (a *ClientApplication) lookupAccessToken(st *cacheState, info *authorityInfo, account Account, scopes []string) (out atLookup) {
 	now := a.now().Unix()
-	home := strings.ToLower(account.HomeAccountID)
-	client := strings.ToLower(a.clientID)
+	home := lower(account.HomeAccountID)
+	client := lower(a.clientID)
 	realm := lower(info.cacheRealm())
 	envs := cacheEnvironments(info)
 	if info.Type == authorityTypeGeneric && account.Realm != "" {
@@ -304,10 +304,8 @@ func cachedResult(st *cacheState, at *cacheEntry, account Account) Result {
 	for e := h.chain(kindIDToken); e != nil; e = e.next {
 		if e.client == at.client && e.realm == at.realm {
 			res.IDToken = e.v[fSecret]
-			if c := e.idTokenClaims(); c != nil {
-				// The decoded claims are shared by every hit; the caller gets its own.
-				res.IDTokenClaims = cloneClaims(c)
-			}
+			// Decoded once and shared by every hit: Claims only hands out values.
+			res.IDTokenClaims = sharedClaims(e.idTokenClaims())
 			break
 		}
 	}
@@ -332,31 +330,6 @@ func (e *cacheEntry) idTokenClaims() map[string]any {
 	claims := decodeJWTPayload(e.v[fSecret])
 	e.claims.Store(&claims)
 	return claims
-}
-
-// cloneClaims copies decoded claims deeply enough that a caller's writes cannot
-// reach them: the map, and the arrays and objects inside (strings, numbers and bools
-// are values already).
-func cloneClaims(c map[string]any) map[string]any {
-	out := make(map[string]any, len(c))
-	for k, v := range c {
-		out[k] = cloneClaimValue(v)
-	}
-	return out
-}
-
-func cloneClaimValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneClaims(x)
-	case []any:
-		y := make([]any, len(x))
-		for i, e := range x {
-			y[i] = cloneClaimValue(e)
-		}
-		return y
-	}
-	return v
 }
 
 // decodeJWTPayload returns the claims of a compact JWS without verifying it, or nil.

@@ -139,7 +139,7 @@ func (d *Desk) accounts(ctx context.Context, s Settings) ([]AccountView, error) 
 			errs = append(errs, fmt.Errorf("profile %q: %w", p.Name, err))
 			continue
 		}
-		for _, a := range accs {
+		for _, a := range accs.All() {
 			k := AccountKey(a)
 			if seen[k] {
 				continue

@@ -10,7 +10,7 @@ import (
 // client is the part of identity.PublicClient the use cases need, plus the cache
 // inspection the account status comes from. client_identity.go adapts the real one.
 type client interface {
-	Accounts(ctx context.Context, username string) ([]identity.Account, error)
+	Accounts(ctx context.Context, username string) (identity.AccountList, error)
 	AcquireTokenSilentWithError(ctx context.Context, scopes []string, account identity.Account, opts ...identity.CallOption) (identity.Result, error)
 	RemoveAccount(ctx context.Context, account identity.Account) error
 	interactive(ctx context.Context, scopes []string, o SignInOptions, opener Opener) (identity.Result, error)

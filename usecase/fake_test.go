@@ -27,10 +27,10 @@ type fakeClient struct {
 	inside, most int
 }
 
-func (f *fakeClient) Accounts(ctx context.Context, username string) ([]identity.Account, error) {
+func (f *fakeClient) Accounts(ctx context.Context, username string) (identity.AccountList, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.accounts), nil
+	return identity.NewAccountList(f.accounts...), nil
 }
 
 func (f *fakeClient) AcquireTokenSilentWithError(ctx context.Context, scopes []string, account identity.Account, opts ...identity.CallOption) (identity.Result, error) {

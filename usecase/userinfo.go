@@ -41,7 +41,7 @@ func (d *Desk) recordUserinfo(ctx context.Context, p profile.Profile, res identi
 		return AccountName{}, false
 	}
 	sub, _ := claims["sub"].(string)
-	if want, _ := res.IDTokenClaims["sub"].(string); sub == "" || (want != "" && sub != want) {
+	if want := res.IDTokenClaims.StringClaim("sub"); sub == "" || (want != "" && sub != want) {
 		// OpenID Connect Core §5.3.2: a userinfo answer about someone else is ignored.
 		d.log.Warn("userinfo answered for another subject; ignored", "profile", p.Name)
 		return AccountName{}, false

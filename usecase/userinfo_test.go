@@ -65,7 +65,7 @@ func TestRecordUserinfoAdversaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := profile.Profile{Name: "P", Issuer: srv.URL + "/", ClientID: "c"}
-			res := identity.Result{AccessToken: "at-1", IDTokenClaims: map[string]any{"sub": tt.idSub},
+			res := identity.Result{AccessToken: "at-1", IDTokenClaims: identity.NewClaims(map[string]any{"sub": tt.idSub}),
 				Account: identity.Account{HomeAccountID: "id1", Environment: strings.TrimPrefix(srv.URL, "http://"), LocalAccountID: "id1"}}
 			got, ok := d.recordUserinfo(context.Background(), p, res)
 			got.HomeAccountID, got.Environment = "", ""
