@@ -10,13 +10,8 @@ import (
 	"strings"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
 )
-
-// azTokener is the part of service "tokendesk az" needs besides Token.
-type azTokener interface {
-	// TokenInTenant is Token for another tenant of the account's cloud ("" = its own).
-	TokenInTenant(ctx context.Context, accountKey string, scopes []string, tenant string) (token, error)
-}
 
 // azLoginHint is what Azure SDKs look for in az's stderr ("az login") to treat the
 // credential as unavailable and let a credential chain try its next one.
@@ -107,14 +102,12 @@ func runAz(ctx context.Context, e *env, args []string) error {
 	}
 	acct, err := azAccount(ctx, e, acctSel, profileName, tenant)
 	if err == nil {
-		var tok token
-		tok, err = e.svc.TokenInTenant(ctx, acct.Key, scopes, tenant)
+		var res identity.Result
+		res, err = e.desk.TokenInTenant(ctx, acct.Key, scopes, tenant)
 		if err == nil {
-			if tok.Account.Key == "" {
-				tok.Account = acct
-			}
+			tok := issued(res, acct)
 			if tenant != "" {
-				tok.Account.Tenant = tenant
+				tok.Tenant = tenant
 			}
 			if field == "" {
 				return writeToken(e, outputAz, "", tok)
@@ -123,7 +116,7 @@ func runAz(ctx context.Context, e *env, args []string) error {
 		}
 		err = fmt.Errorf("token for %s: %w", firstNonEmpty(acct.Username, acct.Key), err)
 	}
-	if errors.Is(err, identity.ErrInteractionRequired) || errors.Is(err, errNoSuchAccount) {
+	if errors.Is(err, identity.ErrInteractionRequired) || errors.Is(err, usecase.ErrNoAccount) {
 		fmt.Fprintln(e.stderr, "ERROR: "+azLoginHint)
 	}
 	return err
@@ -131,30 +124,28 @@ func runAz(ctx context.Context, e *env, args []string) error {
 
 // azAccount picks the account: the one named, else among the profile's accounts (the
 // default profile's) the only one, or the only one in tenant.
-func azAccount(ctx context.Context, e *env, sel, profileName, tenant string) (account, error) {
+func azAccount(ctx context.Context, e *env, sel, profileName, tenant string) (usecase.AccountView, error) {
 	if profileName == "" {
-		profs, err := e.svc.Profiles(ctx)
+		profs, err := e.desk.Profiles(ctx)
 		if err != nil {
-			return account{}, err
+			return usecase.AccountView{}, err
 		}
-		for _, p := range profs {
-			if p.Default {
-				profileName = p.Name
-			}
+		if len(profs) > 0 {
+			profileName = profs[0].Name // the first is the default
 		}
 	}
 	if sel != "" {
-		return e.svc.FindAccount(ctx, sel, profileName)
+		return e.desk.FindAccount(ctx, sel, profileName)
 	}
-	all, err := e.svc.Accounts(ctx)
+	all, err := e.desk.Accounts(ctx)
 	if err != nil && len(all) == 0 {
-		return account{}, err
+		return usecase.AccountView{}, err
 	}
 	cands := filterProfile(all, profileName)
 	if len(cands) > 1 && tenant != "" {
-		var in []account
+		var in []usecase.AccountView
 		for _, a := range cands {
-			if strings.EqualFold(a.Tenant, tenant) {
+			if strings.EqualFold(a.TenantOrIssuer, tenant) {
 				in = append(in, a)
 			}
 		}
@@ -164,7 +155,7 @@ func azAccount(ctx context.Context, e *env, sel, profileName, tenant string) (ac
 	}
 	switch len(cands) {
 	case 0:
-		return account{}, fmt.Errorf("%w: nobody is signed in with profile %q", errNoSuchAccount, profileName)
+		return usecase.AccountView{}, fmt.Errorf("%w: nobody is signed in with profile %q", usecase.ErrNoAccount, profileName)
 	case 1:
 		return cands[0], nil
 	}
@@ -172,7 +163,7 @@ func azAccount(ctx context.Context, e *env, sel, profileName, tenant string) (ac
 	for i, a := range cands {
 		keys[i] = a.Key
 	}
-	return account{}, fmt.Errorf("%w: %s; choose one with --account or TOKENDESK_AZ_ACCOUNT", errAmbiguousAccount, strings.Join(keys, ", "))
+	return usecase.AccountView{}, fmt.Errorf("%w: %s; choose one with --account or TOKENDESK_AZ_ACCOUNT", usecase.ErrAmbiguousAccount, strings.Join(keys, ", "))
 }
 
 // azResourceTypes are Azure CLI's --resource-type names for the public cloud.
@@ -206,7 +197,7 @@ func writeAzField(w io.Writer, field, output string, tok token) error {
 	case "expires_on":
 		v = fmt.Sprint(tok.ExpiresOn.Unix())
 	case "tenant":
-		v = tok.Account.Tenant
+		v = tok.Tenant
 	case "tokenType":
 		v = firstNonEmpty(tok.TokenType, "Bearer")
 	}
@@ -223,16 +214,4 @@ func writeAzField(w io.Writer, field, output string, tok token) error {
 	}
 	_, err := fmt.Fprintln(w, v)
 	return err
-}
-
-func (s deskService) TokenInTenant(ctx context.Context, key string, scopes []string, tenant string) (token, error) {
-	res, err := s.d.TokenInTenant(ctx, key, scopes, tenant)
-	if err != nil {
-		return token{}, mapErr(err)
-	}
-	return tokenOf(res), nil
-}
-
-func (u unavailable) TokenInTenant(context.Context, string, []string, string) (token, error) {
-	return token{}, u.err
 }

@@ -8,20 +8,21 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
-func (f *fakeService) TokenInTenant(ctx context.Context, key string, scopes []string, tenant string) (token, error) {
+func (f *fakeDesk) TokenInTenant(ctx context.Context, key string, scopes []string, tenant string) (identity.Result, error) {
 	f.lastTenant = tenant
 	return f.Token(ctx, key, scopes, false)
 }
 
 func TestAzGetAccessToken(t *testing.T) {
-	onlyAlice := func(f *fakeService) { f.accounts = []account{alice, bob} } // bob is in profile lab
+	onlyAlice := func(f *fakeDesk) { f.accounts = []usecase.AccountView{alice, bob} } // bob is in profile lab
 	for _, tc := range []struct {
 		name       string
 		args       []string
 		vars       map[string]string
-		setup      func(*fakeService)
+		setup      func(*fakeDesk)
 		wantCode   int
 		wantScopes []string
 		wantTenant string
@@ -44,21 +45,21 @@ func TestAzGetAccessToken(t *testing.T) {
 		{name: "account from env", args: []string{"account", "get-access-token", "--resource", "r"}, vars: map[string]string{"TOKENDESK_AZ_ACCOUNT": "alice-key"},
 			wantScopes: []string{"r/.default"}},
 		{name: "several accounts", args: []string{"account", "get-access-token", "--resource", "r"},
-			setup: func(f *fakeService) {
-				f.accounts = []account{alice, {Key: "zed-key", Username: "zed@example.com", Profile: "entra"}}
+			setup: func(f *fakeDesk) {
+				f.accounts = []usecase.AccountView{alice, {Key: "zed-key", Username: "zed@example.com", Profile: "entra"}}
 			},
 			wantCode: ExitUsage, stderrHas: []string{"alice-key", "zed-key", "TOKENDESK_AZ_ACCOUNT"}},
 		{name: "nobody signed in", args: []string{"account", "get-access-token", "--resource", "r"},
-			setup:    func(f *fakeService) { f.accounts = nil },
+			setup:    func(f *fakeDesk) { f.accounts = nil },
 			wantCode: ExitNotFound, stderrHas: []string{"Please run 'az login'", "tokendesk login"}},
 		{name: "sign-in required", args: []string{"account", "get-access-token", "--resource", "r"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				onlyAlice(f)
 				f.err = map[string]error{"Token": identity.ErrInteractionRequired}
 			},
 			wantCode: ExitInteractionRequired, stderrHas: []string{"Please run 'az login'", "tokendesk login"}},
 		{name: "provider down: no az login text", args: []string{"account", "get-access-token", "--resource", "r"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				onlyAlice(f)
 				f.err = map[string]error{"Token": errFakeProvider}
 			},

@@ -17,6 +17,12 @@
 // Tokens and data go to stdout, every message to stderr, and the exit code says what
 // went wrong (see the Exit constants), so a script can tell "sign in again" from a
 // typo. Nothing secret is ever written to stderr.
+//
+// Commands drive a Desk, the small interface this package declares over usecase's and
+// identity's own types (usecase.AccountView, profile.Profile, identity.Result), which
+// *usecase.Desk implements and the tests fake, as the window does with ui.Desk. The
+// exit code is read off usecase's sentinels directly; only the output shapes scripts
+// parse (accounts --json, profiles --json, token --output ...) are the CLI's own.
 package cli
 
 import (
@@ -31,6 +37,7 @@ import (
 	"strings"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // Exit codes. They are part of the CLI's interface: scripts branch on them.
@@ -59,7 +66,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	svc            service
+	desk           Desk
 }
 
 // usageError is a command-line mistake; it maps to ExitUsage.
@@ -144,9 +151,9 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ue), errors.Is(err, errAmbiguousAccount):
+	case errors.As(err, &ue), errors.Is(err, usecase.ErrAmbiguousAccount):
 		return ExitUsage
-	case errors.Is(err, errNoSuchAccount), errors.Is(err, errNoSuchProfile):
+	case errors.Is(err, usecase.ErrNoAccount), errors.Is(err, usecase.ErrNoProfile):
 		return ExitNotFound
 	case errors.Is(err, identity.ErrInteractionRequired):
 		return ExitInteractionRequired
@@ -167,18 +174,17 @@ func reportError(w io.Writer, cmd command, err error) {
 	fmt.Fprintf(w, "tokendesk %s: %s\n", cmd.name, msg)
 	switch exitCode(err) {
 	case ExitUsage:
-		if errors.Is(err, errAmbiguousAccount) {
+		if errors.Is(err, usecase.ErrAmbiguousAccount) {
 			fmt.Fprintln(w, `choose one: pass its key with --account (keys are listed by "tokendesk accounts")`)
 		}
 		fmt.Fprintf(w, "usage: tokendesk %s\n", cmd.usage)
 	case ExitNotFound:
-		if errors.Is(err, errNoSuchAccount) {
+		if errors.Is(err, usecase.ErrNoAccount) {
 			fmt.Fprintln(w, `see "tokendesk accounts", or sign in with "tokendesk login"`)
 		}
 	case ExitInteractionRequired:
-		var need *signInNeeded
-		if errors.As(err, &need) {
-			fmt.Fprintf(w, "to sign in again, run: %s\n(add --device-code without a browser)\n", need.command())
+		if cmd := loginCommand(err); cmd != "" {
+			fmt.Fprintf(w, "to sign in again, run: %s\n(add --device-code without a browser)\n", cmd)
 		} else {
 			fmt.Fprintln(w, `sign-in required: run "tokendesk login" (add --device-code without a browser)`)
 		}

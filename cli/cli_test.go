@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 func TestRunExitCodesAndStreams(t *testing.T) {
@@ -20,7 +21,7 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 		name       string
 		args       []string
 		vars       map[string]string
-		setup      func(f *fakeService)
+		setup      func(f *fakeDesk)
 		wantCode   int
 		wantStdout string   // exact, when not empty
 		stdoutHas  []string // substrings of stdout
@@ -37,18 +38,18 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 
 		{name: "accounts table", args: []string{"accounts"}, wantCode: ExitOK,
 			stdoutHas: []string{"ACCOUNT", "USERNAME", "alice-key", "alice@example.com", "bob-key", "tenant-a", "http://127.0.0.1:9"}},
-		{name: "accounts empty", args: []string{"accounts"}, setup: func(f *fakeService) { f.accounts = nil },
+		{name: "accounts empty", args: []string{"accounts"}, setup: func(f *fakeDesk) { f.accounts = nil },
 			wantCode: ExitOK, wantStdout: "", stderrHas: []string{"tokendesk login"}},
-		{name: "accounts --json empty", args: []string{"accounts", "--json"}, setup: func(f *fakeService) { f.accounts = nil },
+		{name: "accounts --json empty", args: []string{"accounts", "--json"}, setup: func(f *fakeDesk) { f.accounts = nil },
 			wantCode: ExitOK, wantStdout: "[]\n"},
 		{name: "accounts --profile unknown", args: []string{"accounts", "--profile", "nope"}, wantCode: ExitNotFound,
 			stderrHas: []string{`no such profile "nope"`, "entra, lab"}},
 		{name: "accounts extra arg", args: []string{"accounts", "x"}, wantCode: ExitUsage},
-		{name: "accounts partial listing", args: []string{"accounts"}, setup: func(f *fakeService) {
+		{name: "accounts partial listing", args: []string{"accounts"}, setup: func(f *fakeDesk) {
 			f.err, f.partial = map[string]error{"Accounts": errors.New("profile \"lab\": discovery failed")}, true
 		},
 			wantCode: ExitError, stdoutHas: []string{"alice-key"}, stderrHas: []string{"discovery failed"}},
-		{name: "accounts storage error", args: []string{"accounts"}, setup: func(f *fakeService) {
+		{name: "accounts storage error", args: []string{"accounts"}, setup: func(f *fakeDesk) {
 			f.err = map[string]error{"Accounts": errors.New("storage: keyring timed out")}
 		}, wantCode: ExitError, stderrHas: []string{"keyring timed out"}},
 
@@ -66,52 +67,52 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 		{name: "token several accounts no --account", args: []string{"token", "--scope", "s"}, wantCode: ExitUsage,
 			stderrHas: []string{"--account", "alice-key", "alice-other", "bob-key"}},
 		{name: "token only account of profile", args: []string{"token", "--scope", "s", "--profile", "entra"}, wantCode: ExitOK, wantStdout: "fake-at-alice\n"},
-		{name: "token the only account", args: []string{"token", "--scope", "s"}, setup: func(f *fakeService) { f.accounts = []account{bob} },
+		{name: "token the only account", args: []string{"token", "--scope", "s"}, setup: func(f *fakeDesk) { f.accounts = []usecase.AccountView{bob} },
 			wantCode: ExitOK, wantStdout: "fake-at-bob\n"},
-		{name: "token no accounts", args: []string{"token", "--scope", "s"}, setup: func(f *fakeService) { f.accounts = nil },
+		{name: "token no accounts", args: []string{"token", "--scope", "s"}, setup: func(f *fakeDesk) { f.accounts = nil },
 			wantCode: ExitNotFound, stderrHas: []string{"no such account", "tokendesk login"}},
 		{name: "token unknown account", args: []string{"token", "--scope", "s", "--account", "mallory"}, wantCode: ExitNotFound,
 			stderrHas: []string{`no such account: "mallory"`}},
 		{name: "token unknown profile", args: []string{"token", "--scope", "s", "--profile", "nope"}, wantCode: ExitNotFound},
 		{name: "token interaction required", args: []string{"token", "--scope", "s", "--account", "bob-key"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				f.err = map[string]error{"Token": fmt.Errorf("usecase: %w", identity.ErrInteractionRequired)}
 			},
 			wantCode: ExitInteractionRequired, wantStdout: "", stderrHas: []string{"bob@example.com", "tokendesk login"}},
 		{name: "token refresh refused", args: []string{"token", "--scope", "s", "--account", "bob-key"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				f.err = map[string]error{"Token": &identity.Error{StatusCode: 400, Code: "invalid_grant", Description: "grant request is invalid", CorrelationID: "corr-1"}}
 			},
 			wantCode: ExitInteractionRequired, stderrHas: []string{"invalid_grant", "corr-1", "tokendesk login --profile lab --login-hint bob@example.com --scope s"}},
 		{name: "token timed out", args: []string{"token", "--scope", "s", "--account", "bob-key"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				f.err = map[string]error{"Token": &identity.Error{Err: fmt.Errorf("POST http://127.0.0.1:9/token: %w: 127.0.0.1:9 did not answer completely in time", identity.ErrTimeout)}}
 			},
 			wantCode: ExitError, wantStdout: "", stderrHas: []string{"127.0.0.1:9", "--timeout"}},
 		{name: "token unknown CA", args: []string{"token", "--scope", "s", "--account", "bob-key"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				f.err = map[string]error{"Token": &identity.Error{Err: fmt.Errorf("POST https://corp.example/token: %w", x509.UnknownAuthorityError{})}}
 			},
 			wantCode: ExitError, stderrHas: []string{"corp.example", `"ca_bundle"`}},
 		{name: "token --timeout must be positive", args: []string{"token", "--scope", "s", "--timeout", "0s"}, wantCode: ExitUsage},
 		{name: "token scope not consented", args: []string{"token", "--scope", "api://x/new", "--account", "bob-key"},
-			setup: func(f *fakeService) {
-				f.err = map[string]error{"Token": &signInNeeded{err: errors.New("Bob must sign in again to get a token for api://x/new: identity: invalid_scope"),
-					profile: "lab", username: "bob@example.com", scopes: []string{"api://x/new"}}}
+			setup: func(f *fakeDesk) {
+				f.err = map[string]error{"Token": &usecase.SignInNeededError{Account: bob, Scopes: []string{"api://x/new"},
+					Err: errors.New("identity: invalid_scope")}}
 			},
 			wantCode: ExitInteractionRequired, stderrHas: []string{"invalid_scope", "run: tokendesk login --profile lab --login-hint bob@example.com --scope api://x/new"}},
 		{name: "token claims challenge", args: []string{"token", "--scope", "api://x/new", "--account", "bob-key"},
-			setup: func(f *fakeService) {
-				f.err = map[string]error{"Token": &signInNeeded{err: errors.New("Bob must sign in again"),
-					profile: "lab", username: "bob@example.com", scopes: []string{"api://x/new"}, claims: `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`}}
+			setup: func(f *fakeDesk) {
+				f.err = map[string]error{"Token": &usecase.SignInNeededError{Account: bob, Scopes: []string{"api://x/new"},
+					Claims: `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`, Err: errors.New("identity: interaction_required")}}
 			},
 			wantCode: ExitInteractionRequired, stderrHas: []string{`--scope api://x/new --claims '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'`}},
 		{name: "login --account without --scope", args: []string{"login", "--account", "bob-key"}, wantCode: ExitUsage},
 		{name: "token provider error", args: []string{"token", "--scope", "s", "--account", "bob-key"},
-			setup:    func(f *fakeService) { f.err = map[string]error{"Token": errFakeProvider} },
+			setup:    func(f *fakeDesk) { f.err = map[string]error{"Token": errFakeProvider} },
 			wantCode: ExitError, wantStdout: "", stderrHas: []string{"temporarily_unavailable"}},
 		{name: "token error never echoes a token", args: []string{"token", "--scope", "s", "--account", "bob-key"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				f.err = map[string]error{"Token": errors.New("bad response eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")}
 			},
 			wantCode: ExitError, stderrHas: []string{"[redacted]"}},
@@ -135,22 +136,22 @@ func TestRunExitCodesAndStreams(t *testing.T) {
 		{name: "login browser", args: []string{"login", "--login-hint", "carol@example.com"}, vars: withDisplay, wantCode: ExitOK,
 			wantStdout: "carol-key\n", stderrHas: []string{"http://127.0.0.1:1/authorize"}},
 		{name: "login browser unavailable falls back", args: []string{"login"}, vars: withDisplay,
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				f.err = map[string]error{"SignIn": fmt.Errorf("open: %w", identity.ErrBrowserUnavailable)}
 			},
 			wantCode: ExitOK, wantStdout: "carol-key\n", stderrHas: []string{"No browser", "WXYZ-1234"}},
 		{name: "login unknown profile", args: []string{"login", "--profile", "nope"}, wantCode: ExitNotFound},
 		{name: "login refused", args: []string{"login", "--device-code"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				f.err = map[string]error{"SignInWithDeviceCode": &identity.Error{Code: "expired_token"}}
 			},
 			wantCode: ExitError, wantStdout: "", stderrHas: []string{"expired_token"}},
 
 		{name: "profiles", args: []string{"profiles"}, wantCode: ExitOK, stdoutHas: []string{"entra (default)", "lab", "c2"}},
-		{name: "profiles default named so", args: []string{"profiles"}, setup: func(f *fakeService) { f.profiles[0].Name = "Microsoft Entra (default)" },
+		{name: "profiles default named so", args: []string{"profiles"}, setup: func(f *fakeDesk) { f.profiles[0].Name = "Microsoft Entra (default)" },
 			wantCode: ExitOK, stdoutHas: []string{"Microsoft Entra (default)  "}},
 		{name: "login cancelled", args: []string{"login", "--device-code"},
-			setup: func(f *fakeService) {
+			setup: func(f *fakeDesk) {
 				f.err = map[string]error{"SignInWithDeviceCode": fmt.Errorf("device flow: %w", context.Canceled)}
 			},
 			wantCode: ExitError, stderrHas: []string{"tokendesk login: cancelled"}},
@@ -198,15 +199,15 @@ func TestLoginScopeSignsInAgain(t *testing.T) {
 	tests := []struct {
 		name        string
 		args        []string
-		accounts    []account
+		accounts    []usecase.AccountView
 		wantCode    int
 		wantHint    string
 		wantProfile string
 	}{
-		{"the only account", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other"}, []account{bob}, ExitOK, "bob@example.com", "lab"},
+		{"the only account", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other"}, []usecase.AccountView{bob}, ExitOK, "bob@example.com", "lab"},
 		{"named account", []string{"login", "--scope", "api://x/new api://x/other", "--account", "bob-key"}, nil, ExitOK, "bob@example.com", "lab"},
-		{"no account yet", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other"}, []account{}, ExitOK, "", ""},
-		{"claims carried", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other", "--claims", `{"id_token":{"acrs":null}}`}, []account{bob}, ExitOK, "bob@example.com", "lab"},
+		{"no account yet", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other"}, []usecase.AccountView{}, ExitOK, "", ""},
+		{"claims carried", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other", "--claims", `{"id_token":{"acrs":null}}`}, []usecase.AccountView{bob}, ExitOK, "bob@example.com", "lab"},
 		{"explicit hint wins", []string{"login", "--scope", "api://x/new", "--scope", "api://x/other", "--login-hint", "zed@example.com"}, nil, ExitOK, "zed@example.com", ""},
 		{"several accounts", []string{"login", "--scope", "api://x/new"}, nil, ExitUsage, "", ""},
 		{"unknown account", []string{"login", "--scope", "api://x/new", "--account", "nobody"}, nil, ExitNotFound, "", ""},
@@ -306,7 +307,7 @@ func TestOutputShapes(t *testing.T) {
 	loc := time.FixedZone("test", 5*3600+30*60)
 	exp := time.Date(2031, 3, 4, 5, 6, 7, 890123000, loc)
 	tok := token{AccessToken: "fake-at", TokenType: "Bearer", ExpiresOn: exp, Scopes: []string{"a", "b"},
-		Account: account{Key: "k", Username: "u@example.com", Tenant: "t-1"}}
+		Key: "k", Username: "u@example.com", Tenant: "t-1"}
 
 	t.Run("token", func(t *testing.T) {
 		got := render(t, outputToken, "", tok)

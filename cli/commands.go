@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // Version is the release version, set at link time with
@@ -31,20 +32,21 @@ func runAccounts(ctx context.Context, e *env, args []string) error {
 	}
 	// A failing profile still lets the others be listed; its error is reported after
 	// the list (and sets the exit code).
-	accts, listErr := e.svc.Accounts(ctx)
-	if listErr != nil && len(accts) == 0 {
+	views, listErr := e.desk.Accounts(ctx)
+	if listErr != nil && len(views) == 0 {
 		return listErr
 	}
 	if *profileName != "" {
 		if err := checkProfile(ctx, e, *profileName); err != nil {
 			return err
 		}
-		accts = filterProfile(accts, *profileName)
+		views = filterProfile(views, *profileName)
+	}
+	accts := make([]accountRow, 0, len(views))
+	for _, v := range views {
+		accts = append(accts, rowOf(v))
 	}
 	if *asJSON {
-		if accts == nil {
-			accts = []account{}
-		}
 		if err := writeJSON(e, accts); err != nil {
 			return err
 		}
@@ -72,6 +74,41 @@ func runAccounts(ctx context.Context, e *env, args []string) error {
 	return listErr
 }
 
+// accountRow is one account as "tokendesk accounts" prints it; --json writes these
+// names, which scripts read.
+type accountRow struct {
+	// Key is the stable handle that --account and logout accept.
+	Key      string `json:"key"`
+	Username string `json:"username,omitempty"`
+	Name     string `json:"name,omitempty"`
+	// Tenant is the tenant id (Entra) or issuer.
+	Tenant string `json:"tenant,omitempty"`
+	// Authority is the host or issuer the account signed in at.
+	Authority string `json:"authority,omitempty"`
+	Profile   string `json:"profile,omitempty"`
+	// Status is usecase.Status's machine name ("valid", "refreshable", ...).
+	Status string `json:"status,omitempty"`
+}
+
+func rowOf(v usecase.AccountView) accountRow {
+	status, _ := v.Status.MarshalText()
+	return accountRow{Key: v.Key, Username: v.Username, Name: v.DisplayName, Tenant: v.TenantOrIssuer,
+		Authority: v.Account.Environment, Profile: v.Profile, Status: string(status)}
+}
+
+// profileRow is one profile as "tokendesk profiles --json" prints it; scripts read
+// these names, so they stay as they were when the CLI had its own profile type.
+type profileRow struct {
+	Name      string `json:"name"`
+	Authority string `json:"authority"`
+	ClientID  string `json:"clientId"`
+	// Scopes are the profile's favourite scopes (config.json's favourite_scopes).
+	Scopes []string `json:"scopes,omitempty"`
+	// DefaultScopes are asked for at sign-in (config.json's default_scopes).
+	DefaultScopes []string `json:"defaultScopes,omitempty"`
+	Default       bool     `json:"default,omitempty"`
+}
+
 func runProfiles(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "set-secret" {
 		return runSetSecret(ctx, e, args[1:])
@@ -81,27 +118,29 @@ func runProfiles(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	profs, err := e.svc.Profiles(ctx)
+	profs, err := e.desk.Profiles(ctx)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		if profs == nil {
-			profs = []profileRow{}
+		rows := make([]profileRow, 0, len(profs))
+		for i, p := range profs {
+			rows = append(rows, profileRow{Name: p.Name, Authority: p.AuthorityURL(), ClientID: p.ClientID,
+				Scopes: p.FavouriteScopes, DefaultScopes: p.SignInScopes, Default: i == 0})
 		}
-		return writeJSON(e, profs)
+		return writeJSON(e, rows)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	// Both kinds, as config.json names them: a profile with only default_scopes must not
 	// look as if it had none.
 	fmt.Fprintln(tw, "PROFILE\tAUTHORITY\tCLIENT ID\tDEFAULT SCOPES\tFAVOURITE SCOPES")
-	for _, p := range profs {
+	for i, p := range profs {
 		name := p.Name
-		if p.Default && !strings.Contains(strings.ToLower(name), "default") {
+		if i == 0 && !strings.Contains(strings.ToLower(name), "default") { // the first is the default
 			name += " (default)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, p.Authority, p.ClientID,
-			dash(strings.Join(p.DefaultScopes, " ")), dash(strings.Join(p.Scopes, " ")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, p.AuthorityURL(), p.ClientID,
+			dash(strings.Join(p.SignInScopes, " ")), dash(strings.Join(p.FavouriteScopes, " ")))
 	}
 	return tw.Flush()
 }
@@ -130,45 +169,43 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 		// Incremental consent is for an account already here: sign it in again, with
 		// its username as the login hint and in its profile. With no account at all,
 		// this is a first sign-in asking for more.
-		acct, err := e.svc.FindAccount(ctx, *acctSel, *profileName)
+		acct, err := e.desk.FindAccount(ctx, *acctSel, *profileName)
 		switch {
 		case err == nil:
 			*hint = acct.Username
 			if *profileName == "" {
 				*profileName = acct.Profile
 			}
-		case *acctSel == "" && errors.Is(err, errNoSuchAccount):
+		case *acctSel == "" && errors.Is(err, usecase.ErrNoAccount):
 		default:
 			return err
 		}
 	}
-	req := loginRequest{
-		Profile:   *profileName,
-		LoginHint: *hint,
-		AddScopes: scopes,
-		Claims:    *claims,
-		OnURL: func(u string) {
-			fmt.Fprintf(e.stderr, "Opening a browser to sign in. If it did not open, visit:\n  %s\n", u)
-		},
-		OnDeviceCode: func(dc deviceCode) { printDeviceCode(e, dc) },
-	}
+	deviceOpts := usecase.DeviceCodeOptions{AddScopes: scopes, OnCode: func(dc usecase.DeviceCode) { printDeviceCode(e, dc) }}
 	var (
-		acct account
+		acct usecase.AccountView
 		err  error
 	)
 	if *device || !haveDisplay(e) {
-		acct, err = e.svc.SignInWithDeviceCode(ctx, req)
+		acct, err = e.desk.SignInWithDeviceCode(ctx, *profileName, deviceOpts)
 	} else {
-		acct, err = e.svc.SignIn(ctx, req)
+		acct, err = e.desk.SignIn(ctx, *profileName, usecase.SignInOptions{
+			LoginHint: *hint,
+			AddScopes: scopes,
+			Claims:    *claims,
+			OnAuthURL: func(u string) {
+				fmt.Fprintf(e.stderr, "Opening a browser to sign in. If it did not open, visit:\n  %s\n", u)
+			},
+		})
 		if errors.Is(err, identity.ErrBrowserUnavailable) {
 			fmt.Fprintf(e.stderr, "No browser could be opened (%s); signing in with a device code instead.\n", redact(err.Error()))
-			acct, err = e.svc.SignInWithDeviceCode(ctx, req)
+			acct, err = e.desk.SignInWithDeviceCode(ctx, *profileName, deviceOpts)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "Signed in as %s.\n", firstNonEmpty(acct.Username, acct.Name, acct.Key))
+	fmt.Fprintf(e.stderr, "Signed in as %s.\n", firstNonEmpty(acct.Username, acct.DisplayName, acct.Key))
 	// The key on stdout lets a script capture which account it just added.
 	fmt.Fprintln(e.stdout, acct.Key)
 	return nil
@@ -176,7 +213,7 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 
 // printDeviceCode tells the user where to enter the code. It goes to stderr so the
 // command's stdout stays clean, and so it works when stdin is not a terminal.
-func printDeviceCode(e *env, dc deviceCode) {
+func printDeviceCode(e *env, dc usecase.DeviceCode) {
 	uri := firstNonEmpty(dc.VerificationURI, dc.VerificationURIComplete)
 	fmt.Fprintf(e.stderr, "To sign in, open %s and enter the code %s\n", uri, dc.UserCode)
 	if dc.VerificationURIComplete != "" && dc.VerificationURIComplete != uri {
@@ -210,11 +247,11 @@ func runLogout(ctx context.Context, e *env, args []string) error {
 	if rest[0] == "" {
 		return usagef("the ACCOUNT is empty")
 	}
-	acct, err := e.svc.FindAccount(ctx, rest[0], "")
+	acct, err := e.desk.FindAccount(ctx, rest[0], "")
 	if err != nil {
 		return err
 	}
-	if err := e.svc.SignOut(ctx, acct.Key); err != nil {
+	if err := e.desk.SignOut(ctx, acct.Key); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "Signed out %s.\n", firstNonEmpty(acct.Username, acct.Key))
@@ -282,11 +319,11 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func filterProfile(accts []account, profile string) []account {
+func filterProfile(accts []usecase.AccountView, profile string) []usecase.AccountView {
 	if profile == "" {
 		return accts
 	}
-	var out []account
+	var out []usecase.AccountView
 	for _, a := range accts {
 		if strings.EqualFold(a.Profile, profile) {
 			out = append(out, a)
@@ -295,10 +332,10 @@ func filterProfile(accts []account, profile string) []account {
 	return out
 }
 
-// checkProfile fails with errNoSuchProfile when name is not configured, listing the ones
+// checkProfile fails with usecase.ErrNoProfile when name is not configured, listing the ones
 // that are.
 func checkProfile(ctx context.Context, e *env, name string) error {
-	profs, err := e.svc.Profiles(ctx)
+	profs, err := e.desk.Profiles(ctx)
 	if err != nil {
 		return err
 	}
@@ -310,7 +347,7 @@ func checkProfile(ctx context.Context, e *env, name string) error {
 		names = append(names, p.Name)
 	}
 	sort.Strings(names)
-	return fmt.Errorf("%w %q (configured: %s)", errNoSuchProfile, name, strings.Join(names, ", "))
+	return fmt.Errorf("%w %q (configured: %s)", usecase.ErrNoProfile, name, strings.Join(names, ", "))
 }
 
 func writeJSON(e *env, v any) error {
@@ -361,7 +398,7 @@ func runSetSecret(ctx context.Context, e *env, args []string) error {
 			return usagef("no secret on stdin (use --clear to remove one)")
 		}
 	}
-	if err := e.svc.SetProfileSecret(ctx, name, secret); err != nil {
+	if err := e.desk.SetProfileSecret(ctx, name, secret); err != nil {
 		return err
 	}
 	if *remove {

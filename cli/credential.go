@@ -9,29 +9,9 @@ import (
 	"io"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/tokendesk/tokendesk/usecase"
 )
-
-// credentialer is the part of service git's credential helper needs.
-type credentialer interface {
-	// GitCredential returns a username and a fresh access token for git's host; an
-	// unmapped host or an account that cannot be chosen is errNoCredential.
-	GitCredential(ctx context.Context, host, username string) (gitCredential, error)
-	// ForgetAccessToken drops a cached access token (one git says was refused).
-	ForgetAccessToken(ctx context.Context, token string) (bool, error)
-}
-
-// gitCredential is the answer to git's "get".
-type gitCredential struct {
-	Username, Password string
-	ExpiresOn          time.Time
-}
-
-// errNoCredential means Tokendesk has no answer for the host: the helper prints
-// nothing, and git asks its next helper (or the user).
-var errNoCredential = errors.New("no credential for this host")
 
 // maxCredentialInput bounds what git's request may be; real ones are a few lines.
 const maxCredentialInput = 64 << 10
@@ -60,7 +40,7 @@ func runCredential(ctx context.Context, e *env, args []string) error {
 		return credentialGet(ctx, e, req)
 	case "erase":
 		if pw := req["password"]; pw != "" && servesProtocol(req) {
-			if _, err := e.svc.ForgetAccessToken(ctx, pw); err != nil {
+			if _, err := e.desk.ForgetAccessToken(ctx, pw); err != nil {
 				return err
 			}
 		}
@@ -74,8 +54,8 @@ func credentialGet(ctx context.Context, e *env, req map[string]string) error {
 	if !servesProtocol(req) {
 		return nil
 	}
-	cred, err := e.svc.GitCredential(ctx, req["host"], req["username"])
-	if errors.Is(err, errNoCredential) {
+	cred, err := e.desk.GitCredential(ctx, req["host"], req["username"])
+	if errors.Is(err, usecase.ErrNoCredential) {
 		// Nothing on stdout: git moves on. Why goes to stderr only when the host is one
 		// of ours (git shows it to the user); an unmapped host is none of our business.
 		if !strings.Contains(err.Error(), "is not a credential host") {
@@ -145,25 +125,3 @@ func readCredentialRequest(r io.Reader) (map[string]string, error) {
 func oneLine(s string) string {
 	return strings.NewReplacer("\n", "", "\r", "", "\x00", "").Replace(s)
 }
-
-func (s deskService) GitCredential(ctx context.Context, host, username string) (gitCredential, error) {
-	c, err := s.d.GitCredential(ctx, host, username)
-	if errors.Is(err, usecase.ErrNoCredential) {
-		return gitCredential{}, &mappedError{err: err, kind: errNoCredential}
-	}
-	if err != nil {
-		return gitCredential{}, mapErr(err)
-	}
-	return gitCredential{Username: c.Username, Password: c.Password, ExpiresOn: c.ExpiresOn}, nil
-}
-
-func (s deskService) ForgetAccessToken(ctx context.Context, token string) (bool, error) {
-	ok, err := s.d.ForgetAccessToken(ctx, token)
-	return ok, mapErr(err)
-}
-
-func (u unavailable) GitCredential(context.Context, string, string) (gitCredential, error) {
-	return gitCredential{}, u.err
-}
-
-func (u unavailable) ForgetAccessToken(context.Context, string) (bool, error) { return false, u.err }

@@ -7,24 +7,25 @@ import (
 	"testing"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // GitCredential of the fake answers dev.azure.com with alice's token.
-func (f *fakeService) GitCredential(ctx context.Context, host, username string) (gitCredential, error) {
+func (f *fakeDesk) GitCredential(ctx context.Context, host, username string) (usecase.GitCredential, error) {
 	if err := f.fail("GitCredential"); err != nil {
-		return gitCredential{}, err
+		return usecase.GitCredential{}, err
 	}
 	f.gitHost, f.gitUser = host, username
 	switch host {
 	case "dev.azure.com", "127.0.0.1:8080":
-		return gitCredential{Username: "alice@example.com", Password: "fake-at-alice", ExpiresOn: fakeExpiry}, nil
+		return usecase.GitCredential{Username: "alice@example.com", Password: "fake-at-alice", ExpiresOn: fakeExpiry}, nil
 	case "ambiguous.example":
-		return gitCredential{}, fmt.Errorf("%w: profile \"entra\" has several accounts", errNoCredential)
+		return usecase.GitCredential{}, fmt.Errorf("%w: profile \"entra\" has several accounts", usecase.ErrNoCredential)
 	}
-	return gitCredential{}, fmt.Errorf("%w: %s is not a credential host", errNoCredential, host)
+	return usecase.GitCredential{}, fmt.Errorf("%w: %s is not a credential host", usecase.ErrNoCredential, host)
 }
 
-func (f *fakeService) ForgetAccessToken(ctx context.Context, token string) (bool, error) {
+func (f *fakeDesk) ForgetAccessToken(ctx context.Context, token string) (bool, error) {
 	if err := f.fail("ForgetAccessToken"); err != nil {
 		return false, err
 	}
@@ -35,7 +36,7 @@ func (f *fakeService) ForgetAccessToken(ctx context.Context, token string) (bool
 func TestCredentialHelper(t *testing.T) {
 	for _, tc := range []struct {
 		name, action, stdin string
-		setup               func(*fakeService)
+		setup               func(*fakeDesk)
 		wantCode            int
 		wantStdout          string
 		stderrHas           string
@@ -51,7 +52,7 @@ func TestCredentialHelper(t *testing.T) {
 		{name: "plain http to loopback", action: "get", stdin: "protocol=http\nhost=127.0.0.1:8080\n\n", wantStdout: "username=alice@example.com\npassword=fake-at-alice\npassword_expiry_utc=1893553445\n"},
 		{name: "ssh: nothing", action: "get", stdin: "protocol=ssh\nhost=dev.azure.com\n\n"},
 		{name: "sign-in required", action: "get", stdin: "protocol=https\nhost=dev.azure.com\n\n",
-			setup:    func(f *fakeService) { f.err = map[string]error{"GitCredential": identity.ErrInteractionRequired} },
+			setup:    func(f *fakeDesk) { f.err = map[string]error{"GitCredential": identity.ErrInteractionRequired} },
 			wantCode: ExitInteractionRequired, stderrHas: "tokendesk login"},
 		{name: "garbage", action: "get", stdin: "hello\n", wantCode: ExitUsage},
 		{name: "store", action: "store", stdin: "protocol=https\nhost=dev.azure.com\nusername=u\npassword=p\n\n"},
@@ -85,9 +86,9 @@ func TestCredentialHelper(t *testing.T) {
 }
 
 // invokeStdin is invoke with stdin.
-func invokeStdin(svc service, stdin string, args ...string) (int, string, string) {
+func invokeStdin(desk Desk, stdin string, args ...string) (int, string, string) {
 	var out, errb strings.Builder
-	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, svc: svc}
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, desk: desk}
 	code := run(context.Background(), args, e)
 	return code, out.String(), errb.String()
 }

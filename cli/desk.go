@@ -6,11 +6,57 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/profile"
 	"github.com/tokendesk/tokendesk/usecase"
 )
+
+// Desk is the part of the use-case layer the command line uses, over usecase's own
+// types: *usecase.Desk implements it, and the tests hand in a fake (as the window does
+// with ui.Desk). Accounts are named by a key or username and the Desk resolves them, so
+// the window and the CLI never disagree about which account a name means. Errors are
+// usecase's and identity's, which exitCode maps onto the exit codes.
+type Desk interface {
+	// Accounts lists every signed-in account. When some profile failed, the accounts of
+	// the others come back together with the error.
+	Accounts(ctx context.Context) ([]usecase.AccountView, error)
+	// FindAccount returns the one account whose key, or else username, is query, among
+	// the accounts of profile ("" = any); an empty query matches every account. No
+	// match is usecase.ErrNoAccount, several usecase.ErrAmbiguousAccount.
+	FindAccount(ctx context.Context, query, profile string) (usecase.AccountView, error)
+	// Profiles lists the configured profiles, the default first.
+	Profiles(ctx context.Context) ([]profile.Profile, error)
+	// SignIn signs in through the system browser (loopback redirect). When no browser
+	// can be opened the error matches identity.ErrBrowserUnavailable.
+	SignIn(ctx context.Context, profile string, opts usecase.SignInOptions) (usecase.AccountView, error)
+	// SignInWithDeviceCode signs in with the device authorization grant.
+	SignInWithDeviceCode(ctx context.Context, profile string, opts usecase.DeviceCodeOptions) (usecase.AccountView, error)
+	// Token returns an access token silently: from the cache, or by refreshing. It never
+	// interacts; errors.Is(err, identity.ErrInteractionRequired) when only a sign-in helps.
+	Token(ctx context.Context, accountKey string, scopes []string, forceRefresh bool) (identity.Result, error)
+	// TokenInTenant is Token for another tenant of the account's cloud ("" = its own),
+	// for "tokendesk az".
+	TokenInTenant(ctx context.Context, accountKey string, scopes []string, tenant string) (identity.Result, error)
+	// SignOut removes the account's tokens.
+	SignOut(ctx context.Context, accountKey string) error
+	// SetProfileSecret keeps profile's installed-app client secret in the keyring
+	// ("" removes it).
+	SetProfileSecret(ctx context.Context, profile, secret string) error
+	// ImportMSALCache adds the accounts of an MSAL token cache (its bytes) to the
+	// profiles whose client ids issued their tokens.
+	ImportMSALCache(ctx context.Context, data []byte) (usecase.ImportResult, error)
+	// ExportMSALCache returns the tokens of one account (key; "" = all) as an MSAL
+	// token cache.
+	ExportMSALCache(ctx context.Context, accountKey string) ([]byte, error)
+	// GitCredential returns a username and a fresh access token for git's host; an
+	// unmapped host or an account that cannot be chosen is usecase.ErrNoCredential.
+	GitCredential(ctx context.Context, host, username string) (usecase.GitCredential, error)
+	// ForgetAccessToken drops a cached access token (one git says was refused).
+	ForgetAccessToken(ctx context.Context, token string) (bool, error)
+}
+
+var _ Desk = (*usecase.Desk)(nil)
 
 // Run executes the command line args (without the program name) against desk and
 // returns the process exit code (ExitOK, ExitError, ExitUsage,
@@ -18,19 +64,18 @@ import (
 // stderr. Ctrl+C cancels a running command (a sign-in stops waiting). desk may be nil
 // when the app could not be set up; then only help and version work, and every other
 // command reports why with ExitError.
-func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, desk *usecase.Desk) int {
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, desk Desk) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	var svc service = deskService{desk}
 	if desk == nil {
-		svc = unavailable{errors.New("tokendesk is not set up: the token cache or configuration could not be opened")}
+		desk = unavailable{errors.New("tokendesk is not set up: the token cache or configuration could not be opened")}
 	}
 	return run(ctx, args, &env{
 		stdin:  stdin,
 		stdout: stdout,
 		stderr: stderr,
 		getenv: os.Getenv,
-		svc:    svc,
+		desk:   desk,
 	})
 }
 
@@ -41,184 +86,36 @@ func RunUnavailable(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if setupErr == nil {
 		setupErr = errors.New("tokendesk is not set up")
 	}
-	return run(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, svc: unavailable{setupErr}})
+	return run(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, desk: unavailable{setupErr}})
 }
 
-// deskService adapts *usecase.Desk to service: the only code here that follows
-// usecase's types.
-type deskService struct{ d *usecase.Desk }
-
-func (s deskService) Accounts(ctx context.Context) ([]account, error) {
-	views, err := s.d.Accounts(ctx)
-	out := make([]account, 0, len(views))
-	for _, v := range views {
-		out = append(out, accountOf(v))
-	}
-	return out, mapErr(err)
-}
-
-func (s deskService) FindAccount(ctx context.Context, query, profile string) (account, error) {
-	v, err := s.d.FindAccount(ctx, query, profile)
-	if err != nil {
-		return account{}, mapErr(err)
-	}
-	return accountOf(v), nil
-}
-
-func (s deskService) Profiles(ctx context.Context) ([]profileRow, error) {
-	ps, err := s.d.Profiles(ctx)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	out := make([]profileRow, 0, len(ps))
-	for i, p := range ps {
-		out = append(out, profileRow{
-			Name:          p.Name,
-			Authority:     p.AuthorityURL(),
-			ClientID:      p.ClientID,
-			Scopes:        p.FavouriteScopes,
-			DefaultScopes: p.SignInScopes,
-			Default:       i == 0, // usecase: the first profile is the default
-		})
-	}
-	return out, nil
-}
-
-func (s deskService) SignIn(ctx context.Context, req loginRequest) (account, error) {
-	v, err := s.d.SignIn(ctx, req.Profile, usecase.SignInOptions{
-		LoginHint: req.LoginHint,
-		AddScopes: req.AddScopes,
-		Claims:    req.Claims,
-		OnAuthURL: req.OnURL,
-	})
-	if err != nil {
-		return account{}, mapErr(err)
-	}
-	return accountOf(v), nil
-}
-
-func (s deskService) SignInWithDeviceCode(ctx context.Context, req loginRequest) (account, error) {
-	v, err := s.d.SignInWithDeviceCode(ctx, req.Profile, usecase.DeviceCodeOptions{
-		AddScopes: req.AddScopes,
-		OnCode: func(dc usecase.DeviceCode) {
-			req.OnDeviceCode(deviceCode{
-				UserCode:                dc.UserCode,
-				VerificationURI:         dc.VerificationURI,
-				VerificationURIComplete: dc.VerificationURIComplete,
-				Message:                 dc.Message,
-				ExpiresAt:               dc.ExpiresAt,
-			})
-		},
-	})
-	if err != nil {
-		return account{}, mapErr(err)
-	}
-	return accountOf(v), nil
-}
-
-func (s deskService) Token(ctx context.Context, key string, scopes []string, force bool) (token, error) {
-	res, err := s.d.Token(ctx, key, scopes, force)
-	if err != nil {
-		return token{}, mapErr(err)
-	}
-	return tokenOf(res), nil
-}
-
-// tokenOf converts identity's result.
-func tokenOf(res identity.Result) token {
-	return token{
-		AccessToken: res.AccessToken,
-		TokenType:   res.TokenType,
-		ExpiresOn:   res.ExpiresOn,
-		Scopes:      res.Scopes,
-		Account: account{
-			Key:       usecase.AccountKey(res.Account),
-			Username:  res.Account.Username,
-			Name:      res.Account.Name,
-			Tenant:    tenantOf(res.Account),
-			Authority: res.Account.Environment,
-		},
-	}
-}
-
-// tenantOf is what az calls the tenant: the realm, except that an account signed in at
-// a common authority by MSAL Python (Azure CLI) has the realm "organizations" or
-// "common", which is no tenant; its home tenant is.
-func tenantOf(a identity.Account) string {
-	switch strings.ToLower(a.Realm) {
-	case "", "common", "organizations", "consumers":
-		if _, utid, ok := strings.Cut(a.HomeAccountID, "."); ok {
-			return utid
-		}
-	}
-	return a.Realm
-}
-
-func (s deskService) SignOut(ctx context.Context, key string) error {
-	return mapErr(s.d.SignOut(ctx, key))
-}
-
-func (s deskService) SetProfileSecret(ctx context.Context, profile, secret string) error {
-	return mapErr(s.d.SetProfileSecret(ctx, profile, secret))
-}
-
-func accountOf(v usecase.AccountView) account {
-	status, _ := v.Status.MarshalText()
-	return account{
-		Key:       v.Key,
-		Username:  v.Username,
-		Name:      v.DisplayName,
-		Tenant:    v.TenantOrIssuer,
-		Authority: v.Account.Environment,
-		Profile:   v.Profile,
-		Status:    string(status),
-	}
-}
-
-// mappedError keeps usecase's message and chain, and adds the CLI sentinel that
-// decides the exit code.
-type mappedError struct{ err, kind error }
-
-func (e *mappedError) Error() string   { return e.err.Error() }
-func (e *mappedError) Unwrap() []error { return []error{e.err, e.kind} }
-
-// mapErr tags usecase's sentinels with the CLI's.
-func mapErr(err error) error {
-	var kind error
-	var need *usecase.SignInNeededError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &need):
-		return &signInNeeded{err: err, profile: need.Account.Profile, username: need.Account.Username, scopes: need.Scopes, claims: need.Claims}
-	case errors.Is(err, usecase.ErrAmbiguousAccount):
-		kind = errAmbiguousAccount
-	case errors.Is(err, usecase.ErrNoAccount):
-		kind = errNoSuchAccount
-	case errors.Is(err, usecase.ErrNoProfile):
-		kind = errNoSuchProfile
-	default:
-		return err
-	}
-	return &mappedError{err: err, kind: kind}
-}
-
-// unavailable is the service when no Desk could be built: every call fails with why.
+// unavailable is the Desk when no real one could be built: every call fails with why.
 type unavailable struct{ err error }
 
-func (u unavailable) Accounts(context.Context) ([]account, error) { return nil, u.err }
-func (u unavailable) FindAccount(context.Context, string, string) (account, error) {
-	return account{}, u.err
+func (u unavailable) Accounts(context.Context) ([]usecase.AccountView, error) { return nil, u.err }
+func (u unavailable) FindAccount(context.Context, string, string) (usecase.AccountView, error) {
+	return usecase.AccountView{}, u.err
 }
-func (u unavailable) Profiles(context.Context) ([]profileRow, error)         { return nil, u.err }
+func (u unavailable) Profiles(context.Context) ([]profile.Profile, error)    { return nil, u.err }
 func (u unavailable) SetProfileSecret(context.Context, string, string) error { return u.err }
-func (u unavailable) SignIn(context.Context, loginRequest) (account, error) {
-	return account{}, u.err
+func (u unavailable) SignIn(context.Context, string, usecase.SignInOptions) (usecase.AccountView, error) {
+	return usecase.AccountView{}, u.err
 }
-func (u unavailable) SignInWithDeviceCode(context.Context, loginRequest) (account, error) {
-	return account{}, u.err
+func (u unavailable) SignInWithDeviceCode(context.Context, string, usecase.DeviceCodeOptions) (usecase.AccountView, error) {
+	return usecase.AccountView{}, u.err
 }
-func (u unavailable) Token(context.Context, string, []string, bool) (token, error) {
-	return token{}, u.err
+func (u unavailable) Token(context.Context, string, []string, bool) (identity.Result, error) {
+	return identity.Result{}, u.err
+}
+func (u unavailable) TokenInTenant(context.Context, string, []string, string) (identity.Result, error) {
+	return identity.Result{}, u.err
 }
 func (u unavailable) SignOut(context.Context, string) error { return u.err }
+func (u unavailable) ImportMSALCache(context.Context, []byte) (usecase.ImportResult, error) {
+	return usecase.ImportResult{}, u.err
+}
+func (u unavailable) ExportMSALCache(context.Context, string) ([]byte, error) { return nil, u.err }
+func (u unavailable) GitCredential(context.Context, string, string) (usecase.GitCredential, error) {
+	return usecase.GitCredential{}, u.err
+}
+func (u unavailable) ForgetAccessToken(context.Context, string) (bool, error) { return false, u.err }

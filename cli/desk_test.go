@@ -13,7 +13,9 @@ import (
 	"github.com/tokendesk/tokendesk/usecase"
 )
 
-func TestMapErrExitCodes(t *testing.T) {
+// TestExitCodes: usecase's and identity's errors, wrapped as they reach a command, map
+// onto the documented exit codes without any translation in between.
+func TestExitCodes(t *testing.T) {
 	tests := []struct {
 		err  error
 		want int
@@ -26,17 +28,13 @@ func TestMapErrExitCodes(t *testing.T) {
 		{fmt.Errorf("usecase: token for x: %w", &identity.Error{Code: "invalid_grant"}), ExitInteractionRequired},
 		{fmt.Errorf("usecase: token for x: %w", &identity.Error{Code: "invalid_client", StatusCode: 401}), ExitError},
 		{errors.New("storage: lock timeout"), ExitError},
+		{fmt.Errorf("%w: nobody", usecase.ErrNoCredential), ExitError},
+		{&usecase.SignInNeededError{Scopes: []string{"s"}, Err: errors.New("identity: invalid_scope")}, ExitInteractionRequired},
+		{fmt.Errorf("token for x: %w", fmt.Errorf("%w: %q", usecase.ErrNoAccount, "x")), ExitNotFound},
 	}
 	for _, tc := range tests {
-		err := mapErr(tc.err)
-		if got := exitCode(err); got != tc.want {
-			t.Errorf("exitCode(mapErr(%v)) = %d, want %d", tc.err, got, tc.want)
-		}
-		if tc.err != nil && err.Error() != tc.err.Error() {
-			t.Errorf("mapErr changed the message: %q", err)
-		}
-		if tc.err != nil && !errors.Is(err, tc.err) {
-			t.Errorf("mapErr(%v) lost the original error", tc.err)
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }
@@ -102,5 +100,26 @@ func TestProfilesShowsBothScopeKinds(t *testing.T) {
 		if got := [2]string{f[len(f)-2], f[len(f)-1]}; got != w {
 			t.Errorf("%s: scopes columns %v, want %v", f[0], got, w)
 		}
+	}
+}
+
+// TestIssuedDescribesTheTokensAccount: the output shapes name the account the token
+// was issued to (az's tenant is its home tenant when it signed in at "organizations",
+// as Azure CLI's accounts do), else the account it was asked for.
+func TestIssuedDescribesTheTokensAccount(t *testing.T) {
+	asked := usecase.AccountView{Key: "asked-key", Username: "asked@example.com", TenantOrIssuer: "https://id.example"}
+	got := issued(identity.Result{AccessToken: "fake-at"}, asked)
+	if got.Key != "asked-key" || got.Username != "asked@example.com" || got.Tenant != "https://id.example" {
+		t.Errorf("without an account in the result: %+v", got)
+	}
+	res := identity.Result{AccessToken: "fake-at", Account: identity.Account{HomeAccountID: "uid.utid", Environment: "login.example",
+		Realm: "organizations", Username: "u@example.com"}}
+	got = issued(res, asked)
+	if got.Key != usecase.AccountKey(res.Account) || got.Username != "u@example.com" || got.Tenant != "utid" {
+		t.Errorf("with the result's account: %+v", got)
+	}
+	res.Account.Realm = "tenant-1"
+	if got := issued(res, asked); got.Tenant != "tenant-1" {
+		t.Errorf("tenant %q, want the realm", got.Tenant)
 	}
 }

@@ -89,7 +89,7 @@ func inProcess(ctx context.Context, desk *usecase.Desk, args ...string) result {
 		stdout: &out,
 		stderr: &errb,
 		getenv: func(k string) string { return vars[k] },
-		svc:    deskService{desk},
+		desk:   desk,
 	})
 	return result{code, out.String(), errb.String()}
 }
@@ -132,7 +132,7 @@ func TestEndToEndInProcess(t *testing.T) {
 
 	r = inProcess(ctx, desk, "accounts", "--json")
 	want(t, r, ExitOK, "accounts --json")
-	var accts []account
+	var accts []accountRow
 	if err := json.Unmarshal([]byte(r.stdout), &accts); err != nil {
 		t.Fatalf("accounts --json: %v\n%s", err, r.stdout)
 	}
@@ -396,7 +396,7 @@ func TestEndToEndBinary(t *testing.T) {
 	}
 	r = c.run(ctx, nil, "accounts", "--json")
 	want(t, r, ExitOK, "accounts --json")
-	var accts []account
+	var accts []accountRow
 	if err := json.Unmarshal([]byte(r.stdout), &accts); err != nil || len(accts) != 2 {
 		t.Fatalf("accounts --json: %v, %d accounts\n%s", err, len(accts), r.stdout)
 	}

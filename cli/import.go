@@ -12,29 +12,6 @@ import (
 	"github.com/tokendesk/tokendesk/usecase"
 )
 
-// importer is the part of service that moves sign-ins between Tokendesk and other
-// MSAL-based tools.
-type importer interface {
-	// ImportMSALCache adds the accounts of an MSAL token cache (its bytes) to the profiles
-	// whose client ids issued their tokens.
-	ImportMSALCache(ctx context.Context, data []byte) (importResult, error)
-	// ExportMSALCache returns the tokens of one account (key or username; "" = all) as
-	// an MSAL token cache.
-	ExportMSALCache(ctx context.Context, accountKey string) ([]byte, error)
-}
-
-// importResult is what an import brought in.
-type importResult struct {
-	// Accounts are the imported accounts as "tokendesk accounts" shows them.
-	Accounts []account
-	// Unlisted names imported accounts no profile lists (another authority).
-	Unlisted []string
-	// Added, Updated and Unchanged count cache entries.
-	Added, Updated, Unchanged int
-	// SkippedClients counts credentials per client id that no profile uses.
-	SkippedClients map[string]int
-}
-
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("import")
 	azureCLI := fs.Bool("azure-cli", false, "import Azure CLI's sign-ins ($AZURE_CONFIG_DIR or ~/.azure, msal_token_cache.json)")
@@ -58,16 +35,16 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		if *azureCLI {
 			if bin := strings.TrimSuffix(path, ".json") + ".bin"; fileExists(bin) {
 				// Azure CLI on Windows encrypts its cache with DPAPI.
-				return fmt.Errorf("%w: Azure CLI keeps its token cache encrypted (%s), which Tokendesk cannot read; sign in with \"tokendesk login\" instead", errNoSuchAccount, bin)
+				return fmt.Errorf("%w: Azure CLI keeps its token cache encrypted (%s), which Tokendesk cannot read; sign in with \"tokendesk login\" instead", usecase.ErrNoAccount, bin)
 			}
-			return fmt.Errorf("%w: no Azure CLI token cache at %s (sign in with \"az login\" first, or set AZURE_CONFIG_DIR)", errNoSuchAccount, path)
+			return fmt.Errorf("%w: no Azure CLI token cache at %s (sign in with \"az login\" first, or set AZURE_CONFIG_DIR)", usecase.ErrNoAccount, path)
 		}
-		return fmt.Errorf("%w: %s does not exist", errNoSuchAccount, path)
+		return fmt.Errorf("%w: %s does not exist", usecase.ErrNoAccount, path)
 	}
 	if err != nil {
 		return err
 	}
-	res, err := e.svc.ImportMSALCache(ctx, data)
+	res, err := e.desk.ImportMSALCache(ctx, data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -84,10 +61,10 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "Imported %s, but no profile lists it: its authority is not any profile's.\n", u)
 	}
 	if len(res.Accounts) == 0 && len(res.Unlisted) == 0 {
-		return fmt.Errorf("%w: %s holds no account whose tokens a profile can use", errNoSuchAccount, path)
+		return fmt.Errorf("%w: %s holds no account whose tokens a profile can use", usecase.ErrNoAccount, path)
 	}
 	for _, a := range res.Accounts {
-		fmt.Fprintf(e.stderr, "Imported %s into profile %q.\n", firstNonEmpty(a.Username, a.Name, a.Key), a.Profile)
+		fmt.Fprintf(e.stderr, "Imported %s into profile %q.\n", firstNonEmpty(a.Username, a.DisplayName, a.Key), a.Profile)
 		// The keys on stdout, as login prints its account's, for scripts.
 		fmt.Fprintln(e.stdout, a.Key)
 	}
@@ -115,13 +92,13 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	key := ""
 	if *acct != "" {
-		a, err := e.svc.FindAccount(ctx, *acct, "")
+		a, err := e.desk.FindAccount(ctx, *acct, "")
 		if err != nil {
 			return err
 		}
 		key = a.Key
 	}
-	data, err := e.svc.ExportMSALCache(ctx, key)
+	data, err := e.desk.ExportMSALCache(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -171,26 +148,3 @@ func writePrivateFile(path string, data []byte, force bool) error {
 	}
 	return nil
 }
-
-func (s deskService) ImportMSALCache(ctx context.Context, data []byte) (importResult, error) {
-	r, err := s.d.ImportMSALCache(ctx, data)
-	out := importResult{Unlisted: r.Unlisted, Added: r.Added, Updated: r.Updated, Unchanged: r.Unchanged + r.KeptNewer, SkippedClients: r.SkippedClients}
-	for _, v := range r.Accounts {
-		out.Accounts = append(out.Accounts, accountOf(v))
-	}
-	if err != nil {
-		return out, mapErr(err)
-	}
-	return out, nil
-}
-
-func (s deskService) ExportMSALCache(ctx context.Context, accountKey string) ([]byte, error) {
-	b, err := s.d.ExportMSALCache(ctx, accountKey)
-	return b, mapErr(err)
-}
-
-func (u unavailable) ImportMSALCache(context.Context, []byte) (importResult, error) {
-	return importResult{}, u.err
-}
-
-func (u unavailable) ExportMSALCache(context.Context, string) ([]byte, error) { return nil, u.err }

@@ -148,7 +148,7 @@ func TestImportAzureCLICacheBinary(t *testing.T) {
 	}
 
 	r = c.run(ctx, env, "accounts", "--json")
-	var accts []account
+	var accts []accountRow
 	if err := json.Unmarshal([]byte(r.stdout), &accts); err != nil || len(accts) != 1 || accts[0].Key != key ||
 		accts[0].Profile != "Microsoft Entra (default)" || accts[0].Status == "needs-sign-in" {
 		t.Fatalf("accounts after import: %v %+v", err, accts)
@@ -259,7 +259,7 @@ func TestImportConcurrentBinary(t *testing.T) {
 	}
 	wg.Wait()
 	r := c.run(ctx, nil, "accounts", "--json")
-	var accts []account
+	var accts []accountRow
 	if err := json.Unmarshal([]byte(r.stdout), &accts); err != nil || len(accts) != 2 {
 		t.Fatalf("after concurrent imports: %v, %d accounts\n%s", err, len(accts), r.stdout)
 	}

@@ -7,27 +7,29 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // ImportMSALCache of the fake "imports" alice when the data says "alice", and fails
 // on "garbage" as usecase does on a malformed cache.
-func (f *fakeService) ImportMSALCache(ctx context.Context, data []byte) (importResult, error) {
+func (f *fakeDesk) ImportMSALCache(ctx context.Context, data []byte) (usecase.ImportResult, error) {
 	if err := f.fail("ImportMSALCache"); err != nil {
-		return importResult{}, err
+		return usecase.ImportResult{}, err
 	}
 	f.imported = append(f.imported, string(data))
 	switch strings.TrimSpace(string(data)) {
 	case "garbage":
-		return importResult{}, errors.New("identity: token cache is not valid: the cache is not a JSON object (at byte 0)")
+		return usecase.ImportResult{}, errors.New("identity: token cache is not valid: the cache is not a JSON object (at byte 0)")
 	case "alice":
-		return importResult{Accounts: []account{alice}, Added: 4}, nil
+		return usecase.ImportResult{Accounts: []usecase.AccountView{alice}, Added: 4}, nil
 	case "other-client":
-		return importResult{SkippedClients: map[string]int{"c9": 3}}, nil
+		return usecase.ImportResult{SkippedClients: map[string]int{"c9": 3}}, nil
 	}
-	return importResult{}, nil
+	return usecase.ImportResult{}, nil
 }
 
-func (f *fakeService) ExportMSALCache(ctx context.Context, key string) ([]byte, error) {
+func (f *fakeDesk) ExportMSALCache(ctx context.Context, key string) ([]byte, error) {
 	if err := f.fail("ExportMSALCache"); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // TestProfilesSetSecret: the secret comes from stdin's first line (never argv), reaches
-// the service untouched, is never echoed, and mistakes are usage errors.
+// the Desk untouched, is never echoed, and mistakes are usage errors.
 func TestProfilesSetSecret(t *testing.T) {
 	const secret = "s3cr3t-value-not-for-logs"
 	tests := []struct {
@@ -32,7 +32,7 @@ func TestProfilesSetSecret(t *testing.T) {
 			f := newFake()
 			var out, errb bytes.Buffer
 			e := &env{stdin: strings.NewReader(tt.stdin), stdout: &out, stderr: &errb,
-				getenv: func(string) string { return "" }, svc: f}
+				getenv: func(string) string { return "" }, desk: f}
 			code := run(context.Background(), tt.args, e)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d (stderr %q)", code, tt.wantCode, errb.String())

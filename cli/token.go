@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
+	"github.com/tokendesk/tokendesk/usecase"
 )
 
 // DefaultTokenTimeout bounds "tokendesk token" unless --timeout says otherwise: kubectl
@@ -93,28 +94,122 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	// Without --account the query is empty, which matches the only account there is
 	// (within --profile); several are an ambiguity the user must resolve, because
 	// guessing would hand out the wrong identity's token.
-	acct, err := e.svc.FindAccount(ctx, *acctSel, *profileName)
+	acct, err := e.desk.FindAccount(ctx, *acctSel, *profileName)
 	if err != nil {
 		return err
 	}
-	tok, err := e.svc.Token(ctx, acct.Key, scopes, *force)
-	var need *signInNeeded
+	res, err := e.desk.Token(ctx, acct.Key, scopes, *force)
 	switch {
 	case err == nil:
-	case errors.As(err, &need):
+	case loginCommand(err) != "":
 		return err
 	case errors.Is(err, identity.ErrInteractionRequired):
-		// The service said so without naming the account: the hint still can.
+		// The Desk said so without naming the account: the hint still can.
 		return &signInNeeded{err: fmt.Errorf("%s must sign in again: %w", firstNonEmpty(acct.Username, acct.Key), err),
 			profile: acct.Profile, username: acct.Username, scopes: scopes}
 	default:
-		// The service's error names the account and scope already.
+		// The Desk's error names the account and scope already.
 		return err
 	}
-	if tok.Account.Key == "" {
-		tok.Account = acct
+	return writeToken(e, *output, execVersion, issued(res, acct))
+}
+
+// token is an access token and what the output shapes say about its account.
+type token struct {
+	AccessToken string
+	TokenType   string
+	ExpiresOn   time.Time
+	Scopes      []string
+	// Key, Username and Tenant are the account's, as "tokendesk accounts" shows them.
+	Key, Username, Tenant string
+}
+
+// issued describes res for the output shapes: the account the token was issued to,
+// else acct, the account it was asked for.
+func issued(res identity.Result, acct usecase.AccountView) token {
+	t := token{AccessToken: res.AccessToken, TokenType: res.TokenType, ExpiresOn: res.ExpiresOn, Scopes: res.Scopes,
+		Key: acct.Key, Username: acct.Username, Tenant: acct.TenantOrIssuer}
+	if a := res.Account; a.HomeAccountID != "" {
+		t.Key, t.Username, t.Tenant = usecase.AccountKey(a), a.Username, tenantOf(a)
 	}
-	return writeToken(e, *output, execVersion, tok)
+	return t
+}
+
+// tenantOf is what az calls the tenant: the realm, except that an account signed in at
+// a common authority by MSAL Python (Azure CLI) has the realm "organizations" or
+// "common", which is no tenant; its home tenant is.
+func tenantOf(a identity.Account) string {
+	switch strings.ToLower(a.Realm) {
+	case "", "common", "organizations", "consumers":
+		if _, utid, ok := strings.Cut(a.HomeAccountID, "."); ok {
+			return utid
+		}
+	}
+	return a.Realm
+}
+
+// signInNeeded is an error only a new sign-in fixes (exit code 3) that did not come as
+// a *usecase.SignInNeededError, with what the hint needs to name the exact command.
+type signInNeeded struct {
+	err      error
+	profile  string
+	username string
+	scopes   []string
+	claims   string // a claims challenge the sign-in must carry
+}
+
+func (e *signInNeeded) Error() string { return e.err.Error() }
+func (e *signInNeeded) Unwrap() []error {
+	return []error{e.err, identity.ErrInteractionRequired}
+}
+
+// loginCommand is the login command line that fixes err, or "" when err does not say
+// who must sign in for what.
+func loginCommand(err error) string {
+	var own *signInNeeded
+	var need *usecase.SignInNeededError
+	switch {
+	case errors.As(err, &own):
+		return own.command()
+	case errors.As(err, &need):
+		return (&signInNeeded{profile: need.Account.Profile, username: need.Account.Username,
+			scopes: need.Scopes, claims: need.Claims}).command()
+	}
+	return ""
+}
+
+// command is the login command line that fixes e.
+func (e *signInNeeded) command() string {
+	var b strings.Builder
+	b.WriteString("tokendesk login")
+	if e.profile != "" {
+		b.WriteString(" --profile " + shellQuote(e.profile))
+	}
+	if e.username != "" {
+		b.WriteString(" --login-hint " + shellQuote(e.username))
+	}
+	for _, s := range e.scopes {
+		b.WriteString(" --scope " + shellQuote(s))
+	}
+	if e.claims != "" {
+		b.WriteString(" --claims " + shellQuote(e.claims))
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but safe characters.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // writeToken prints tok in the chosen shape. It is the only place a token is written.
@@ -126,16 +221,16 @@ func writeToken(e *env, output, execVersion string, tok token) error {
 			TokenType:   tok.TokenType,
 			ExpiresOn:   tok.ExpiresOn.UTC().Format(time.RFC3339),
 			Scopes:      tok.Scopes,
-			Account:     tok.Account.Key,
-			Username:    tok.Account.Username,
-			Tenant:      tok.Account.Tenant,
+			Account:     tok.Key,
+			Username:    tok.Username,
+			Tenant:      tok.Tenant,
 		})
 	case outputAz:
 		return writeJSON(e, azToken{
 			AccessToken: tok.AccessToken,
 			ExpiresOn:   tok.ExpiresOn.Local().Format(azTimeLayout),
 			ExpiresOnTS: tok.ExpiresOn.Unix(),
-			Tenant:      tok.Account.Tenant,
+			Tenant:      tok.Tenant,
 			TokenType:   firstNonEmpty(tok.TokenType, "Bearer"),
 		})
 	case outputExecCredential:
