@@ -94,7 +94,7 @@ func (c *TokenCache) listAccounts(envs []string, build bool) ([]Account, bool) {
 // authority's host and aliases, known without any request (see knownAuthority), so
 // the account list shows at once, offline too.
 func (a *ClientApplication) environmentsForAccounts() []string {
-	info, err := a.lookupAuthority("")
+	info, err := a.endpoint.known("")
 	if err != nil {
 		return nil
 	}

@@ -95,7 +95,7 @@ func TestAccounts(t *testing.T) {
 func TestAccountsOfflineFallsBackToKnownAliases(t *testing.T) {
 	c := NewTokenCache()
 	storeAt(c, entraAliasAuthority("login.windows.net"), userResponse(alice, "", "User.Read", "at", "rt"))
-	// No seam: resolution goes to the wire layer, which must fail without a network;
+	// No pinned endpoint: resolution goes to the wire layer, which must fail without a network;
 	// WithHTTPClient makes it fail at once instead of dialing anything.
 	pc, err := NewPublicClient(testClientID, WithTokenCache(c), WithHTTPClient(noNetwork()),
 		WithClock(func() time.Time { return testNow }))
@@ -182,7 +182,7 @@ func TestRemoveTokensForClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinSeam(t, cc.ClientApplication, info, nil)
+	pinEndpoint(t, cc.ClientApplication, info, nil)
 	if err := cc.RemoveTokensForClient(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -148,34 +148,39 @@ func isCommonTenant(t string) bool {
 	return false
 }
 
-// cacheSeam lets the cache layer's tests run silent acquisition without the wire
-// layer and without any network: a pinned authority and a stand-in token endpoint.
-// Production code never sets one.
-type cacheSeam struct {
-	authority *authorityInfo
-	redeem    func(ctx context.Context, req tokenRequest) (*tokenResponse, error)
+// authorityEndpoint is the authority as the cache layer (silent acquisition, the
+// account listing) sees it: the authority its lookups are keyed with, known without
+// any request; the authority a refresh goes to, resolved; and the token endpoint. A
+// client's value is its own authority resolution and token endpoint (clientEndpoint);
+// the cache layer's tests put a pinned authority and a scripted token endpoint in its
+// place (cache_helpers_test.go), so no production code branches for them.
+type authorityEndpoint interface {
+	// known is the authority (or the override) as known without a request.
+	known(override string) (*authorityInfo, error)
+	// resolved is the authority (or the override) resolved, discovery included.
+	resolved(ctx context.Context, override string) (*authorityInfo, error)
+	// redeem sends one token request.
+	redeem(ctx context.Context, req tokenRequest) (*tokenResponse, error)
 }
 
-// lookupAuthority is what cache reads are keyed with, found without any request.
-func (a *ClientApplication) lookupAuthority(override string) (*authorityInfo, error) {
-	if s := a.seam; s != nil && s.authority != nil && override == "" {
-		return s.authority, nil
-	}
-	return a.knownAuthority(override)
+// clientEndpoint is a client's own authority resolution and token endpoint.
+type clientEndpoint struct{ a *ClientApplication }
+
+func (e clientEndpoint) known(override string) (*authorityInfo, error) {
+	return e.a.knownAuthority(override)
 }
 
-// cacheAuthority resolves the authority a refresh is sent to.
-func (a *ClientApplication) cacheAuthority(ctx context.Context, override string) (*authorityInfo, error) {
-	if s := a.seam; s != nil && s.authority != nil && override == "" {
-		return s.authority, nil
-	}
-	return a.resolveAuthority(ctx, override)
+func (e clientEndpoint) resolved(ctx context.Context, override string) (*authorityInfo, error) {
+	return e.a.resolveAuthority(ctx, override)
 }
 
-// redeemRefresh sends a refresh-token request through the wire layer.
-func (a *ClientApplication) redeemRefresh(ctx context.Context, req tokenRequest) (*tokenResponse, error) {
-	if s := a.seam; s != nil && s.redeem != nil {
-		return s.redeem(ctx, req)
-	}
-	return a.redeem(ctx, req)
+func (e clientEndpoint) redeem(ctx context.Context, req tokenRequest) (*tokenResponse, error) {
+	return e.a.redeem(ctx, req)
+}
+
+// tokenStore is the token cache as the grants see it: a token response goes in, the
+// Result comes out. A client's value is its *TokenCache; the grants' tests may put a
+// fake in its place.
+type tokenStore interface {
+	storeCtx(ctx context.Context, p storeParams, skipAccount bool) (Result, error)
 }

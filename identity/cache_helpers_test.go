@@ -12,7 +12,7 @@ import (
 )
 
 // Fixtures shared by the cache layer's tests. Nothing here talks to a network: the
-// authority is pinned through cacheSeam and the token endpoint is a fakeSTS.
+// authority is pinned (pinnedEndpoint) and the token endpoint is a fakeSTS.
 
 const (
 	testClientID = "a0a0a0a0-1111-2222-3333-444444444444"
@@ -112,17 +112,42 @@ func (f *fakeSTS) requests() []tokenRequest {
 	return append([]tokenRequest(nil), f.reqs...)
 }
 
-// pinSeam makes a use info and sts instead of the wire layer, for the test's duration.
-func pinSeam(t testing.TB, a *ClientApplication, info *authorityInfo, sts *fakeSTS) {
-	t.Helper()
-	s := &cacheSeam{authority: info, redeem: func(context.Context, tokenRequest) (*tokenResponse, error) {
-		t.Error("unexpected token request")
-		return nil, fmt.Errorf("no token endpoint in this test")
-	}}
-	if sts != nil {
-		s.redeem = sts.redeem
+// pinnedEndpoint is the authority of the cache layer's tests: info, known at once and
+// never resolved, and sts for a token endpoint (none: any request fails the test). A
+// request for another authority (an override) goes to the client's own.
+type pinnedEndpoint struct {
+	t      testing.TB
+	info   *authorityInfo
+	sts    *fakeSTS
+	client clientEndpoint
+}
+
+func (p pinnedEndpoint) known(override string) (*authorityInfo, error) {
+	if override != "" {
+		return p.client.known(override)
 	}
-	a.seam = s
+	return p.info, nil
+}
+
+func (p pinnedEndpoint) resolved(ctx context.Context, override string) (*authorityInfo, error) {
+	if override != "" {
+		return p.client.resolved(ctx, override)
+	}
+	return p.info, nil
+}
+
+func (p pinnedEndpoint) redeem(ctx context.Context, req tokenRequest) (*tokenResponse, error) {
+	if p.sts == nil {
+		p.t.Error("unexpected token request")
+		return nil, fmt.Errorf("no token endpoint in this test")
+	}
+	return p.sts.redeem(ctx, req)
+}
+
+// pinEndpoint makes a use info and sts instead of its own authority and token endpoint.
+func pinEndpoint(t testing.TB, a *ClientApplication, info *authorityInfo, sts *fakeSTS) {
+	t.Helper()
+	a.endpoint = pinnedEndpoint{t: t, info: info, sts: sts, client: clientEndpoint{a}}
 }
 
 // newTestClient is a public client on the fixed clock, wired to info and sts.
@@ -144,7 +169,7 @@ func newTestClientID(t testing.TB, clientID string, cache *TokenCache, info *aut
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinSeam(t, pc.ClientApplication, info, sts)
+	pinEndpoint(t, pc.ClientApplication, info, sts)
 	return pc
 }
 

@@ -99,7 +99,7 @@ func TestPreviousReleaseCacheRefreshLeavesNoCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinSeam(t, pc.ClientApplication, entraAuthority("organizations"), sts)
+	pinEndpoint(t, pc.ClientApplication, entraAuthority("organizations"), sts)
 	ctx := context.Background()
 	accts, _ := pc.Accounts(ctx, alice.username)
 	if accts.Len() != 1 {

@@ -22,9 +22,10 @@ type ClientApplication struct {
 	cache      *TokenCache
 	log        *slog.Logger
 	wire       *wireState // owned by the authority/HTTP layer (wire.go)
-	// seam, set only by the cache layer's tests before first use, replaces the
-	// authority and the token endpoint (see cacheSeam).
-	seam *cacheSeam
+	// endpoint is how the cache layer reaches the authority: clientEndpoint{a}.
+	endpoint authorityEndpoint
+	// tokens is where the grants store a response: cache.
+	tokens tokenStore
 }
 
 // PublicClient is a client that cannot keep a secret: desktop, mobile and CLI apps
@@ -98,6 +99,7 @@ func newClientApplication(clientID string, cred *Credential, opts []Option) (*Cl
 	if a.cache == nil {
 		a.cache = NewTokenCache()
 	}
+	a.endpoint, a.tokens = clientEndpoint{a}, a.cache
 	w, err := newWireState(&a.cfg)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,6 @@ const httpCacheCapacity = 1024
 type HTTPCache struct {
 	mu      sync.Mutex
 	entries map[string]httpCacheEntry
-	now     func() time.Time // for tests; time.Now when nil
 }
 
 // httpCacheEntry is one remembered response.
@@ -44,13 +43,6 @@ const httpCacheVersion = 1
 
 // NewHTTPCache returns an empty cache.
 func NewHTTPCache() *HTTPCache { return &HTTPCache{} }
-
-func (c *HTTPCache) clock() time.Time {
-	if c.now != nil {
-		return c.now()
-	}
-	return time.Now()
-}
 
 // get returns the entry for key if it is live at now (the client's clock).
 func (c *HTTPCache) get(key string, now time.Time) (httpCacheEntry, bool) {
@@ -99,7 +91,7 @@ func (c *HTTPCache) put(key string, e httpCacheEntry, now time.Time) {
 func (c *HTTPCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.clock()
+	now := time.Now()
 	n := 0
 	for _, e := range c.entries {
 		if now.Before(e.Expires) {
@@ -114,7 +106,7 @@ func (c *HTTPCache) Len() int {
 func (c *HTTPCache) MarshalBinary() ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.clock()
+	now := time.Now()
 	f := httpCacheFile{Version: httpCacheVersion, Entries: make(map[string]httpCacheEntry, len(c.entries))}
 	for k, e := range c.entries {
 		if now.Before(e.Expires) {

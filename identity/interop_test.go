@@ -154,7 +154,7 @@ func interopClient(t *testing.T, c *TokenCache, sts *fakeSTS) *PublicClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pinSeam(t, pc.ClientApplication, entraAuthority(interopTenant), sts)
+	pinEndpoint(t, pc.ClientApplication, entraAuthority(interopTenant), sts)
 	return pc
 }
 

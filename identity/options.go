@@ -28,7 +28,7 @@ type config struct {
 	appVersion         string
 	clientCapabilities []string
 	azureRegion        string // azure_region=; "" off, AutoDetectRegion to discover
-	regionEndpoint     string // IMDS address, injectable for tests
+	regionEndpoint     string // IMDS address (WithRegionDiscoveryEndpoint)
 	excludeScopes      []string
 	httpCache          *HTTPCache
 	allowBroker        bool
@@ -143,5 +143,6 @@ func WithInstalledAppSecret(secret string) Option {
 // WithLogger sets the slog logger (default: discard).
 func WithLogger(logger *slog.Logger) Option { return func(c *config) { c.logger = logger } }
 
-// WithClock replaces time.Now, for tests.
+// WithClock replaces time.Now as the clock of every expiry decision (a program with its
+// own clock; tests pin one).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }

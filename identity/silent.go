@@ -85,14 +85,14 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 	}
 	// The cache lookup needs no request: a hit is served even offline, or before the
 	// authority was ever resolved in this process. Only a refresh resolves.
-	info, err := a.lookupAuthority(cfg.authority)
+	info, err := a.endpoint.known(cfg.authority)
 	if err != nil {
 		return Result{}, err
 	}
 	if info.realmNeedsResolution() {
 		// A domain-name tenant's tokens are cached under the tenant id discovery names
 		// (as MSAL Python, which resolves in its constructor): resolve once per process.
-		if resolved, rerr := a.cacheAuthority(ctx, cfg.authority); rerr == nil {
+		if resolved, rerr := a.endpoint.resolved(ctx, cfg.authority); rerr == nil {
 			info = resolved
 		}
 	}
@@ -126,7 +126,7 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 			reason = refreshATAbsent
 		}
 	}
-	resolved, err := a.cacheAuthority(ctx, cfg.authority)
+	resolved, err := a.endpoint.resolved(ctx, cfg.authority)
 	if err != nil {
 		// Offline or discovery down: an aging cached token is still good, but nothing
 		// can be refreshed.
@@ -445,7 +445,7 @@ func isClientMismatch(err error) bool {
 // redeemCachedRT redeems one refresh token and stores the response (a rotated refresh
 // token replaces the old one). The refresh token is never removed on failure.
 func (a *ClientApplication) redeemCachedRT(ctx context.Context, info *authorityInfo, rt rtCandidate, scopes []string, cfg callConfig) (Result, error) {
-	resp, err := a.redeemRefresh(ctx, tokenRequest{
+	resp, err := a.endpoint.redeem(ctx, tokenRequest{
 		authority: info,
 		apiID:     APIAcquireTokenSilent,
 		form:      url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.secret}},

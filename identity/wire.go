@@ -59,7 +59,8 @@ type wireState struct {
 	regionOnce sync.Once
 	region     string
 
-	// sleep waits between device-flow polls; tests replace it to run fast.
+	// sleep waits between device-flow polls: sleepCtx (the device-flow tests put a
+	// clock's advance in its place, to run without waiting).
 	sleep func(ctx context.Context, d time.Duration) error
 }
 

@@ -152,7 +152,7 @@ func (a *ClientApplication) store(ctx context.Context, info *authorityInfo, scop
 	// stored even when the caller's deadline passed meanwhile, or the new refresh token
 	// would be lost and the old, revoked one kept. WithoutCancel keeps ctx's values; the
 	// CacheHook's own limits (storage's lock timeout) still bound the store.
-	res, err := a.cache.storeCtx(context.WithoutCancel(ctx), sp, false)
+	res, err := a.tokens.storeCtx(context.WithoutCancel(ctx), sp, false)
 	if err != nil {
 		// Not the authority's fault: a plain error, so callers do not mistake it for one.
 		return Result{}, fmt.Errorf("identity: storing the tokens: %w", err)
