@@ -95,7 +95,7 @@ func TestAccounts(t *testing.T) {
 func TestAccountsOfflineFallsBackToKnownAliases(t *testing.T) {
 	c := NewTokenCache()
 	storeAt(c, entraAliasAuthority("login.windows.net"), userResponse(alice, "", "User.Read", "at", "rt"))
-	// No pinned endpoint: resolution goes to the wire layer, which must fail without a network;
+	// No pinned endpoint: resolution goes to the transport, which must fail without a network;
 	// WithHTTPClient makes it fail at once instead of dialing anything.
 	pc, err := NewPublicClient(testClientID, WithTokenCache(c), WithHTTPClient(noNetwork()),
 		WithClock(func() time.Time { return testNow }))

@@ -15,8 +15,8 @@ import (
 // still redeems the response.
 func TestAuthCodeFlowSurvivesJSON(t *testing.T) {
 	ctx := context.Background()
-	f := newWireEntra(t)
-	c := wireLoopbackPublic(t, f)
+	f := newFakeEntra(t)
+	c := loopbackPublic(t, f)
 	maxAge := 90 * time.Minute
 	flow, err := c.InitiateAuthCodeFlow(ctx, []string{"User.Read", "Mail.Read"}, WithRedirectURI("http://localhost:8400"),
 		WithMaxAge(maxAge), WithClaimsChallenge(`{"id_token":{"acrs":{"essential":true}}}`),

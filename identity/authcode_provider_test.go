@@ -11,7 +11,7 @@ import (
 	"github.com/tokendesk/tokendesk/internal/testenv"
 )
 
-func wireProviderClient(t *testing.T, p *testenv.OIDCProvider, opts ...Option) *PublicClient {
+func providerClient(t *testing.T, p *testenv.OIDCProvider, opts ...Option) *PublicClient {
 	t.Helper()
 	c, err := NewPublicClient(p.PublicClientID, append([]Option{WithOIDCAuthority(p.Issuer)}, opts...)...)
 	if err != nil {
@@ -20,14 +20,14 @@ func wireProviderClient(t *testing.T, p *testenv.OIDCProvider, opts ...Option) *
 	return c
 }
 
-// newProviderPublicClient is wireProviderClient under the name interactive_test.go uses.
+// newProviderPublicClient is providerClient under the name interactive_test.go uses.
 func newProviderPublicClient(t *testing.T, p *testenv.OIDCProvider, opts ...Option) *PublicClient {
 	t.Helper()
-	return wireProviderClient(t, p, opts...)
+	return providerClient(t, p, opts...)
 }
 
-// wireSignIn runs the auth code flow against the provider with the scripted browser.
-func wireSignIn(t *testing.T, ctx context.Context, p *testenv.OIDCProvider, c *PublicClient, user string, opts ...CallOption) (Result, *AuthCodeFlow) {
+// providerSignIn runs the auth code flow against the provider with the scripted browser.
+func providerSignIn(t *testing.T, ctx context.Context, p *testenv.OIDCProvider, c *PublicClient, user string, opts ...CallOption) (Result, *AuthCodeFlow) {
 	t.Helper()
 	flow, err := c.InitiateAuthCodeFlow(ctx, []string{"email"}, append([]CallOption{WithRedirectURI("http://127.0.0.1:8400/")}, opts...)...)
 	if err != nil {
@@ -48,8 +48,8 @@ func TestProviderAuthCodeFlow(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := wireProviderClient(t, p)
-	res, flow := wireSignIn(t, ctx, p, c, "alice")
+	c := providerClient(t, p)
+	res, flow := providerSignIn(t, ctx, p, c, "alice")
 	if res.AccessToken == "" || res.IDToken == "" {
 		t.Fatalf("missing tokens: access %v, id %v", res.AccessToken != "", res.IDToken != "")
 	}
@@ -78,7 +78,7 @@ func TestProviderAuthCodeFlowErrors(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := wireProviderClient(t, p)
+	c := providerClient(t, p)
 	start := func() *AuthCodeFlow {
 		flow, err := c.InitiateAuthCodeFlow(ctx, []string{"email"}, WithRedirectURI("http://127.0.0.1:8400/"))
 		if err != nil {

@@ -20,7 +20,7 @@ func TestProviderAuthorizationCodeWithVerifier(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := wireProviderClient(t, p)
+	c := providerClient(t, p)
 	const redirectURI = "http://127.0.0.1:8401/"
 
 	codeFor := func(verifier string) string {

@@ -105,7 +105,7 @@ func (a *ClientApplication) knownAuthority(override string) (*authorityInfo, err
 	if err != nil {
 		return nil, err
 	}
-	w := a.wire
+	w := a.transport
 	w.mu.Lock()
 	call, ok := w.resolved[spec.canonical()]
 	w.mu.Unlock()
@@ -296,7 +296,7 @@ func parseDiscovery(body []byte) (*discoveryDoc, error) {
 	return &d, nil
 }
 
-// authorityMeta is what the wire layer keeps beside an authorityInfo.
+// authorityMeta is what the transport keeps beside an authorityInfo.
 type authorityMeta struct {
 	issParameterSupported bool
 	kind                  authorityKind
@@ -326,22 +326,22 @@ func (a *ClientApplication) resolve(ctx context.Context, override string) (*auth
 	if err != nil {
 		return nil, nil, err
 	}
-	return a.wire.resolve(ctx, spec)
+	return a.transport.resolve(ctx, spec)
 }
 
 // specFor returns the configured authority's spec, or override's (another tenant of
 // the same cloud, or another issuer for OIDC clients).
 func (a *ClientApplication) specFor(override string) (*authoritySpec, error) {
 	if override == "" {
-		return a.wire.spec, nil
+		return a.transport.spec, nil
 	}
-	if a.wire.spec.kind == kindOIDC {
+	if a.transport.spec.kind == kindOIDC {
 		return parseOIDCIssuer(override)
 	}
 	return parseAuthority(override)
 }
 
-func (w *wireState) resolve(ctx context.Context, spec *authoritySpec) (*authorityInfo, *authorityMeta, error) {
+func (w *transport) resolve(ctx context.Context, spec *authoritySpec) (*authorityInfo, *authorityMeta, error) {
 	key := spec.canonical()
 	w.mu.Lock()
 	call, ok := w.resolved[key]
@@ -373,15 +373,15 @@ func (w *wireState) resolve(ctx context.Context, spec *authoritySpec) (*authorit
 	}
 }
 
-func (w *wireState) validateAuthority() bool {
+func (w *transport) validateAuthority() bool {
 	return w.cfg.validateAuthority == nil || *w.cfg.validateAuthority
 }
 
-func (w *wireState) instanceDiscovery() bool {
+func (w *transport) instanceDiscovery() bool {
 	return w.cfg.instanceDiscovery == nil || *w.cfg.instanceDiscovery
 }
 
-func (w *wireState) doResolve(ctx context.Context, spec *authoritySpec) (*authorityInfo, *authorityMeta, error) {
+func (w *transport) doResolve(ctx context.Context, spec *authoritySpec) (*authorityInfo, *authorityMeta, error) {
 	info := spec.staticInfo()
 	meta := &authorityMeta{kind: spec.kind}
 	var discoveryURL string
@@ -453,7 +453,7 @@ type instanceDiscoveryResponse struct {
 
 // discoverInstance asks Entra whether an unknown host is one of its clouds (MSAL's
 // authority validation), returning the tenant discovery endpoint and the host's aliases.
-func (w *wireState) discoverInstance(ctx context.Context, spec *authoritySpec) (string, []string, error) {
+func (w *transport) discoverInstance(ctx context.Context, spec *authoritySpec) (string, []string, error) {
 	q := url.Values{}
 	q.Set("api-version", "1.1")
 	q.Set("authorization_endpoint", "https://"+spec.host+spec.path+"/oauth2/v2.0/authorize")

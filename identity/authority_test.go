@@ -52,7 +52,7 @@ func TestParseAuthority(t *testing.T) {
 }
 
 func TestConstructorSendsNothing(t *testing.T) {
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	for _, opts := range [][]Option{
 		{WithAuthority("https://login.microsoftonline.com/common")},
 		{WithAuthority("https://unknown.example/tenant")},
@@ -74,8 +74,8 @@ func TestConstructorSendsNothing(t *testing.T) {
 }
 
 func TestResolveKnownEntraHost(t *testing.T) {
-	f := newWireEntra(t)
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/contoso.onmicrosoft.com")
+	f := newFakeEntra(t)
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/contoso.onmicrosoft.com")
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	infos := make([]*authorityInfo, 8)
@@ -120,14 +120,14 @@ func TestResolveKnownEntraHost(t *testing.T) {
 	if n := f.count("/organizations/v2.0/.well-known/openid-configuration"); n != 1 {
 		t.Errorf("override discovery sent %d times, want 1", n)
 	}
-	wireOnlyHosts(t, f.tr.seen(), "login.microsoftonline.com")
+	onlyHosts(t, f.tr.seen(), "login.microsoftonline.com")
 }
 
 func TestResolveInstanceDiscovery(t *testing.T) {
 	ctx := context.Background()
 	t.Run("unknown host validated", func(t *testing.T) {
-		f := newWireEntra(t)
-		c := wireEntraPublic(t, f, "https://login.contoso-cloud.example/tenant")
+		f := newFakeEntra(t)
+		c := fakeEntraPublic(t, f, "https://login.contoso-cloud.example/tenant")
 		info, err := c.resolveAuthority(ctx, "")
 		if err != nil {
 			t.Fatal(err)
@@ -138,11 +138,11 @@ func TestResolveInstanceDiscovery(t *testing.T) {
 		if !slices.Contains(info.Aliases, "alias.login.contoso-cloud.example") {
 			t.Errorf("aliases %v do not come from instance discovery", info.Aliases)
 		}
-		wireOnlyHosts(t, f.tr.seen(), "login.microsoftonline.com", "login.contoso-cloud.example")
+		onlyHosts(t, f.tr.seen(), "login.microsoftonline.com", "login.contoso-cloud.example")
 	})
 	t.Run("invalid instance", func(t *testing.T) {
-		f := newWireEntra(t)
-		c := wireEntraPublic(t, f, "https://evil.example/tenant")
+		f := newFakeEntra(t)
+		c := fakeEntraPublic(t, f, "https://evil.example/tenant")
 		_, err := c.resolveAuthority(ctx, "")
 		var e *Error
 		if !errors.As(err, &e) || e.Code != "invalid_instance" {
@@ -151,8 +151,8 @@ func TestResolveInstanceDiscovery(t *testing.T) {
 	})
 	for name, opt := range map[string]Option{"validate off": WithValidateAuthority(false), "discovery off": WithInstanceDiscovery(false)} {
 		t.Run(name, func(t *testing.T) {
-			f := newWireEntra(t)
-			c := wireEntraPublic(t, f, "https://evil.example/tenant", opt)
+			f := newFakeEntra(t)
+			c := fakeEntraPublic(t, f, "https://evil.example/tenant", opt)
 			info, err := c.resolveAuthority(ctx, "")
 			if err != nil {
 				t.Fatal(err)
@@ -167,8 +167,8 @@ func TestResolveInstanceDiscovery(t *testing.T) {
 	}
 	for _, auth := range []string{"https://fs.contoso.com/adfs", "https://fab.b2clogin.com/fab.onmicrosoft.com/b2c_1_x", "https://contoso.ciamlogin.com/"} {
 		t.Run(auth, func(t *testing.T) {
-			f := newWireEntra(t)
-			c := wireEntraPublic(t, f, auth)
+			f := newFakeEntra(t)
+			c := fakeEntraPublic(t, f, auth)
 			info, err := c.resolveAuthority(ctx, "")
 			if err != nil {
 				t.Fatal(err)
@@ -182,8 +182,8 @@ func TestResolveInstanceDiscovery(t *testing.T) {
 		})
 	}
 	t.Run("tenant not found", func(t *testing.T) {
-		f := newWireEntra(t)
-		c := wireEntraPublic(t, f, "https://login.microsoftonline.com/nonexistent")
+		f := newFakeEntra(t)
+		c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/nonexistent")
 		_, err := c.resolveAuthority(ctx, "")
 		var e *Error
 		if !errors.As(err, &e) || e.Code != "invalid_tenant" || len(e.Codes) != 1 || e.Codes[0] != 90002 {
@@ -198,10 +198,10 @@ func TestResolveInstanceDiscovery(t *testing.T) {
 }
 
 func TestHTTPCachePersistsDiscovery(t *testing.T) {
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	ctx := context.Background()
 	hc := NewHTTPCache()
-	c := wireEntraPublic(t, f, "https://login.contoso-cloud.example/tenant", WithHTTPCache(hc))
+	c := fakeEntraPublic(t, f, "https://login.contoso-cloud.example/tenant", WithHTTPCache(hc))
 	if _, err := c.resolveAuthority(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestHTTPCachePersistsDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(f.tr.seen())
-	c2 := wireEntraPublic(t, f, "https://login.contoso-cloud.example/tenant", WithHTTPCache(restored))
+	c2 := fakeEntraPublic(t, f, "https://login.contoso-cloud.example/tenant", WithHTTPCache(restored))
 	if _, err := c2.resolveAuthority(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -233,14 +233,14 @@ func TestHTTPCachePersistsDiscovery(t *testing.T) {
 }
 
 func TestResolveWaiterOutlivesCancelledLeader(t *testing.T) {
-	f := newWireEntra(t)
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/t1")
-	spec := c.wire.spec
+	f := newFakeEntra(t)
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/t1")
+	spec := c.transport.spec
 	// A leader whose context is already cancelled fails; a waiter with a live context
 	// must not inherit that failure.
 	leaderCtx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := c.wire.resolve(leaderCtx, spec); !errors.Is(err, context.Canceled) {
+	if _, _, err := c.transport.resolve(leaderCtx, spec); !errors.Is(err, context.Canceled) {
 		t.Fatalf("leader: err = %v", err)
 	}
 	if _, err := c.resolveAuthority(context.Background(), ""); err != nil {

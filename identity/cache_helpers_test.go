@@ -24,7 +24,7 @@ var testNow = time.Unix(1_800_000_000, 0)
 
 var entraAliases = []string{"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"}
 
-// entraAuthority is a resolved Entra authority as the wire layer produces it.
+// entraAuthority is a resolved Entra authority as the transport produces it.
 func entraAuthority(tenant string) *authorityInfo {
 	return &authorityInfo{
 		CanonicalURL:       "https://" + testHost + "/" + tenant + "/",

@@ -78,11 +78,11 @@ func TestCacheReadsNeedNoRequest(t *testing.T) {
 		p := testenv.Provider(t)
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		first := wireProviderClient(t, p)
-		signedIn, _ := wireSignIn(t, ctx, p, first, "olga")
+		first := providerClient(t, p)
+		signedIn, _ := providerSignIn(t, ctx, p, first, "olga")
 
 		rt := &countingTransport{}
-		fresh := wireProviderClient(t, p, WithTokenCache(first.TokenCache()), WithHTTPClient(&http.Client{Transport: rt}))
+		fresh := providerClient(t, p, WithTokenCache(first.TokenCache()), WithHTTPClient(&http.Client{Transport: rt}))
 		accounts, err := fresh.Accounts(ctx, "")
 		if err != nil || accounts.Len() != 1 || accounts.At(0).HomeAccountID != signedIn.Account.HomeAccountID {
 			t.Fatalf("Accounts = %v, %v", accounts, err)

@@ -21,7 +21,7 @@ type ClientApplication struct {
 	cfg        config
 	cache      *TokenCache
 	log        *slog.Logger
-	wire       *wireState // owned by the authority/HTTP layer (wire.go)
+	transport  *transport // the HTTP side: authorities, token endpoint (transport.go)
 	// endpoint is how the cache layer reaches the authority: clientEndpoint{a}.
 	endpoint authorityEndpoint
 	// tokens is where the grants store a response: cache.
@@ -100,11 +100,11 @@ func newClientApplication(clientID string, cred *Credential, opts []Option) (*Cl
 		a.cache = NewTokenCache()
 	}
 	a.endpoint, a.tokens = clientEndpoint{a}, a.cache
-	w, err := newWireState(&a.cfg)
+	w, err := newTransport(&a.cfg)
 	if err != nil {
 		return nil, err
 	}
-	a.wire = w
+	a.transport = w
 	return a, nil
 }
 

@@ -105,7 +105,7 @@ func (c *ConfidentialClient) AcquireTokenForClient(ctx context.Context, scopes [
 	form := url.Values{}
 	form.Set("grant_type", "client_credentials")
 	form.Set("scope", strings.Join(scopes, " "))
-	req := tokenRequest{authority: a.wire.regionalAuthority(ctx, info, meta.kind),
+	req := tokenRequest{authority: a.transport.regionalAuthority(ctx, info, meta.kind),
 		apiID: APIAcquireTokenForClient, form: form, claims: cc.claimsChallenge}
 	// Store under the central authority: the region is a routing detail.
 	tr, err := a.redeem(ctx, req)

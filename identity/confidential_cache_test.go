@@ -14,17 +14,17 @@ import (
 // (MSAL Python 1.31) instead of the error.
 func TestClientCredentialsFallsBackToAgingToken(t *testing.T) {
 	ctx := context.Background()
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	var fail atomic.Bool
 	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		if fail.Load() {
-			wireJSON(w, 503, map[string]any{"error": "temporarily_unavailable"})
+			writeJSON(w, 503, map[string]any{"error": "temporarily_unavailable"})
 			return
 		}
-		wireJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3600, "refresh_in": 1800,
+		writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3600, "refresh_in": 1800,
 			"access_token": "app-at-1", "scope": form.Get("scope")})
 	}
-	clock := newWireClock()
+	clock := newTestClock()
 	c, err := NewConfidentialClient("client", NewSecretCredential("s"), WithAuthority("https://login.microsoftonline.com/t1"),
 		WithHTTPClient(f.client()), WithClock(clock.now))
 	if err != nil {
@@ -53,11 +53,11 @@ func TestClientCredentialsFallsBackToAgingToken(t *testing.T) {
 // served to the same assertion at another tenant.
 func TestOnBehalfOfCacheKeepsToItsTenant(t *testing.T) {
 	ctx := context.Background()
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	var n atomic.Int32
 	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		n.Add(1)
-		wireJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3600,
+		writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3600,
 			"access_token": "obo-" + r.URL.Path, "scope": "User.Read"})
 	}
 	c, err := NewConfidentialClient("client", NewSecretCredential("s"), WithAuthority("https://login.microsoftonline.com/t1"),

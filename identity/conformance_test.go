@@ -89,20 +89,20 @@ type confReply struct {
 	Body   map[string]any `json:"body"`
 }
 
-// wireReply is a materialized reply, as both runners get it.
-type wireReply struct {
+// runnerReply is a materialized reply, as both runners get it.
+type runnerReply struct {
 	Status int            `json:"status"`
 	Body   map[string]any `json:"body"`
 }
 
-// wireStep is a materialized step.
-type wireStep struct {
+// runnerStep is a materialized step.
+type runnerStep struct {
 	confStep
-	Replies []wireReply `json:"replies,omitempty"`
+	Replies []runnerReply `json:"replies,omitempty"`
 }
 
-// wireScenario is what conformance_runner.py gets.
-type wireScenario struct {
+// runnerScenario is what conformance_runner.py gets.
+type runnerScenario struct {
 	Name         string         `json:"name"`
 	Authority    string         `json:"authority"`
 	ClientID     string         `json:"client_id"`
@@ -110,7 +110,7 @@ type wireScenario struct {
 	Discovery    map[string]any `json:"discovery"`
 	Instance     map[string]any `json:"instance"`
 	Cache        string         `json:"cache,omitempty"`
-	Steps        []wireStep     `json:"steps"`
+	Steps        []runnerStep   `json:"steps"`
 }
 
 // confRequest is one recorded request.
@@ -170,7 +170,7 @@ func loadConfScenarios(t *testing.T) []*confScenario {
 }
 
 // materialize fills in what depends on the clock: ID tokens valid now, client_info.
-func (s *confScenario) materialize(steps []confStep, now time.Time) []wireStep {
+func (s *confScenario) materialize(steps []confStep, now time.Time) []runnerStep {
 	u := s.User
 	tid := u.Tenant
 	if tid == "" {
@@ -180,7 +180,7 @@ func (s *confScenario) materialize(steps []confStep, now time.Time) []wireStep {
 	if iss == "" {
 		iss = "https://login.microsoftonline.com/" + tid + "/v2.0"
 	}
-	out := make([]wireStep, len(steps))
+	out := make([]runnerStep, len(steps))
 	for i, st := range steps {
 		if st.AuthResponse != nil && u.ClientInfo {
 			// Entra sends client_info with the code too (MSAL's X-AnchorMailbox source).
@@ -228,7 +228,7 @@ func (s *confScenario) materialize(steps []confStep, now time.Time) []wireStep {
 					body["client_info"] = b64JSON(map[string]any{"uid": u.UID, "utid": u.UTID})
 				}
 			}
-			out[i].Replies = append(out[i].Replies, wireReply{Status: status, Body: body})
+			out[i].Replies = append(out[i].Replies, runnerReply{Status: status, Body: body})
 		}
 	}
 	return out
@@ -244,17 +244,18 @@ func b64JSON(v map[string]any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *confScenario) wire(steps []wireStep, cache string, python bool) wireScenario {
+// forRunner materializes steps (and the starting cache) as both runners get them.
+func (s *confScenario) forRunner(steps []runnerStep, cache string, python bool) runnerScenario {
 	auth := s.Authority
 	if python && s.PythonAuthority != "" {
 		auth = s.PythonAuthority
 	}
-	return wireScenario{Name: s.Name, Authority: auth, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
+	return runnerScenario{Name: s.Name, Authority: auth, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
 		Discovery: s.Discovery, Instance: s.Instance, Cache: cache, Steps: steps}
 }
 
 // runPythonBatch plays a batch of scenarios through MSAL Python in one process.
-func runPythonBatch(t *testing.T, batch []wireScenario) map[string]confRun {
+func runPythonBatch(t *testing.T, batch []runnerScenario) map[string]confRun {
 	t.Helper()
 	in, err := json.Marshal(map[string]any{"scenarios": batch})
 	if err != nil {
@@ -286,10 +287,10 @@ func runPythonBatch(t *testing.T, batch []wireScenario) map[string]confRun {
 
 // confTransport is identity's side of FakeHTTP.
 type confTransport struct {
-	sc       wireScenario
+	sc       runnerScenario
 	mu       sync.Mutex
 	requests []confRequest
-	replies  []wireReply
+	replies  []runnerReply
 }
 
 func (ct *confTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -337,7 +338,7 @@ func (ct *confTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // runGo plays one scenario round through identity.
-func runGo(t *testing.T, sc wireScenario) confRun {
+func runGo(t *testing.T, sc runnerScenario) confRun {
 	t.Helper()
 	ctx := context.Background()
 	tr := &confTransport{sc: sc}
@@ -489,7 +490,7 @@ func runGo(t *testing.T, sc wireScenario) confRun {
 }
 
 // bindNonce is conformance_runner.py's bind_nonce.
-func bindNonce(replies []wireReply, nonce string) {
+func bindNonce(replies []runnerReply, nonce string) {
 	for i, r := range replies {
 		claims, ok := r.Body["id_token_claims_with_nonce"].(map[string]any)
 		if !ok {
@@ -774,9 +775,9 @@ func TestConformanceWithMSALPython(t *testing.T) {
 		states[s.Name] = &state{}
 	}
 	for round := 0; round < maxRounds; round++ {
-		var batch []wireScenario
+		var batch []runnerScenario
 		var active []*confScenario
-		steps := map[string][]wireStep{}
+		steps := map[string][]runnerStep{}
 		for _, s := range scenarios {
 			var st []confStep
 			switch {
@@ -790,7 +791,7 @@ func TestConformanceWithMSALPython(t *testing.T) {
 			steps[s.Name] = s.materialize(st, now)
 			active = append(active, s)
 			// Crossed: MSAL Python plays on identity's cache.
-			batch = append(batch, s.wire(steps[s.Name], states[s.Name].goCache, true))
+			batch = append(batch, s.forRunner(steps[s.Name], states[s.Name].goCache, true))
 		}
 		pyRuns := runPythonBatch(t, batch)
 		for _, s := range active {
@@ -800,7 +801,7 @@ func TestConformanceWithMSALPython(t *testing.T) {
 				if !ok {
 					t.Fatal("MSAL Python did not play it")
 				}
-				goRun := runGo(t, s.wire(steps[s.Name], st.pyCache, false))
+				goRun := runGo(t, s.forRunner(steps[s.Name], st.pyCache, false))
 				st.pyCache, st.goCache = pyRun.Cache, goRun.Cache
 				py, gov := normalize(t, "MSAL Python", pyRun, now), normalize(t, "identity", goRun, now)
 				for _, id := range s.Accept {

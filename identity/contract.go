@@ -1,16 +1,20 @@
 package identity
 
-// This file fixes the seams between the package's two halves, so each can be read and
-// tested alone:
+// This file fixes the boundary between the package's two halves, so each can be read
+// and tested alone:
 //
-//   - the wire layer (authority.go, wire.go, grants): resolves authorities and talks
-//     HTTP. It owns wireState, authorityInfo resolution, and redeem.
-//   - the cache layer (cache*.go, silent.go, accounts.go): the MSAL unified token cache.
-//     It owns TokenCache and store.
+//   - the transport (authority.go, transport*.go, token_endpoint.go, token_response.go,
+//     and the grants): resolves authorities and talks HTTP to them. It owns the
+//     transport type, authority resolution and redeem, the POST to the token endpoint.
+//   - the cache layer (cache*.go, silent.go, accounts.go): MSAL's unified token cache.
+//     It owns TokenCache and storeCtx.
 //
-// Grants call a.wire to get a tokenResponse, then a.cache.store to persist it and build
-// the Result. Silent acquisition reads the cache and, when needed, redeems a refresh
-// token through the same redeem.
+// Each sees the other through a small interface held by ClientApplication
+// (cache_authority.go): the grants store a tokenResponse through tokenStore (the
+// client's *TokenCache), which builds the Result; silent acquisition and the account
+// listing reach the authority through authorityEndpoint (the client's own resolution
+// and redeem). The cache layer's tests pin an authority and script the token endpoint
+// there, and the transport's tests can put a fake cache in place of the store.
 
 import (
 	"net/url"

@@ -24,7 +24,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
-func wireSelfSigned(t *testing.T, key crypto.Signer) *x509.Certificate {
+func selfSigned(t *testing.T, key crypto.Signer) *x509.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tokendesk test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
@@ -41,7 +41,7 @@ func wireSelfSigned(t *testing.T, key crypto.Signer) *x509.Certificate {
 
 func TestCertificateCredentialAssertion(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	cert := wireSelfSigned(t, key)
+	cert := selfSigned(t, key)
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
 	pemData := append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})...)
@@ -53,7 +53,7 @@ func TestCertificateCredentialAssertion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	c, err := NewConfidentialClient("client", cred, WithAuthority("https://login.microsoftonline.com/t1"),
 		WithHTTPClient(f.client()), WithClientClaims(map[string]any{"client_ip": "10.0.0.1", "exp": float64(time.Now().Add(5 * time.Minute).Unix())}))
 	if err != nil {
@@ -96,7 +96,7 @@ func TestCertificateCredentialAssertion(t *testing.T) {
 func TestCredentialErrors(t *testing.T) {
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	rsaCert, ecCert := wireSelfSigned(t, rsaKey), wireSelfSigned(t, ecKey)
+	rsaCert, ecCert := selfSigned(t, rsaKey), selfSigned(t, ecKey)
 	if _, err := NewCertificateCredential([]*x509.Certificate{rsaCert}, ecKey); err == nil {
 		t.Error("mismatched key and certificate accepted")
 	}
@@ -128,7 +128,7 @@ func TestCredentialErrors(t *testing.T) {
 
 func TestAssertionCredentials(t *testing.T) {
 	ctx := context.Background()
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	var gotAud string
 	callback := NewAssertionCallbackCredential(func(ctx context.Context, aud string) (string, error) {
 		gotAud = aud
@@ -158,13 +158,13 @@ func TestAssertionCredentials(t *testing.T) {
 	if _, err := c4.AcquireTokenForClient(ctx, []string{"api://x/.default"}); err != nil || f.lastForm().Get("client_secret") != "s3cret" {
 		t.Errorf("secret: %v", err)
 	}
-	wireOnlyHosts(t, f.tr.seen(), "login.microsoftonline.com")
+	onlyHosts(t, f.tr.seen(), "login.microsoftonline.com")
 }
 
 func TestConfidentialGrants(t *testing.T) {
 	ctx := context.Background()
 	t.Run("client credentials cached per tenant", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		c, _ := NewConfidentialClient("client", NewSecretCredential("s"), WithAuthority("https://login.microsoftonline.com/t1"), WithHTTPClient(f.client()))
 		scopes := []string{"https://graph.microsoft.com/.default"}
 		first, err := c.AcquireTokenForClient(ctx, scopes)
@@ -184,7 +184,7 @@ func TestConfidentialGrants(t *testing.T) {
 		}
 	})
 	t.Run("on behalf of cached per assertion", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		c, _ := NewConfidentialClient("client", NewSecretCredential("s"), WithAuthority("https://login.microsoftonline.com/t1"), WithHTTPClient(f.client()))
 		scopes := []string{"api://downstream/read"}
 		a1, err := c.AcquireTokenOnBehalfOf(ctx, "assertion-1", scopes)
@@ -208,8 +208,8 @@ func TestConfidentialGrants(t *testing.T) {
 		}
 	})
 	t.Run("regional endpoint", func(t *testing.T) {
-		f := newWireEntra(t)
-		imds := wireIMDS(t, "westus2")
+		f := newFakeEntra(t)
+		imds := fakeIMDS(t, "westus2")
 		t.Setenv("REGION_NAME", "")
 		c, _ := NewConfidentialClient("client", NewSecretCredential("s"), WithAuthority("https://login.microsoftonline.com/t1"),
 			WithHTTPClient(f.client()), WithAzureRegion(AutoDetectRegion), WithRegionDiscoveryEndpoint(imds))
@@ -220,14 +220,14 @@ func TestConfidentialGrants(t *testing.T) {
 		if last := seen[len(seen)-1]; last != "westus2.login.microsoft.com" {
 			t.Errorf("token request went to %s, want westus2.login.microsoft.com", last)
 		}
-		wireOnlyHosts(t, seen, "login.microsoftonline.com", "westus2.login.microsoft.com")
+		onlyHosts(t, seen, "login.microsoftonline.com", "westus2.login.microsoft.com")
 		// Detected once.
 		if _, err := c.AcquireTokenForClient(ctx, []string{"api://y/.default"}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("region from environment", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		t.Setenv("REGION_NAME", "East US")
 		c, _ := NewConfidentialClient("client", NewSecretCredential("s"), WithAuthority("https://login.microsoftonline.us/t1"),
 			WithHTTPClient(f.client()), WithAzureRegion(AutoDetectRegion), WithRegionDiscoveryEndpoint("http://127.0.0.1:1/unused"))
@@ -240,21 +240,21 @@ func TestConfidentialGrants(t *testing.T) {
 		}
 	})
 	t.Run("region undetectable", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		t.Setenv("REGION_NAME", "")
 		c, _ := NewConfidentialClient("client", NewSecretCredential("s"), WithAuthority("https://login.microsoftonline.com/t1"),
 			WithHTTPClient(f.client()), WithAzureRegion(AutoDetectRegion), WithRegionDiscoveryEndpoint("http://127.0.0.1:1/closed"))
 		if _, err := c.AcquireTokenForClient(ctx, []string{"api://x/.default"}); err != nil {
 			t.Fatal(err)
 		}
-		wireOnlyHosts(t, f.tr.seen(), "login.microsoftonline.com")
+		onlyHosts(t, f.tr.seen(), "login.microsoftonline.com")
 	})
 }
 
-// wireIMDS serves the instance metadata location endpoint on 127.0.0.1.
-func wireIMDS(t *testing.T, region string) string {
+// fakeIMDS serves the instance metadata location endpoint on 127.0.0.1.
+func fakeIMDS(t *testing.T, region string) string {
 	t.Helper()
-	srv := wireLoopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := loopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Metadata") != "true" {
 			http.Error(w, "no Metadata header", 400)
 			return

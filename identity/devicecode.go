@@ -66,7 +66,7 @@ func (p *PublicClient) InitiateDeviceFlow(ctx context.Context, scopes []string, 
 	cid := newCorrelationID()
 	hdr := http.Header{}
 	hdr.Set("client-request-id", cid)
-	res, err := a.wire.send(ctx, http.MethodPost, info.DeviceCodeEndpoint, form, hdr)
+	res, err := a.transport.send(ctx, http.MethodPost, info.DeviceCodeEndpoint, form, hdr)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (p *PublicClient) AcquireTokenByDeviceFlow(ctx context.Context, flow *Devic
 		if !flow.ExpiresAt.IsZero() {
 			wait = min(wait, max(flow.ExpiresAt.Sub(a.now()), 0))
 		}
-		if err := a.wire.sleep(ctx, wait); err != nil {
+		if err := a.transport.sleep(ctx, wait); err != nil {
 			return Result{}, &Error{Err: err, CorrelationID: flow.correlationID}
 		}
 	}

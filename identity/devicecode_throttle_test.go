@@ -15,17 +15,17 @@ import (
 // "code", so each flow has its own key.
 func TestDeviceFlowsThrottleApart(t *testing.T) {
 	ctx := context.Background()
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		if form.Get("device_code") == "DC-A" {
 			w.Header().Set("Retry-After", "30")
-			wireJSON(w, 429, map[string]any{"error": "temporarily_unavailable"})
+			writeJSON(w, 429, map[string]any{"error": "temporarily_unavailable"})
 			return
 		}
 		f.success(w, r, form)
 	}
-	c := wireLoopbackPublic(t, f)
-	c.wire.sleep = func(context.Context, time.Duration) error { return nil }
+	c := loopbackPublic(t, f)
+	c.transport.sleep = func(context.Context, time.Duration) error { return nil }
 	flow := func(code string) *DeviceFlow {
 		return &DeviceFlow{DeviceCode: code, UserCode: "UC", Interval: time.Second, ExpiresAt: time.Now().Add(time.Hour),
 			Scopes: []string{"User.Read"}}
@@ -38,7 +38,7 @@ func TestDeviceFlowsThrottleApart(t *testing.T) {
 	if _, err := c.AcquireTokenByDeviceFlow(ctx, flow("DC-A")); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("flow A again: err = %v, want ErrThrottled", err)
 	}
-	if n := f.count(wireTenantTokenPath); n != 1 {
+	if n := f.count(tenantTokenPath); n != 1 {
 		t.Fatalf("%d polls reached the server, want 1", n)
 	}
 	if _, err := c.AcquireTokenByDeviceFlow(ctx, flow("DC-B")); err != nil {

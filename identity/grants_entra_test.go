@@ -13,8 +13,8 @@ import (
 
 func TestUsernamePassword(t *testing.T) {
 	ctx := context.Background()
-	f := newWireEntra(t)
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/organizations")
+	f := newFakeEntra(t)
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/organizations")
 	res, err := c.AcquireTokenByUsernamePassword(ctx, "alice@contoso.com", "pw", []string{"User.Read"})
 	if err != nil {
 		t.Fatal(err)
@@ -39,12 +39,12 @@ func TestUsernamePassword(t *testing.T) {
 	if !errors.Is(err, ErrFederatedUser) || !errors.As(err, &e) {
 		t.Fatalf("federated user: err = %v, want ErrFederatedUser", err)
 	}
-	if f.count(wireTokenPath("organizations")) != 1 {
+	if f.count(tokenPathOf("organizations")) != 1 {
 		t.Error("a federated user's password was sent to the token endpoint")
 	}
 
 	// AD FS has no user realm endpoint.
-	adfs := wireEntraPublic(t, f, "https://fs.contoso.com/adfs")
+	adfs := fakeEntraPublic(t, f, "https://fs.contoso.com/adfs")
 	if _, err := adfs.AcquireTokenByUsernamePassword(ctx, "carol@contoso.com", "pw", []string{"User.Read"}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,26 +59,26 @@ func TestUsernamePassword(t *testing.T) {
 	}
 }
 
-func wireTokenPath(tenant string) string { return "/" + tenant + "/oauth2/v2.0/token" }
+func tokenPathOf(tenant string) string { return "/" + tenant + "/oauth2/v2.0/token" }
 
 func TestDeviceFlowPolling(t *testing.T) {
 	ctx := context.Background()
 	t.Run("slow_down and success", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		var polls atomic.Int32
 		f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 			switch polls.Add(1) {
 			case 1:
-				wireJSON(w, 400, map[string]any{"error": "authorization_pending"})
+				writeJSON(w, 400, map[string]any{"error": "authorization_pending"})
 			case 2:
-				wireJSON(w, 400, map[string]any{"error": "slow_down"})
+				writeJSON(w, 400, map[string]any{"error": "slow_down"})
 			default:
 				f.success(w, r, form)
 			}
 		}
-		c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common")
+		c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common")
 		var waits []time.Duration
-		c.wire.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+		c.transport.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 		flow, err := c.InitiateDeviceFlow(ctx, []string{"User.Read"})
 		if err != nil {
 			t.Fatal(err)
@@ -102,11 +102,11 @@ func TestDeviceFlowPolling(t *testing.T) {
 		}
 	})
 	t.Run("denied", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
-			wireJSON(w, 400, map[string]any{"error": "authorization_declined", "error_codes": []int{70000}})
+			writeJSON(w, 400, map[string]any{"error": "authorization_declined", "error_codes": []int{70000}})
 		}
-		c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common")
+		c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common")
 		flow, _ := c.InitiateDeviceFlow(ctx, []string{"User.Read"})
 		var e *Error
 		if _, err := c.AcquireTokenByDeviceFlow(ctx, flow); !errors.As(err, &e) || e.Code != "authorization_declined" {
@@ -114,21 +114,21 @@ func TestDeviceFlowPolling(t *testing.T) {
 		}
 	})
 	t.Run("expiry", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
-			wireJSON(w, 400, map[string]any{"error": "authorization_pending"})
+			writeJSON(w, 400, map[string]any{"error": "authorization_pending"})
 		}
-		clock := newWireClock()
-		c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common", WithClock(clock.now))
-		c.wire.sleep = func(_ context.Context, d time.Duration) error { clock.advance(d); return nil }
+		clock := newTestClock()
+		c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common", WithClock(clock.now))
+		c.transport.sleep = func(_ context.Context, d time.Duration) error { clock.advance(d); return nil }
 		flow, _ := c.InitiateDeviceFlow(ctx, []string{"User.Read"})
 		if _, err := c.AcquireTokenByDeviceFlow(ctx, flow); !errors.Is(err, ErrDeviceFlowExpired) {
 			t.Fatalf("err = %v, want ErrDeviceFlowExpired", err)
 		}
 	})
 	t.Run("bad flow", func(t *testing.T) {
-		f := newWireEntra(t)
-		c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common")
+		f := newFakeEntra(t)
+		c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common")
 		if _, err := c.AcquireTokenByDeviceFlow(ctx, nil); err == nil {
 			t.Error("nil flow accepted")
 		}
@@ -137,8 +137,8 @@ func TestDeviceFlowPolling(t *testing.T) {
 
 func TestEntraAuthCodeFlow(t *testing.T) {
 	ctx := context.Background()
-	f := newWireEntra(t)
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common", WithClientCapabilities("CP1"))
+	f := newFakeEntra(t)
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common", WithClientCapabilities("CP1"))
 	flow, err := c.InitiateAuthCodeFlow(ctx, []string{"User.Read"}, WithRedirectURI("http://localhost:1234"),
 		WithLoginHint("alice@contoso.com"), WithDomainHint("contoso.com"), WithPrompt(PromptSelectAccount),
 		WithMaxAge(time.Hour), WithResponseMode("form_post"), WithExtraQueryParameters(map[string]string{"dc": "ESTS-PUB"}))
@@ -211,8 +211,8 @@ func TestEntraAuthCodeFlow(t *testing.T) {
 
 func TestAuthorizationCodeWithoutFlow(t *testing.T) {
 	ctx := context.Background()
-	f := newWireEntra(t)
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common")
+	f := newFakeEntra(t)
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common")
 	raw, err := c.AuthorizationRequestURL(ctx, []string{"User.Read"}, WithState("s1"), WithNonce("n1"), WithRedirectURI("http://localhost"))
 	if err != nil {
 		t.Fatal(err)

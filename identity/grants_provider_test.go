@@ -10,9 +10,9 @@ import (
 	"github.com/tokendesk/tokendesk/internal/testenv"
 )
 
-// wireCachedRTs returns the refresh tokens in c's cache, read through the
+// cachedRTs returns the refresh tokens in c's cache, read through the
 // public serialization (the MSAL schema).
-func wireCachedRTs(t *testing.T, c *ClientApplication) []string {
+func cachedRTs(t *testing.T, c *ClientApplication) []string {
 	t.Helper()
 	data, err := c.TokenCache().Serialize()
 	if err != nil {
@@ -37,18 +37,18 @@ func TestProviderRefreshTokenRotation(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := wireProviderClient(t, p)
+	c := providerClient(t, p)
 	// prompt=consent: the provider otherwise leaves offline_access out of the refresh
 	// token's scope, and refreshes asking for it (as MSAL's always do) get invalid_scope.
-	wireSignIn(t, ctx, p, c, "carol", WithPrompt(PromptConsent))
-	rts := wireCachedRTs(t, c.ClientApplication)
+	providerSignIn(t, ctx, p, c, "carol", WithPrompt(PromptConsent))
+	rts := cachedRTs(t, c.ClientApplication)
 	if len(rts) != 1 {
 		t.Fatalf("%d refresh tokens cached, want 1", len(rts))
 	}
 	old := rts[0]
 
 	// Migration into a fresh client: the refresh token is stored, and rotated.
-	c2 := wireProviderClient(t, p)
+	c2 := providerClient(t, p)
 	res, err := c2.AcquireTokenByRefreshToken(ctx, old, []string{"email"})
 	if err != nil {
 		t.Fatalf("AcquireTokenByRefreshToken: %v", err)
@@ -56,7 +56,7 @@ func TestProviderRefreshTokenRotation(t *testing.T) {
 	if res.AccessToken == "" || res.Account.IsZero() {
 		t.Fatalf("no access token or account from the refresh")
 	}
-	rotated := wireCachedRTs(t, c2.ClientApplication)
+	rotated := cachedRTs(t, c2.ClientApplication)
 	if len(rotated) != 1 || rotated[0] == old {
 		t.Fatalf("refresh token not stored or not rotated")
 	}
@@ -77,9 +77,9 @@ func TestProviderDeviceFlow(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := wireProviderClient(t, p)
+	c := providerClient(t, p)
 	polls := 0
-	c.wire.sleep = func(ctx context.Context, d time.Duration) error {
+	c.transport.sleep = func(ctx context.Context, d time.Duration) error {
 		polls++
 		if d < deviceDefaultInterval {
 			t.Errorf("poll interval %v below the 5 s default", d)
@@ -117,13 +117,13 @@ func TestProviderDeviceFlowCancel(t *testing.T) {
 	p := testenv.Provider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := wireProviderClient(t, p)
+	c := providerClient(t, p)
 	flow, err := c.InitiateDeviceFlow(ctx, []string{"email"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pollCtx, stop := context.WithCancel(ctx)
-	c.wire.sleep = func(ctx context.Context, d time.Duration) error {
+	c.transport.sleep = func(ctx context.Context, d time.Duration) error {
 		stop()
 		return sleepCtx(ctx, d)
 	}
@@ -178,17 +178,17 @@ func TestProviderStockConsentPolicy(t *testing.T) {
 	p := testenv.NewProvider(t, testenv.WithStockConsentPolicy())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := wireProviderClient(t, p)
-	res, _ := wireSignIn(t, ctx, p, c, "erin")
+	c := providerClient(t, p)
+	res, _ := providerSignIn(t, ctx, p, c, "erin")
 	if res.AccessToken == "" || res.IDTokenClaims.StringClaim("sub") != "erin" {
 		t.Fatalf("sign-in under the stock policy: %+v", res.IDTokenClaims)
 	}
-	if rts := wireCachedRTs(t, c.ClientApplication); len(rts) != 0 {
+	if rts := cachedRTs(t, c.ClientApplication); len(rts) != 0 {
 		t.Errorf("%d refresh tokens cached without prompt=consent, want 0", len(rts))
 	}
-	c2 := wireProviderClient(t, p)
-	wireSignIn(t, ctx, p, c2, "erin", WithPrompt(PromptConsent))
-	if rts := wireCachedRTs(t, c2.ClientApplication); len(rts) != 1 {
+	c2 := providerClient(t, p)
+	providerSignIn(t, ctx, p, c2, "erin", WithPrompt(PromptConsent))
+	if rts := cachedRTs(t, c2.ClientApplication); len(rts) != 1 {
 		t.Errorf("%d refresh tokens cached with prompt=consent, want 1", len(rts))
 	}
 }
@@ -202,16 +202,16 @@ func TestProviderIDTokenKeyRotation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	c := wireProviderClient(t, p1)
+	c := providerClient(t, p1)
 	info, err := c.resolveAuthority(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, err := c.wire.fetchJWKS(ctx, p2.Endpoint("jwks_uri"))
+	stale, err := c.transport.fetchJWKS(ctx, p2.Endpoint("jwks_uri"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	current, err := c.wire.fetchJWKS(ctx, info.JWKSURI)
+	current, err := c.transport.fetchJWKS(ctx, info.JWKSURI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,22 +220,22 @@ func TestProviderIDTokenKeyRotation(t *testing.T) {
 		// rotation below would prove nothing.
 		t.Fatalf("provider instances must sign with different keys (stale %d keys, current %d keys)", len(stale.Keys), len(current.Keys))
 	}
-	c.wire.jwksFor(info.JWKSURI).keys = stale
-	res, _ := wireSignIn(t, ctx, p1, c, "frank")
+	c.transport.jwksFor(info.JWKSURI).keys = stale
+	res, _ := providerSignIn(t, ctx, p1, c, "frank")
 	if res.IDTokenClaims.StringClaim("sub") != "frank" {
 		t.Fatalf("sign-in after a key change: claims %v", res.IDTokenClaims)
 	}
-	if st := c.wire.jwksFor(info.JWKSURI); st.lastRefetch.IsZero() {
+	if st := c.transport.jwksFor(info.JWKSURI); st.lastRefetch.IsZero() {
 		t.Error("the unknown kid did not trigger a JWKS re-fetch")
 	}
 
 	// A genuine ID token of another provider: signed by a key p1 never published.
-	other, _ := wireSignIn(t, ctx, p2, wireProviderClient(t, p2), "mallory")
-	fresh := wireProviderClient(t, p1)
+	other, _ := providerSignIn(t, ctx, p2, providerClient(t, p2), "mallory")
+	fresh := providerClient(t, p1)
 	if _, err := fresh.resolveAuthority(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fresh.wire.verifyIDToken(ctx, info.JWKSURI, other.IDToken); !errors.Is(err, ErrInvalidIDToken) {
+	if _, err := fresh.transport.verifyIDToken(ctx, info.JWKSURI, other.IDToken); !errors.Is(err, ErrInvalidIDToken) {
 		t.Fatalf("foreign ID token: err = %v, want ErrInvalidIDToken", err)
 	}
 	if _, err := fresh.checkIDToken(ctx, info, other.IDToken, "", nil); err == nil {

@@ -130,7 +130,7 @@ type jwksState struct {
 }
 
 // jwksFor returns the state of uri, creating it.
-func (w *wireState) jwksFor(uri string) *jwksState {
+func (w *transport) jwksFor(uri string) *jwksState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s, ok := w.jwks[uri]
@@ -141,7 +141,7 @@ func (w *wireState) jwksFor(uri string) *jwksState {
 	return s
 }
 
-func (w *wireState) fetchJWKS(ctx context.Context, uri string) (*jose.JSONWebKeySet, error) {
+func (w *transport) fetchJWKS(ctx context.Context, uri string) (*jose.JSONWebKeySet, error) {
 	hdr := make(map[string][]string)
 	res, err := w.send(ctx, "GET", uri, nil, hdr)
 	if err != nil {
@@ -174,7 +174,7 @@ func candidateKeys(set *jose.JSONWebKeySet, kid string) []jose.JSONWebKey {
 // verifyIDToken checks an OIDC provider's ID token signature against its JWKS,
 // re-fetching the set once (rate-limited) when the key id is unknown, as after a
 // provider's key rotation. It returns the verified claims.
-func (w *wireState) verifyIDToken(ctx context.Context, jwksURI, raw string) (map[string]any, error) {
+func (w *transport) verifyIDToken(ctx context.Context, jwksURI, raw string) (map[string]any, error) {
 	tok, _, err := parseIDToken(raw)
 	if err != nil {
 		return nil, err
@@ -229,7 +229,7 @@ func (a *ClientApplication) checkIDToken(ctx context.Context, info *authorityInf
 	var err error
 	check := idTokenCheck{clientID: a.clientID, nonce: nonce, maxAge: maxAge, now: a.now()}
 	if info.Type == authorityTypeGeneric {
-		claims, err = a.wire.verifyIDToken(ctx, info.JWKSURI, raw)
+		claims, err = a.transport.verifyIDToken(ctx, info.JWKSURI, raw)
 		check.issuer = info.Issuer
 	} else {
 		claims, err = decodeIDToken(raw)

@@ -16,8 +16,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// wireIssuer is a generic OpenID provider whose signing keys the test rotates.
-type wireIssuer struct {
+// fakeIssuer is a generic OpenID provider whose signing keys the test rotates.
+type fakeIssuer struct {
 	t         *testing.T
 	srv       *httptest.Server
 	mu        sync.Mutex
@@ -28,22 +28,22 @@ type wireIssuer struct {
 	jwksHits  atomic.Int32
 }
 
-func newWireIssuer(t *testing.T) *wireIssuer {
-	f := &wireIssuer{t: t}
+func newFakeIssuer(t *testing.T) *fakeIssuer {
+	f := &fakeIssuer{t: t}
 	f.rotate("k1")
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/.well-known/openid-configuration":
-			wireJSON(w, 200, map[string]any{"issuer": f.srv.URL, "authorization_endpoint": f.srv.URL + "/auth",
+			writeJSON(w, 200, map[string]any{"issuer": f.srv.URL, "authorization_endpoint": f.srv.URL + "/auth",
 				"token_endpoint": f.srv.URL + "/token", "jwks_uri": f.srv.URL + "/jwks"})
 		case "/jwks":
 			f.jwksHits.Add(1)
 			f.mu.Lock()
-			wireJSON(w, 200, jose.JSONWebKeySet{Keys: f.published})
+			writeJSON(w, 200, jose.JSONWebKeySet{Keys: f.published})
 			f.mu.Unlock()
 		case "/token":
 			_ = r.ParseForm()
-			wireJSON(w, 200, map[string]any{"access_token": "AT", "token_type": "Bearer", "expires_in": 60,
+			writeJSON(w, 200, map[string]any{"access_token": "AT", "token_type": "Bearer", "expires_in": 60,
 				"id_token": f.idToken(r.PostForm.Get("client_id"))})
 		default:
 			http.NotFound(w, r)
@@ -54,7 +54,7 @@ func newWireIssuer(t *testing.T) *wireIssuer {
 }
 
 // rotate replaces the signing key, publishing only the new one.
-func (f *wireIssuer) rotate(kid string) {
+func (f *fakeIssuer) rotate(kid string) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		f.t.Fatal(err)
@@ -65,7 +65,7 @@ func (f *wireIssuer) rotate(kid string) {
 	f.published = []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: kid, Algorithm: "RS256", Use: "sig"}}
 }
 
-func (f *wireIssuer) idToken(clientID string) string {
+func (f *fakeIssuer) idToken(clientID string) string {
 	f.mu.Lock()
 	key, kid, extra := f.signer, f.kid, f.claims
 	f.mu.Unlock()
@@ -78,18 +78,18 @@ func (f *wireIssuer) idToken(clientID string) string {
 			claims[k] = v
 		}
 	}
-	return wireSignJWT(f.t, key, kid, claims)
+	return signTestJWT(f.t, key, kid, claims)
 }
 
-func (f *wireIssuer) redeem(t *testing.T, c *PublicClient, nonce string, maxAge *time.Duration) (*tokenResponse, error) {
+func (f *fakeIssuer) redeem(t *testing.T, c *PublicClient, nonce string, maxAge *time.Duration) (*tokenResponse, error) {
 	t.Helper()
 	return c.redeem(context.Background(), tokenRequest{apiID: APIAcquireTokenByRefreshToken,
 		form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"RT"}}, nonce: nonce, maxAge: maxAge})
 }
 
 func TestIDTokenVerificationWithKeyRotation(t *testing.T) {
-	f := newWireIssuer(t)
-	clock := newWireClock()
+	f := newFakeIssuer(t)
+	clock := newTestClock()
 	c, err := NewPublicClient("client", WithOIDCAuthority(f.srv.URL), WithClock(clock.now))
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestIDTokenClaimChecks(t *testing.T) {
 		{"auth_time too old", map[string]any{"auth_time": now.Add(-2 * time.Hour).Unix()}, "", &hour, ErrInvalidIDToken},
 		{"auth_time missing", nil, "", &hour, ErrInvalidIDToken},
 	}
-	f := newWireIssuer(t)
+	f := newFakeIssuer(t)
 	c, err := NewPublicClient("client", WithOIDCAuthority(f.srv.URL))
 	if err != nil {
 		t.Fatal(err)

@@ -106,8 +106,8 @@ func (f interopFixture) clientInfo() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(`{"uid":"` + interopUID + `","utid":"` + interopTenant + `"}`))
 }
 
-// wireResponse is the token endpoint's JSON as MSAL Python receives it.
-func (f interopFixture) wireResponse(at, rt string) map[string]any {
+// tokenEndpointJSON is the token endpoint's JSON as MSAL Python receives it.
+func (f interopFixture) tokenEndpointJSON(at, rt string) map[string]any {
 	return map[string]any{
 		"token_type": "Bearer", "scope": "User.Read Mail.Read openid profile", "expires_in": 3600,
 		"ext_expires_in": 3600, "access_token": at, "refresh_token": rt, "id_token": f.idToken,
@@ -115,7 +115,7 @@ func (f interopFixture) wireResponse(at, rt string) map[string]any {
 	}
 }
 
-// tokenResponse is the same answer as the wire layer hands it to the cache.
+// tokenResponse is the same answer as the transport hands it to the cache.
 func (f interopFixture) tokenResponse(at, rt string) *tokenResponse {
 	return &tokenResponse{
 		AccessToken: at, TokenType: "Bearer", RefreshToken: rt, IDToken: f.idToken,
@@ -164,7 +164,7 @@ func pythonSignIn(t *testing.T, f interopFixture) peerOut {
 	t.Helper()
 	spec := f.spec()
 	spec.RefreshToken = "rt-from-elsewhere"
-	spec.TokenResponse = f.wireResponse("at-from-python", "rt-from-python")
+	spec.TokenResponse = f.tokenEndpointJSON("at-from-python", "rt-from-python")
 	return runPeer(t, "write", spec)
 }
 

@@ -23,7 +23,7 @@ var regionHosts = map[string]bool{
 // region returns the region to use, detecting it once when WithAzureRegion asked for
 // AutoDetectRegion: REGION_NAME first, then the instance metadata endpoint. "" means
 // the central endpoint.
-func (w *wireState) regionToUse(ctx context.Context) string {
+func (w *transport) regionToUse(ctx context.Context) string {
 	configured := w.cfg.azureRegion
 	if configured == "" {
 		return ""
@@ -35,7 +35,7 @@ func (w *wireState) regionToUse(ctx context.Context) string {
 	return w.region
 }
 
-func (w *wireState) detectRegion(ctx context.Context) string {
+func (w *transport) detectRegion(ctx context.Context) string {
 	if r := strings.ToLower(strings.ReplaceAll(os.Getenv("REGION_NAME"), " ", "")); r != "" {
 		return r
 	}
@@ -73,7 +73,7 @@ func (w *wireState) detectRegion(ctx context.Context) string {
 // regionalAuthority returns info with its token endpoint moved to the regional host,
 // or info itself when no region applies (MSAL: only Entra, only for client
 // credentials).
-func (w *wireState) regionalAuthority(ctx context.Context, info *authorityInfo, kind authorityKind) *authorityInfo {
+func (w *transport) regionalAuthority(ctx context.Context, info *authorityInfo, kind authorityKind) *authorityInfo {
 	if kind != kindEntra {
 		return info
 	}

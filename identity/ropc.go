@@ -18,11 +18,11 @@ type userRealm struct {
 // lookupUserRealm asks Entra whether username's domain is federated (MSAL:
 // user_realm_discovery). A 404 means the cloud has no such endpoint: carry on.
 func (a *ClientApplication) lookupUserRealm(ctx context.Context, info *authorityInfo, username string) (*userRealm, error) {
-	spec := a.wire.spec
+	spec := a.transport.spec
 	endpoint := spec.scheme + "://" + info.Host + "/common/userrealm/" + url.PathEscape(username) + "?api-version=1.0"
 	hdr := http.Header{}
 	hdr.Set("client-request-id", newCorrelationID())
-	res, err := a.wire.send(ctx, http.MethodGet, endpoint, nil, hdr)
+	res, err := a.transport.send(ctx, http.MethodGet, endpoint, nil, hdr)
 	if err != nil {
 		return nil, err
 	}

@@ -114,8 +114,8 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 			if hit.legacyRealm != "" {
 				a.migrateLegacy(ctx, hit, info)
 			}
-			if a.wire != nil {
-				a.wire.telemetry.hitAccessToken()
+			if a.transport != nil {
+				a.transport.telemetry.hitAccessToken()
 			}
 			return hit.res, nil
 		case hit.found:

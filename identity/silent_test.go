@@ -439,7 +439,7 @@ func TestSilentNetworkErrorIsNotFolded(t *testing.T) {
 }
 
 // entraStub answers Entra's discovery and token endpoints in-process (nothing is
-// sent anywhere), so the silent refresh runs through the real wire layer.
+// sent anywhere), so the silent refresh runs through the real transport.
 type entraStub struct {
 	t     *testing.T
 	token func(form url.Values) (int, map[string]any)
@@ -471,7 +471,7 @@ func (f *entraStub) RoundTrip(r *http.Request) (*http.Response, error) {
 	return nil, fmt.Errorf("entraStub: no route for %s", r.URL)
 }
 
-func TestSilentRefreshThroughWireLayer(t *testing.T) {
+func TestSilentRefreshThroughTransport(t *testing.T) {
 	c := NewTokenCache()
 	store(c, userResponse(alice, "", "User.Read", "", "rt-own"))
 	entra := &entraStub{t: t}
@@ -484,14 +484,14 @@ func TestSilentRefreshThroughWireLayer(t *testing.T) {
 		claims := alice.claims(alice.utid)
 		return 200, map[string]any{
 			"token_type": "Bearer", "scope": "Mail.Read openid profile", "expires_in": 3600,
-			"access_token": "at-wire", "refresh_token": "rt-rotated", "id_token": fakeJWT(claims),
+			"access_token": "at-from-endpoint", "refresh_token": "rt-rotated", "id_token": fakeJWT(claims),
 			"client_info": base64.RawURLEncoding.EncodeToString([]byte(`{"uid":"` + alice.uid + `","utid":"` + alice.utid + `"}`)),
 		}
 	}
 	entra.token = ok
 	res, err := pc.AcquireTokenSilentWithError(context.Background(), []string{"Mail.Read"}, aliceAccount())
-	if err != nil || res.AccessToken != "at-wire" || res.Source != SourceIdentityProvider {
-		t.Fatalf("refresh through the wire layer: %q, %v", res.AccessToken, err)
+	if err != nil || res.AccessToken != "at-from-endpoint" || res.Source != SourceIdentityProvider {
+		t.Fatalf("refresh through the transport: %q, %v", res.AccessToken, err)
 	}
 	form := entra.posts[0]
 	if form.Get("grant_type") != "refresh_token" || form.Get("refresh_token") != "rt-own" ||

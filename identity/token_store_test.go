@@ -31,8 +31,8 @@ func (f *fakeTokenStore) storeCtx(ctx context.Context, p storeParams, _ bool) (R
 // client's token store (its cache), even once the caller's context has ended, and a
 // store failure is reported as ours, not as the authority's *Error.
 func TestGrantsStoreThroughTheTokenStore(t *testing.T) {
-	f := newWireEntra(t)
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common")
+	f := newFakeEntra(t)
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common")
 	fs := &fakeTokenStore{}
 	c.tokens = fs
 	ctx := context.Background()

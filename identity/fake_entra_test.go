@@ -20,17 +20,17 @@ import (
 	"github.com/tokendesk/tokendesk/loopback"
 )
 
-// wireLoopbackTransport sends every request to target, keeping the Host header, so tests can
+// loopbackOnlyTransport sends every request to target, keeping the Host header, so tests can
 // use real Entra authority URLs while no byte leaves the machine. It records the hosts
 // asked for and refuses any target that is not loopback.
-type wireLoopbackTransport struct {
+type loopbackOnlyTransport struct {
 	target *url.URL
 	base   http.RoundTripper
 	mu     sync.Mutex
 	hosts  []string
 }
 
-func (l *wireLoopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (l *loopbackOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !loopback.IsHost(l.target.Hostname()) {
 		return nil, fmt.Errorf("test transport: refusing non-loopback target %s", l.target.Host)
 	}
@@ -44,18 +44,18 @@ func (l *wireLoopbackTransport) RoundTrip(r *http.Request) (*http.Response, erro
 	return l.base.RoundTrip(c)
 }
 
-func (l *wireLoopbackTransport) seen() []string {
+func (l *loopbackOnlyTransport) seen() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.hosts...)
 }
 
-// wireEntra is an httptest server shaped like Entra: discovery, instance discovery,
+// fakeEntra is an httptest server shaped like Entra: discovery, instance discovery,
 // user realm, device code and token endpoints, with per-test token behaviour.
-type wireEntra struct {
+type fakeEntra struct {
 	t   testing.TB
 	srv *httptest.Server
-	tr  *wireLoopbackTransport
+	tr  *loopbackOnlyTransport
 	key *rsa.PrivateKey
 
 	mu       sync.Mutex
@@ -67,30 +67,30 @@ type wireEntra struct {
 	idClaims map[string]any
 }
 
-func newWireEntra(t testing.TB) *wireEntra {
+func newFakeEntra(t testing.TB) *fakeEntra {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &wireEntra{t: t, key: key, hits: map[string]int{}, realm: "Managed"}
+	f := &fakeEntra{t: t, key: key, hits: map[string]int{}, realm: "Managed"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	u, _ := url.Parse(f.srv.URL)
-	f.tr = &wireLoopbackTransport{target: u, base: http.DefaultTransport}
+	f.tr = &loopbackOnlyTransport{target: u, base: http.DefaultTransport}
 	return f
 }
 
 // client returns an HTTP client that reaches the fake whatever host is asked for.
-func (f *wireEntra) client() *http.Client { return &http.Client{Transport: f.tr} }
+func (f *fakeEntra) client() *http.Client { return &http.Client{Transport: f.tr} }
 
-func (f *wireEntra) count(path string) int {
+func (f *fakeEntra) count(path string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.hits[path]
 }
 
-func (f *wireEntra) lastForm() url.Values {
+func (f *fakeEntra) lastForm() url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.forms) == 0 {
@@ -99,7 +99,7 @@ func (f *wireEntra) lastForm() url.Values {
 	return f.forms[len(f.forms)-1]
 }
 
-func (f *wireEntra) lastHeader() http.Header {
+func (f *fakeEntra) lastHeader() http.Header {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.headers) == 0 {
@@ -108,13 +108,13 @@ func (f *wireEntra) lastHeader() http.Header {
 	return f.headers[len(f.headers)-1]
 }
 
-func wireJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (f *wireEntra) serve(w http.ResponseWriter, r *http.Request) {
+func (f *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.hits[r.URL.Path]++
 	f.mu.Unlock()
@@ -127,11 +127,11 @@ func (f *wireEntra) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/common/discovery/instance":
 		ae := r.URL.Query().Get("authorization_endpoint")
 		if strings.Contains(ae, "evil.example") {
-			wireJSON(w, 400, map[string]any{"error": "invalid_instance", "error_description": "AADSTS50049: Unknown or invalid instance."})
+			writeJSON(w, 400, map[string]any{"error": "invalid_instance", "error_description": "AADSTS50049: Unknown or invalid instance."})
 			return
 		}
 		u, _ := url.Parse(ae)
-		wireJSON(w, 200, map[string]any{
+		writeJSON(w, 200, map[string]any{
 			"tenant_discovery_endpoint": "https://" + u.Host + "/" + strings.Split(strings.Trim(u.Path, "/"), "/")[0] + "/v2.0/.well-known/openid-configuration",
 			"metadata": []map[string]any{{"preferred_network": u.Host, "preferred_cache": u.Host,
 				"aliases": []string{u.Host, "alias." + u.Host}}},
@@ -140,24 +140,24 @@ func (f *wireEntra) serve(w http.ResponseWriter, r *http.Request) {
 		p := strings.TrimSuffix(r.URL.Path, "/.well-known/openid-configuration")
 		p = strings.TrimSuffix(p, "/v2.0")
 		if strings.Contains(p, "nonexistent") {
-			wireJSON(w, 400, map[string]any{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found.", "error_codes": []int{90002}})
+			writeJSON(w, 400, map[string]any{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found.", "error_codes": []int{90002}})
 			return
 		}
 		if p == "/adfs" {
-			wireJSON(w, 200, map[string]any{"issuer": base + "/adfs",
+			writeJSON(w, 200, map[string]any{"issuer": base + "/adfs",
 				"authorization_endpoint": base + "/adfs/oauth2/authorize", "token_endpoint": base + "/adfs/oauth2/token"})
 			return
 		}
-		wireJSON(w, 200, map[string]any{
+		writeJSON(w, 200, map[string]any{
 			"issuer":                 "https://login.microsoftonline.com/{tenantid}/v2.0",
 			"authorization_endpoint": base + p + "/oauth2/v2.0/authorize",
 			"token_endpoint":         base + p + "/oauth2/v2.0/token",
 			"jwks_uri":               base + p + "/discovery/v2.0/keys",
 		})
 	case len(parts) >= 3 && parts[0] == "common" && parts[1] == "userrealm":
-		wireJSON(w, 200, map[string]any{"ver": "1.0", "account_type": f.realm, "domain_name": "contoso.com"})
+		writeJSON(w, 200, map[string]any{"ver": "1.0", "account_type": f.realm, "domain_name": "contoso.com"})
 	case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/devicecode"):
-		wireJSON(w, 200, map[string]any{"device_code": "DC", "user_code": "UC", "verification_uri": "https://microsoft.com/devicelogin",
+		writeJSON(w, 200, map[string]any{"device_code": "DC", "user_code": "UC", "verification_uri": "https://microsoft.com/devicelogin",
 			"expires_in": "900", "interval": "1", "message": "To sign in, use a web browser..."})
 	case strings.HasSuffix(r.URL.Path, "/token"):
 		_ = r.ParseForm()
@@ -176,17 +176,17 @@ func (f *wireEntra) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // idToken signs an Entra-shaped ID token.
-func (f *wireEntra) idToken(extra map[string]any) string {
+func (f *fakeEntra) idToken(extra map[string]any) string {
 	now := time.Now()
 	claims := map[string]any{"iss": "https://login.microsoftonline.com/t1/v2.0", "aud": "client", "sub": "s1", "oid": "u1", "tid": "t1",
 		"preferred_username": "alice@contoso.com", "name": "Alice", "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	for k, v := range extra {
 		claims[k] = v
 	}
-	return wireSignJWT(f.t, f.key, "k1", claims)
+	return signTestJWT(f.t, f.key, "k1", claims)
 }
 
-func (f *wireEntra) success(w http.ResponseWriter, r *http.Request, form url.Values) {
+func (f *fakeEntra) success(w http.ResponseWriter, r *http.Request, form url.Values) {
 	f.mu.Lock()
 	extra := f.idClaims
 	f.mu.Unlock()
@@ -197,10 +197,10 @@ func (f *wireEntra) success(w http.ResponseWriter, r *http.Request, form url.Val
 		resp["id_token"] = f.idToken(extra)
 		resp["client_info"] = base64.RawURLEncoding.EncodeToString([]byte(`{"uid":"u1","utid":"t1"}`))
 	}
-	wireJSON(w, 200, resp)
+	writeJSON(w, 200, resp)
 }
 
-func wireSignJWT(t testing.TB, key *rsa.PrivateKey, kid string, claims map[string]any) string {
+func signTestJWT(t testing.TB, key *rsa.PrivateKey, kid string, claims map[string]any) string {
 	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
@@ -215,7 +215,7 @@ func wireSignJWT(t testing.TB, key *rsa.PrivateKey, kid string, claims map[strin
 }
 
 // entraClient builds a client of the fake for authority (a real Entra URL).
-func wireEntraPublic(t *testing.T, f *wireEntra, authority string, opts ...Option) *PublicClient {
+func fakeEntraPublic(t *testing.T, f *fakeEntra, authority string, opts ...Option) *PublicClient {
 	t.Helper()
 	c, err := NewPublicClient("client", append([]Option{WithAuthority(authority), WithHTTPClient(f.client())}, opts...)...)
 	if err != nil {
@@ -225,7 +225,7 @@ func wireEntraPublic(t *testing.T, f *wireEntra, authority string, opts ...Optio
 }
 
 // loopbackHost reports whether every host in hosts was reached only via the fake.
-func wireOnlyHosts(t *testing.T, got []string, allowed ...string) {
+func onlyHosts(t *testing.T, got []string, allowed ...string) {
 	t.Helper()
 	for _, h := range got {
 		ok := false
@@ -240,8 +240,8 @@ func wireOnlyHosts(t *testing.T, got []string, allowed ...string) {
 
 var _ = net.ParseIP
 
-// wireLoopbackServer starts h on 127.0.0.1 and returns its URL.
-func wireLoopbackServer(t *testing.T, h http.Handler) string {
+// loopbackServer starts h on 127.0.0.1 and returns its URL.
+func loopbackServer(t *testing.T, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

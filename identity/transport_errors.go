@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Sentinels of the wire layer. They arrive wrapped in an *Error (its Err), so callers
+// Sentinels of the transport. They arrive wrapped in an *Error (its Err), so callers
 // test them with errors.Is and still get the status and correlation id with errors.As.
 var (
 	// ErrStateMismatch: the redirect's state is not the flow's (CSRF, or a stale tab).

@@ -39,10 +39,10 @@ const (
 	defaultIMDS       = "http://169.254.169.254/metadata/instance/compute/location?format=text&api-version=2021-01-01"
 )
 
-// wireState is the HTTP side of a ClientApplication: the HTTP client, the memoized
+// transport is the HTTP side of a ClientApplication: the HTTP client, the memoized
 // authority resolutions, JWKS, telemetry and throttling state. The constructor builds
 // it without any I/O.
-type wireState struct {
+type transport struct {
 	cfg       *config
 	client    *http.Client
 	retry     bool       // one retry on connection errors, for our own client only
@@ -64,7 +64,7 @@ type wireState struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-func newWireState(cfg *config) (*wireState, error) {
+func newTransport(cfg *config) (*transport, error) {
 	spec, err := parseConfiguredAuthority(cfg)
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func newWireState(cfg *config) (*wireState, error) {
 	if err := checkExcludeScopes(cfg.excludeScopes); err != nil {
 		return nil, err
 	}
-	w := &wireState{
+	w := &transport{
 		cfg:       cfg,
 		spec:      spec,
 		static:    spec.staticInfo(),
@@ -160,7 +160,7 @@ func newCorrelationID() string {
 }
 
 // baseHeaders are sent on every request (MSAL's default_headers).
-func (w *wireState) baseHeaders(h http.Header) {
+func (w *transport) baseHeaders(h http.Header) {
 	h.Set("Accept", "application/json")
 	h.Set("x-client-sku", clientSKU)
 	h.Set("x-client-ver", clientVersion)
@@ -178,7 +178,7 @@ func (w *wireState) baseHeaders(h http.Header) {
 // send performs one request, retrying once on a connection error when the client is
 // ours (MSAL: max_retries=1 on its default session), and reads at most
 // maxResponseBytes of the body.
-func (w *wireState) send(ctx context.Context, method, endpoint string, form url.Values, hdr http.Header) (*httpResponse, error) {
+func (w *transport) send(ctx context.Context, method, endpoint string, form url.Values, hdr http.Header) (*httpResponse, error) {
 	var body []byte
 	if form != nil {
 		body = []byte(form.Encode())
@@ -253,7 +253,7 @@ func readResponse(method, endpoint string, resp *http.Response) (*httpResponse, 
 
 // getCached GETs a discovery document, answering from the HTTP cache for a day after a
 // 2xx answer (MSAL caches such GETs for 24 h).
-func (w *wireState) getCached(ctx context.Context, endpoint string) (*httpResponse, error) {
+func (w *transport) getCached(ctx context.Context, endpoint string) (*httpResponse, error) {
 	key := "GET " + endpoint
 	if e, ok := w.httpCache.get(key, w.cfg.now()); ok {
 		return &httpResponse{status: e.Status, header: e.Header, body: e.Body}, nil
@@ -295,7 +295,7 @@ func keyedHash(s string) string {
 //     (refresh token, code or username) get the remembered answer until the window ends;
 //   - an identical request answered 400 moments ago gets the same 400 for a minute
 //     (except device-flow polls, whose authorization_pending is expected).
-func (w *wireState) postThrottled(ctx context.Context, endpoint string, form url.Values, hdr http.Header) (*httpResponse, error) {
+func (w *transport) postThrottled(ctx context.Context, endpoint string, form url.Values, hdr http.Header) (*httpResponse, error) {
 	// The "account" of the request: refresh tokens and codes (device codes too: MSAL
 	// Python's polls carry one as "code", so each device flow throttles apart) are
 	// high-entropy and hash plainly (a Retry-After then survives a CLI restart); a

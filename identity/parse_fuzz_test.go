@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Fuzz targets of the wire layer's parsers: any input gives a value or a typed error,
+// Fuzz targets of the transport's parsers: any input gives a value or a typed error,
 // never a panic. Seeds live in testdata/fuzz/<target>/.
 
 func FuzzParseTokenResponse(f *testing.F) {

@@ -13,7 +13,7 @@ import (
 // BenchmarkResolveAuthorityMemoized is the cost a silent cache hit pays for authority
 // resolution after the first call: no I/O, and no allocation.
 func BenchmarkResolveAuthorityMemoized(b *testing.B) {
-	f := newWireEntra(b)
+	f := newFakeEntra(b)
 	c, err := NewPublicClient("client", WithAuthority("https://login.microsoftonline.com/common"), WithHTTPClient(f.client()))
 	if err != nil {
 		b.Fatal(err)
@@ -44,7 +44,7 @@ func BenchmarkParseTokenResponse(b *testing.B) {
 }
 
 func TestProxyIsUsed(t *testing.T) {
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	var proxied atomic.Int32
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proxied.Add(1)
@@ -71,7 +71,7 @@ func TestProxyIsUsed(t *testing.T) {
 	}))
 	defer proxy.Close()
 	pu, _ := url.Parse(proxy.URL)
-	c := wireLoopbackPublic(t, f, WithProxy(http.ProxyURL(pu)))
+	c := loopbackPublic(t, f, WithProxy(http.ProxyURL(pu)))
 	if _, err := c.AcquireTokenByRefreshToken(context.Background(), "RT", []string{"User.Read"}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,27 +18,27 @@ import (
 	"time"
 )
 
-// wireClock is a settable clock for throttling windows.
-type wireClock struct {
+// testClock is a settable clock for throttling windows.
+type testClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newWireClock() *wireClock { return &wireClock{t: time.Now()} }
-func (c *wireClock) now() time.Time {
+func newTestClock() *testClock { return &testClock{t: time.Now()} }
+func (c *testClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
-func (c *wireClock) advance(d time.Duration) {
+func (c *testClock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
 
-// wireLoopbackPublic is a public client of the fake at its own loopback address, using the
+// loopbackPublic is a public client of the fake at its own loopback address, using the
 // default HTTP client (so retries and TLS settings apply).
-func wireLoopbackPublic(t *testing.T, f *wireEntra, opts ...Option) *PublicClient {
+func loopbackPublic(t *testing.T, f *fakeEntra, opts ...Option) *PublicClient {
 	t.Helper()
 	c, err := NewPublicClient("client", append([]Option{WithAuthority(f.srv.URL + "/tenant")}, opts...)...)
 	if err != nil {
@@ -47,11 +47,11 @@ func wireLoopbackPublic(t *testing.T, f *wireEntra, opts ...Option) *PublicClien
 	return c
 }
 
-const wireTenantTokenPath = "/tenant/oauth2/v2.0/token"
+const tenantTokenPath = "/tenant/oauth2/v2.0/token"
 
 func TestRedeemRequestShape(t *testing.T) {
-	f := newWireEntra(t)
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common",
+	f := newFakeEntra(t)
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common",
 		WithAppName("desk"), WithAppVersion("1.2"), WithClientCapabilities("CP1"), WithExcludeScopes("offline_access"))
 	res, err := c.AcquireTokenByRefreshToken(context.Background(), "RT0", []string{"User.Read"},
 		WithClaimsChallenge(`{"access_token":{"nbf":{"essential":true,"value":"1"}}}`))
@@ -80,19 +80,19 @@ func TestRedeemRequestShape(t *testing.T) {
 	if h.Get("client-request-id") == "" || h.Get("x-client-os") == "" {
 		t.Error("no correlation id or OS header")
 	}
-	wireOnlyHosts(t, f.tr.seen(), "login.microsoftonline.com")
+	onlyHosts(t, f.tr.seen(), "login.microsoftonline.com")
 }
 
 func TestTelemetryReportsLastFailure(t *testing.T) {
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		if form.Get("refresh_token") == "bad" {
-			wireJSON(w, 400, map[string]any{"error": "invalid_grant"})
+			writeJSON(w, 400, map[string]any{"error": "invalid_grant"})
 			return
 		}
 		f.success(w, r, form)
 	}
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common")
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common")
 	ctx := context.Background()
 	_, _ = c.AcquireTokenByRefreshToken(ctx, "bad", []string{"User.Read"})
 	failed := f.lastHeader().Get("client-request-id")
@@ -107,13 +107,13 @@ func TestTelemetryReportsLastFailure(t *testing.T) {
 func TestThrottling(t *testing.T) {
 	ctx := context.Background()
 	t.Run("429 Retry-After", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 			w.Header().Set("Retry-After", "7")
-			wireJSON(w, 429, map[string]any{"error": "temporarily_unavailable"})
+			writeJSON(w, 429, map[string]any{"error": "temporarily_unavailable"})
 		}
-		clock := newWireClock()
-		c := wireLoopbackPublic(t, f, WithClock(clock.now))
+		clock := newTestClock()
+		c := loopbackPublic(t, f, WithClock(clock.now))
 		_, err := c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"})
 		var e *Error
 		if !errors.As(err, &e) || e.StatusCode != 429 || e.RetryAfter != 7*time.Second {
@@ -124,48 +124,48 @@ func TestThrottling(t *testing.T) {
 		if !errors.Is(err, ErrThrottled) || !errors.As(err, &e) || e.RetryAfter != 4*time.Second {
 			t.Fatalf("within Retry-After: err = %v (retry after %v), want ErrThrottled, 4s", err, e.RetryAfter)
 		}
-		if n := f.count(wireTenantTokenPath); n != 1 {
+		if n := f.count(tenantTokenPath); n != 1 {
 			t.Fatalf("%d requests within the Retry-After window, want 1", n)
 		}
 		clock.advance(5 * time.Second)
 		_, _ = c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"})
-		if n := f.count(wireTenantTokenPath); n != 2 {
+		if n := f.count(tenantTokenPath); n != 2 {
 			t.Fatalf("%d requests after the window, want 2", n)
 		}
 	})
 	for _, status := range []int{500, 503} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
-			f := newWireEntra(t)
+			f := newFakeEntra(t)
 			f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 				w.Header().Set("Content-Type", "text/html")
 				w.WriteHeader(status)
 				_, _ = io.WriteString(w, "<html>busy</html>")
 			}
-			c := wireLoopbackPublic(t, f)
+			c := loopbackPublic(t, f)
 			_, err := c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"})
 			var e *Error
 			if !errors.As(err, &e) || e.StatusCode != status || !errors.Is(err, ErrMalformedResponse) {
 				t.Fatalf("err = %v, want *Error %d", err, status)
 			}
 			_, err = c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"})
-			if !errors.Is(err, ErrThrottled) || f.count(wireTenantTokenPath) != 1 {
-				t.Fatalf("5xx not throttled for the default minute: err %v, %d requests", err, f.count(wireTenantTokenPath))
+			if !errors.Is(err, ErrThrottled) || f.count(tenantTokenPath) != 1 {
+				t.Fatalf("5xx not throttled for the default minute: err %v, %d requests", err, f.count(tenantTokenPath))
 			}
 			// Another account (refresh token) is not throttled.
 			_, _ = c.AcquireTokenByRefreshToken(ctx, "RT2", []string{"User.Read"})
-			if f.count(wireTenantTokenPath) != 2 {
+			if f.count(tenantTokenPath) != 2 {
 				t.Fatal("throttling leaked to another refresh token")
 			}
 		})
 	}
 	t.Run("identical 400", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
-			wireJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": "AADSTS70000: expired", "error_codes": []int{70000},
+			writeJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": "AADSTS70000: expired", "error_codes": []int{70000},
 				"suberror": "bad_token", "trace_id": "tr", "correlation_id": "co", "timestamp": "2026-11-24 20:00:00Z"})
 		}
-		clock := newWireClock()
-		c := wireLoopbackPublic(t, f, WithClock(clock.now))
+		clock := newTestClock()
+		c := loopbackPublic(t, f, WithClock(clock.now))
 		for i := 0; i < 3; i++ {
 			_, err := c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"})
 			var e *Error
@@ -174,27 +174,27 @@ func TestThrottling(t *testing.T) {
 				t.Fatalf("call %d: err = %#v", i, err)
 			}
 		}
-		if n := f.count(wireTenantTokenPath); n != 1 {
+		if n := f.count(tenantTokenPath); n != 1 {
 			t.Fatalf("identical 400 sent %d times, want 1", n)
 		}
 		clock.advance(61 * time.Second)
 		_, _ = c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"})
-		if n := f.count(wireTenantTokenPath); n != 2 {
+		if n := f.count(tenantTokenPath); n != 2 {
 			t.Fatalf("after a minute: %d requests, want 2", n)
 		}
 	})
 	t.Run("device flow polls are not throttled", func(t *testing.T) {
-		f := newWireEntra(t)
+		f := newFakeEntra(t)
 		var polls atomic.Int32
 		f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 			if polls.Add(1) < 3 {
-				wireJSON(w, 400, map[string]any{"error": "authorization_pending"})
+				writeJSON(w, 400, map[string]any{"error": "authorization_pending"})
 				return
 			}
 			f.success(w, r, form)
 		}
-		c := wireLoopbackPublic(t, f)
-		c.wire.sleep = func(context.Context, time.Duration) error { return nil }
+		c := loopbackPublic(t, f)
+		c.transport.sleep = func(context.Context, time.Duration) error { return nil }
 		flow, err := c.InitiateDeviceFlow(ctx, []string{"User.Read"})
 		if err != nil {
 			t.Fatal(err)
@@ -219,15 +219,15 @@ func TestTokenEndpointFaults(t *testing.T) {
 	}{
 		"malformed JSON":  {func(w http.ResponseWriter) { w.WriteHeader(200); _, _ = io.WriteString(w, `{"access_token": "x",`) }, ErrMalformedResponse},
 		"JSON array":      {func(w http.ResponseWriter) { w.WriteHeader(200); _, _ = io.WriteString(w, `[1,2]`) }, ErrMalformedResponse},
-		"no access token": {func(w http.ResponseWriter) { wireJSON(w, 200, map[string]any{"token_type": "Bearer"}) }, ErrMalformedResponse},
+		"no access token": {func(w http.ResponseWriter) { writeJSON(w, 200, map[string]any{"token_type": "Bearer"}) }, ErrMalformedResponse},
 		"bad expires_in": {func(w http.ResponseWriter) {
-			wireJSON(w, 200, map[string]any{"access_token": "x", "expires_in": "soon"})
+			writeJSON(w, 200, map[string]any{"access_token": "x", "expires_in": "soon"})
 		}, ErrMalformedResponse},
 		"bad client_info": {func(w http.ResponseWriter) {
-			wireJSON(w, 200, map[string]any{"access_token": "x", "client_info": "%%%"})
+			writeJSON(w, 200, map[string]any{"access_token": "x", "client_info": "%%%"})
 		}, ErrMalformedResponse},
 		"bad id token": {func(w http.ResponseWriter) {
-			wireJSON(w, 200, map[string]any{"access_token": "x", "id_token": "a.b.c"})
+			writeJSON(w, 200, map[string]any{"access_token": "x", "id_token": "a.b.c"})
 		}, ErrInvalidIDToken},
 		"50 MB body": {func(w http.ResponseWriter) {
 			w.WriteHeader(200)
@@ -241,9 +241,9 @@ func TestTokenEndpointFaults(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			f := newWireEntra(t)
+			f := newFakeEntra(t)
 			f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) { tc.handler(w) }
-			c := wireLoopbackPublic(t, f)
+			c := loopbackPublic(t, f)
 			_, err := c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"})
 			var e *Error
 			if !errors.Is(err, tc.want) || !errors.As(err, &e) || e.CorrelationID == "" {
@@ -254,7 +254,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 }
 
 func TestSlowTokenEndpointTimesOut(t *testing.T) {
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
@@ -263,7 +263,7 @@ func TestSlowTokenEndpointTimesOut(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}
-	c := wireLoopbackPublic(t, f, WithTimeout(300*time.Millisecond))
+	c := loopbackPublic(t, f, WithTimeout(300*time.Millisecond))
 	if _, err := c.resolveAuthority(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestSlowTokenEndpointTimesOut(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("timeout took %v", d)
 	}
-	if n := f.count(wireTenantTokenPath); n != 1 {
+	if n := f.count(tenantTokenPath); n != 1 {
 		t.Errorf("a timed-out request was retried (%d requests)", n)
 	}
 	// A context deadline is honoured as well.
@@ -289,8 +289,8 @@ func TestSlowTokenEndpointTimesOut(t *testing.T) {
 	}
 }
 
-// wireResetServer accepts connections and resets them at once.
-func wireResetServer(t *testing.T) (addr string, accepted *atomic.Int32) {
+// resetServer accepts connections and resets them at once.
+func resetServer(t *testing.T) (addr string, accepted *atomic.Int32) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -315,15 +315,15 @@ func wireResetServer(t *testing.T) (addr string, accepted *atomic.Int32) {
 }
 
 func TestConnectionResetRetriedOnce(t *testing.T) {
-	f := newWireEntra(t)
-	addr, accepted := wireResetServer(t)
+	f := newFakeEntra(t)
+	addr, accepted := resetServer(t)
 	for _, custom := range []bool{false, true} {
 		accepted.Store(0)
 		opts := []Option{}
 		if custom {
 			opts = append(opts, WithHTTPClient(&http.Client{}))
 		}
-		c := wireLoopbackPublic(t, f, opts...)
+		c := loopbackPublic(t, f, opts...)
 		info, err := c.resolveAuthority(context.Background(), "")
 		if err != nil {
 			t.Fatal(err)
@@ -348,7 +348,7 @@ func TestConnectionResetRetriedOnce(t *testing.T) {
 
 func TestTLSUnknownCA(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wireJSON(w, 200, map[string]any{"authorization_endpoint": "https://" + r.Host + "/authorize", "token_endpoint": "https://" + r.Host + "/token", "issuer": "https://" + r.Host})
+		writeJSON(w, 200, map[string]any{"authorization_endpoint": "https://" + r.Host + "/authorize", "token_endpoint": "https://" + r.Host + "/token", "issuer": "https://" + r.Host})
 	}))
 	defer srv.Close()
 	ctx := context.Background()
@@ -373,8 +373,8 @@ func TestTLSUnknownCA(t *testing.T) {
 }
 
 func TestFaultsKeepTheCache(t *testing.T) {
-	f := newWireEntra(t)
-	c := wireLoopbackPublic(t, f)
+	f := newFakeEntra(t)
+	c := loopbackPublic(t, f)
 	ctx := context.Background()
 	if _, err := c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"}); err != nil {
 		t.Fatal(err)
@@ -385,7 +385,7 @@ func TestFaultsKeepTheCache(t *testing.T) {
 	}
 	for _, h := range []func(w http.ResponseWriter){
 		func(w http.ResponseWriter) { w.WriteHeader(200); _, _ = io.WriteString(w, "{") },
-		func(w http.ResponseWriter) { wireJSON(w, 400, map[string]any{"error": "invalid_grant"}) },
+		func(w http.ResponseWriter) { writeJSON(w, 400, map[string]any{"error": "invalid_grant"}) },
 		func(w http.ResponseWriter) { w.WriteHeader(503) },
 	} {
 		f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) { h(w) }
@@ -400,14 +400,14 @@ func TestFaultsKeepTheCache(t *testing.T) {
 }
 
 func TestRetryAfterSurvivesACLIRestart(t *testing.T) {
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		w.Header().Set("Retry-After", "120")
-		wireJSON(w, 429, map[string]any{"error": "temporarily_unavailable"})
+		writeJSON(w, 429, map[string]any{"error": "temporarily_unavailable"})
 	}
 	ctx := context.Background()
 	hc := NewHTTPCache()
-	c := wireLoopbackPublic(t, f, WithHTTPCache(hc))
+	c := loopbackPublic(t, f, WithHTTPCache(hc))
 	if _, err := c.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"}); err == nil {
 		t.Fatal("429 not reported")
 	}
@@ -422,11 +422,11 @@ func TestRetryAfterSurvivesACLIRestart(t *testing.T) {
 	if err := next.UnmarshalBinary(saved); err != nil {
 		t.Fatal(err)
 	}
-	c2 := wireLoopbackPublic(t, f, WithHTTPCache(next))
+	c2 := loopbackPublic(t, f, WithHTTPCache(next))
 	if _, err := c2.AcquireTokenByRefreshToken(ctx, "RT", []string{"User.Read"}); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("after restart: err = %v, want ErrThrottled", err)
 	}
-	if n := f.count(wireTenantTokenPath); n != 1 {
+	if n := f.count(tenantTokenPath); n != 1 {
 		t.Fatalf("%d token requests, want 1", n)
 	}
 }

@@ -15,7 +15,7 @@ func TestDebugLogsHoldNoSecrets(t *testing.T) {
 	ctx := context.Background()
 	var logs testenv.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f := newWireEntra(t)
+	f := newFakeEntra(t)
 	var secrets []string
 	f.token = func(w http.ResponseWriter, r *http.Request, form url.Values) {
 		for _, k := range []string{"code", "refresh_token", "password", "client_secret", "code_verifier"} {
@@ -25,7 +25,7 @@ func TestDebugLogsHoldNoSecrets(t *testing.T) {
 		}
 		f.success(w, r, form)
 	}
-	c := wireEntraPublic(t, f, "https://login.microsoftonline.com/common", WithLogger(logger))
+	c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common", WithLogger(logger))
 	flow, err := c.InitiateAuthCodeFlow(ctx, []string{"User.Read"})
 	if err != nil {
 		t.Fatal(err)

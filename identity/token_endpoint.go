@@ -48,7 +48,7 @@ func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*toke
 	if req.apiID == APIAcquireTokenByRefreshToken {
 		reason = refreshForce
 	}
-	hdr := a.wire.telemetry.headers(req.apiID, correlationID, reason)
+	hdr := a.transport.telemetry.headers(req.apiID, correlationID, reason)
 	if anchor, _ := ctx.Value(ctxAnchorMailbox).(string); anchor != "" {
 		// MSAL Python's _ClientWithCcsRoutingInfo sends it to every authority kind.
 		hdr.Set("X-AnchorMailbox", anchor)
@@ -56,13 +56,13 @@ func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*toke
 	a.log.DebugContext(ctx, "identity: token request", "endpoint", info.TokenEndpoint,
 		"grant_type", form.Get("grant_type"), "api_id", string(req.apiID), "correlation_id", correlationID)
 
-	res, err := a.wire.postThrottled(ctx, info.TokenEndpoint, form, hdr)
+	res, err := a.transport.postThrottled(ctx, info.TokenEndpoint, form, hdr)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.CorrelationID == "" {
 			e.CorrelationID = correlationID
 		}
-		a.wire.telemetry.record(req.apiID, correlationID, "transport_error")
+		a.transport.telemetry.record(req.apiID, correlationID, "transport_error")
 		return nil, err
 	}
 	tr, err := parseTokenResponse(res, a.now())
@@ -73,14 +73,14 @@ func (a *ClientApplication) redeem(ctx context.Context, req tokenRequest) (*toke
 				e.CorrelationID = correlationID
 			}
 			if !res.throttled {
-				a.wire.telemetry.record(req.apiID, correlationID, firstNonEmpty(e.Code, "malformed"))
+				a.transport.telemetry.record(req.apiID, correlationID, firstNonEmpty(e.Code, "malformed"))
 			}
 		}
 		a.log.DebugContext(ctx, "identity: token request failed", "status", res.status,
 			"error", errCode(err), "correlation_id", correlationID, "throttled", res.throttled)
 		return nil, err
 	}
-	a.wire.telemetry.record(req.apiID, correlationID, "")
+	a.transport.telemetry.record(req.apiID, correlationID, "")
 	if tr.IDToken != "" {
 		// The answer is in hand and may hold a rotated refresh token the authority will
 		// not accept twice: its check (which may fetch the JWKS) finishes even when the

@@ -32,7 +32,7 @@ type httpFake struct {
 // idToken is an ID token for user "sub-1" signed with the fake's key.
 func (f *httpFake) idToken(t *testing.T) string {
 	now := time.Now().Unix()
-	return wireSignJWT(t, f.key, "k1", map[string]any{"iss": f.srv.URL, "aud": "client", "sub": "sub-1",
+	return signTestJWT(t, f.key, "k1", map[string]any{"iss": f.srv.URL, "aud": "client", "sub": "sub-1",
 		"iat": now, "exp": now + 3600, "preferred_username": "u@example.test"})
 }
 
@@ -67,7 +67,7 @@ func newHTTPFake(t *testing.T) *httpFake {
 		case "/device":
 			f.device(w, r)
 		case "/jwks":
-			wireJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &f.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+			writeJSON(w, 200, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &f.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
 		default:
 			http.NotFound(w, r)
 		}
@@ -81,7 +81,7 @@ func newHTTPFake(t *testing.T) *httpFake {
 
 func (f *httpFake) document(w http.ResponseWriter) {
 	u := f.srv.URL
-	wireJSON(w, 200, map[string]any{
+	writeJSON(w, 200, map[string]any{
 		"issuer": u, "authorization_endpoint": u + "/auth", "token_endpoint": u + "/token",
 		"device_authorization_endpoint": u + "/device", "jwks_uri": u + "/jwks",
 	})
@@ -97,7 +97,7 @@ func (f *httpFake) client(t *testing.T, opts ...Option) *PublicClient {
 }
 
 func invalidGrant(w http.ResponseWriter, r *http.Request) {
-	wireJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": "test"})
+	writeJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": "test"})
 }
 
 // sink is another loopback listener that must never be reached.
@@ -105,7 +105,7 @@ func sink(t *testing.T) (string, *atomic.Int32) {
 	var hits atomic.Int32
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		wireJSON(w, 200, map[string]any{"access_token": "stolen", "token_type": "Bearer", "expires_in": 3600})
+		writeJSON(w, 200, map[string]any{"access_token": "stolen", "token_type": "Bearer", "expires_in": 3600})
 	}))
 	t.Cleanup(s.Close)
 	return s.URL, &hits
@@ -313,7 +313,7 @@ func TestRotatedRefreshTokenStoredAfterDeadline(t *testing.T) {
 	var n atomic.Int32
 	f.token = func(w http.ResponseWriter, r *http.Request) {
 		i := n.Add(1)
-		wireJSON(w, 200, map[string]any{"access_token": fmt.Sprintf("at-%d", i), "token_type": "Bearer",
+		writeJSON(w, 200, map[string]any{"access_token": fmt.Sprintf("at-%d", i), "token_type": "Bearer",
 			"expires_in": 3600, "refresh_token": fmt.Sprintf("rt-%d", i), "scope": "api://x/read",
 			"id_token": idToken})
 	}
