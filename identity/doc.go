@@ -2,6 +2,27 @@
 // confidential OAuth 2.0 / OpenID Connect clients for Microsoft Entra (and B2C, CIAM,
 // AD FS) and any OpenID Connect issuer, with MSAL's unified token cache.
 //
+// Most programs need five calls: make a client, list the accounts its cache knows,
+// get a token silently, sign in interactively when that is not possible, and sign out:
+//
+//	app, err := identity.NewPublicClient(clientID,
+//		identity.WithAuthority("https://login.microsoftonline.com/organizations"),
+//		identity.WithTokenCache(cache)) // persisted through a CacheHook
+//	accounts, err := app.Accounts(ctx, "")
+//	var res identity.Result
+//	err = identity.ErrInteractionRequired
+//	if accounts.Len() > 0 {
+//		res, err = app.AcquireTokenSilent(ctx, scopes, accounts.At(0))
+//	}
+//	if errors.Is(err, identity.ErrInteractionRequired) {
+//		res, err = app.AcquireTokenInteractive(ctx, scopes) // browser + loopback redirect
+//	}
+//	// use res.AccessToken until res.ExpiresOn; to sign out:
+//	err = app.RemoveAccount(ctx, res.Account)
+//
+// (Example_fiveCalls is this, compiled.) Every other MSAL Python call has a Go
+// counterpart; the map below names them all.
+//
 // It imports no storage or UI code (only loopback, for the redirect listener and its
 // loopback-host rule): persistence plugs in through CacheHook, the browser and redirect
 // listener through options of AcquireTokenInteractive. CheckAuthority is the rule for
