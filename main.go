@@ -1,12 +1,12 @@
 // Command tokendesk is a desktop account manager for OAuth 2.0 / OpenID Connect
 // identities. internal/app's OpenDir builds the Desk over the profile directory
 // (config, storage, keyring, token cache); main starts the window and tray with it, or
-// the CLI when started with arguments, and puts start-up errors into words.
+// the CLI when started with arguments; a start-up error goes to the window (ui puts it
+// into words, by the kind internal/app gave it) or to the CLI.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,7 +24,6 @@ import (
 	"github.com/tokendesk/tokendesk/cli"
 	"github.com/tokendesk/tokendesk/internal/app"
 	"github.com/tokendesk/tokendesk/internal/fynelocale"
-	"github.com/tokendesk/tokendesk/storage"
 	"github.com/tokendesk/tokendesk/ui"
 	"github.com/tokendesk/tokendesk/usecase"
 )
@@ -166,10 +165,7 @@ func runWindow(log *slog.Logger) {
 		fyne.Do(func() {
 			if err != nil {
 				log.Error("storage unavailable", "err", err)
-				if errors.Is(err, storage.ErrKeyringUnavailable) || errors.Is(err, storage.ErrKeyringTimeout) {
-					u.SetTrayProblem("Keyring locked or unavailable: unlock it, then restart Tokendesk")
-				}
-				u.ShowStartupError(err.Error(), fixFor(err))
+				u.ShowStartupError(err)
 				return
 			}
 			for _, n := range notices {
@@ -230,25 +226,7 @@ func importSummary(res usecase.ImportResult) string {
 // startupError shows why Tokendesk cannot start, and how to fix it, until closed.
 func startupError(a fyne.App, log *slog.Logger, err error) {
 	log.Error("storage unavailable", "err", err)
-	ui.StartupError(a, err.Error(), fixFor(err)).ShowAndRun()
-}
-
-// fixFor tells the user how to get past a start-up failure.
-func fixFor(err error) string {
-	var cerr *storage.ConfigError
-	switch {
-	case errors.Is(err, storage.ErrKeyringUnavailable), errors.Is(err, storage.ErrKeyringTimeout):
-		return "Tokendesk keeps the key of its encrypted token cache in the OS keyring (Secret Service).\n" +
-			"Start and unlock one in your desktop session (GNOME Keyring or KWallet); on a server, run\n" +
-			"  dbus-run-session -- sh -c 'echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets; tokendesk'\n" +
-			"Or, knowing that tokens are then readable on disk, set \"allow_plaintext_cache\": true in config.json."
-	case errors.Is(err, storage.ErrLockTimeout):
-		return "Another Tokendesk process holds the token cache: close other Tokendesk windows or stuck CLI commands, then start again."
-	case errors.As(err, &cerr):
-		return "Fix the fields named above in the configuration file, or move it away to start with the defaults."
-	default:
-		return "Check that the Tokendesk directory (TOKENDESK_HOME, or your user config directory) is writable, then start again."
-	}
+	ui.StartupError(a, err).ShowAndRun()
 }
 
 // newLogger logs warnings to stderr; TOKENDESK_DEBUG=1 adds debug messages. Tokens are

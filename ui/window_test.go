@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -276,9 +277,13 @@ func TestShortcuts(t *testing.T) {
 	}
 }
 
+// keyringFailure is a start-up failure as internal/app hands it over: storage's text,
+// classified as a keyring problem.
+var keyringFailure = &usecase.StorageError{Kind: usecase.ErrKeyringUnavailable, Err: errors.New("storage: no OS keyring")}
+
 func TestStartupError(t *testing.T) {
 	a := test.NewTempApp(t)
-	w := StartupError(a, "storage: no OS keyring", "start gnome-keyring")
+	w := StartupError(a, keyringFailure)
 	w.Show()
 	copyBtn := findButton(w.Content(), "Copy details")
 	if copyBtn == nil || findButton(w.Content(), "Quit") == nil {
@@ -298,7 +303,7 @@ func TestShowStartupErrorReusesTheMainWindow(t *testing.T) {
 	if findButton(u.Window().Content(), "Sign in…") == nil {
 		t.Fatal("the main window has no Sign in button to begin with")
 	}
-	u.ShowStartupError("storage: no OS keyring", "start gnome-keyring")
+	u.ShowStartupError(keyringFailure)
 	if got := u.Window().Title(); got != "Tokendesk cannot start" {
 		t.Errorf("title = %q", got)
 	}
@@ -307,6 +312,51 @@ func TestShowStartupErrorReusesTheMainWindow(t *testing.T) {
 	}
 	if u.ctx.Err() == nil {
 		t.Error("background work still allowed after the start-up error")
+	}
+	u.mu.Lock()
+	problem := u.trayProblem
+	u.mu.Unlock()
+	if problem != trayKeyringProblem {
+		t.Errorf("tray problem %q, want %q", problem, trayKeyringProblem)
+	}
+}
+
+// TestStartupFix: each kind of start-up failure gets its own advice, found through
+// the classification (wrapped further, as callers may), and its text stays storage's.
+func TestStartupFix(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		err       error
+		fix, tray string
+	}{
+		{"keyring", keyringFailure, "gnome-keyring-daemon --unlock", trayKeyringProblem},
+		{"keyring, wrapped", fmt.Errorf("probe: %w", keyringFailure), "allow_plaintext_cache", trayKeyringProblem},
+		{"busy", &usecase.StorageError{Kind: usecase.ErrStorageBusy, Err: errors.New("storage: locked")}, "Another Tokendesk process", trayStartupProblem},
+		{"config", &usecase.StorageError{Kind: usecase.ErrConfigInvalid, Err: errors.New("config.json:3:5: profiles[0].client_id: missing")}, "Fix the fields named above", trayStartupProblem},
+		{"unclassified", errors.New("mkdir /x: permission denied"), "is writable", trayStartupProblem},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := startupFix(tc.err); !strings.Contains(got, tc.fix) {
+				t.Errorf("startupFix = %q, want it to contain %q", got, tc.fix)
+			}
+			u := newFakeUI(t, &fakeDesk{}, Options{})
+			u.Window().Show()
+			u.ShowStartupError(tc.err)
+			u.mu.Lock()
+			problem := u.trayProblem
+			u.mu.Unlock()
+			if problem != tc.tray {
+				t.Errorf("tray problem %q, want %q", problem, tc.tray)
+			}
+			copyBtn := findButton(u.Window().Content(), "Copy details")
+			if copyBtn == nil {
+				t.Fatal("no Copy details button")
+			}
+			test.Tap(copyBtn)
+			if got := u.app.Clipboard().Content(); !strings.HasPrefix(got, tc.err.Error()+"\n\n") || !strings.Contains(got, tc.fix) {
+				t.Errorf("copied details %q: want the error's own text, then the advice", got)
+			}
+		})
 	}
 }
 

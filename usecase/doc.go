@@ -17,5 +17,7 @@
 // Errors are values: ErrNoAccount, ErrAmbiguousAccount, ErrNoProfile, ErrNoScope and
 // ErrProfileInvalid are sentinels to test with errors.Is; errors after which only the
 // user can help match identity.ErrInteractionRequired; an authority's answer is an
-// *identity.Error reachable with errors.As.
+// *identity.Error reachable with errors.As. Storage that cannot be opened comes as a
+// *StorageError of a kind declared here (ErrKeyringUnavailable, ErrStorageBusy,
+// ErrConfigInvalid), which internal/app gives storage's errors.
 package usecase

@@ -3,7 +3,9 @@
 // its key in the OS keyring, the refresh locks and the CA bundle in the profile
 // directory (storage), and identity's clients through usecase. usecase declares the
 // interfaces it needs (ConfigStore, SecretStore, CacheIndex, RefreshLocker) and never
-// imports storage; the adapters between the two live here. main calls OpenDir.
+// imports storage; the adapters between the two live here, and so does the
+// classification of storage's failures into the kinds usecase declares
+// (usecase.StorageError), which the window and the CLI put into words. main calls Open.
 package app
 
 import (
@@ -166,8 +168,14 @@ func (s *Stored) Watch(ctx context.Context, onChange func()) error {
 // with its key in kr (or in plain text when the config opts in with
 // allow_plaintext_cache; kr is then unused). Token acquisitions of one account are
 // serialized across processes by lock files in dir. The keyring is not asked yet: see
-// Probe.
+// Probe. A keyring, lock or config.json failure comes back as a *usecase.StorageError
+// whose Err is storage's own error.
 func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOption) (*Stored, error) {
+	st, err := openDir(dir, kr, log, dirOpts...)
+	return st, classify(err)
+}
+
+func openDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOption) (*Stored, error) {
 	dirNotice, err := storage.SecureDir(dir)
 	if err != nil {
 		return nil, err
@@ -215,15 +223,36 @@ func OpenDir(dir string, kr storage.Keyring, log *slog.Logger, dirOpts ...DirOpt
 
 // Probe reads the cache once, so a missing keyring, a locked cache or a damaged file is
 // known before anything else runs; it returns what the user should be told (a cache
-// moved aside, a plaintext leftover).
+// moved aside, a plaintext leftover). Errors are classified as OpenDir's.
 func (s *Stored) Probe(ctx context.Context) ([]storage.Notice, error) {
 	if err := s.Store.BeforeAccess(ctx, s.Cache, false); err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
 	if err := s.Store.AfterAccess(ctx, s.Cache, false, false); err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
 	return s.Notices(), nil
+}
+
+// classify marks storage's failures with the kinds usecase declares
+// (*usecase.StorageError), so main, the window and the CLI can say how to fix them
+// without importing storage. The original error, its text and its chain, is kept.
+func classify(err error) error {
+	var cerr *storage.ConfigError
+	var kind error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrKeyringUnavailable), errors.Is(err, storage.ErrKeyringTimeout):
+		kind = usecase.ErrKeyringUnavailable
+	case errors.Is(err, storage.ErrLockTimeout):
+		kind = usecase.ErrStorageBusy
+	case errors.As(err, &cerr):
+		kind = usecase.ErrConfigInvalid
+	default:
+		return err
+	}
+	return &usecase.StorageError{Kind: kind, Err: err}
 }
 
 // cacheIndex is the usecase.CacheIndex over storage's CacheStore.
