@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -491,46 +490,6 @@ func TestEndToEndBinary(t *testing.T) {
 	want(t, r, ExitNotFound, "token with nobody signed in")
 }
 
-// TestEndToEndBinaryStorageTrouble: what storage had to do on its own, or why it could
-// not open, reaches a script's user on stderr (never stdout, which carries tokens).
-func TestEndToEndBinaryStorageTrouble(t *testing.T) {
-	bin := buildBinary(t)
-	p := testenv.Provider(t)
-	testenv.RequireKeyring(t)
-	ctx := e2eContext(t)
-
-	// A damaged cache is moved aside, a fresh one starts, and the user is told.
-	home := t.TempDir()
-	writeConfig(t, home, p)
-	if err := os.WriteFile(filepath.Join(home, storage.IndexFileName), []byte("not a Tokendesk cache"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r := cliProc{t: t, bin: bin, home: home}.run(ctx, nil, "accounts")
-	if r.code != ExitOK && r.code != ExitNotFound { // an empty cache: nobody signed in
-		t.Fatalf("accounts over a damaged cache: %v", r)
-	}
-	aside, _ := filepath.Glob(filepath.Join(home, storage.IndexFileName+".corrupt-*"))
-	if len(aside) != 1 {
-		t.Fatalf("the damaged cache was not moved aside (found %v)", aside)
-	}
-	if !strings.Contains(r.stderr, "could not be read") || !strings.Contains(r.stderr, filepath.Base(aside[0])) {
-		t.Errorf("stderr does not tell the user about the moved cache:\n%s", r.stderr)
-	}
-	if strings.Contains(r.stdout, "could not be read") {
-		t.Error("the notice went to stdout")
-	}
-
-	// A broken config.json: the CLI says what is wrong with it, not just that it failed.
-	broken := t.TempDir()
-	if err := os.WriteFile(filepath.Join(broken, storage.ConfigFileName), []byte(`{"profiles": [{"name": 1}]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r = cliProc{t: t, bin: bin, home: broken}.run(ctx, nil, "accounts")
-	if r.code == ExitOK || !strings.Contains(r.stderr, "config.json") || !strings.Contains(r.stderr, "name") {
-		t.Errorf("a broken config.json: exit %d, stderr %q; want a failure naming the file and the field", r.code, r.stderr)
-	}
-}
-
 // TestEndToEndBinaryForegroundLauncher: "tokendesk login" opens the system browser
 // through an xdg-open that stays in the foreground until the redirect has been
 // answered, as xdg-open does in generic mode (i3, sway, $BROWSER). The binary must
@@ -553,128 +512,4 @@ func TestEndToEndBinaryForegroundLauncher(t *testing.T) {
 	if !strings.Contains(r.stderr, "kim@example.test") {
 		t.Errorf("login output: %v", r)
 	}
-}
-
-// TestEndToEndScopeAddedLater: a scope not consented at sign-in is refused by the
-// provider (its refresh tokens are bound to the granted scopes); token exits 3 naming
-// the login command that fixes it, and that command does.
-func TestEndToEndScopeAddedLater(t *testing.T) {
-	p := testenv.Provider(t)
-	testenv.RequireKeyring(t)
-	ctx := e2eContext(t)
-	home := t.TempDir()
-	var logins []string
-	desk := newDesk(t, home, p, func(ctx context.Context, authURL string) error {
-		logins = append(logins, authURL)
-		return p.LoginAndDeliver(ctx, authURL, "olga")
-	})
-	r := inProcess(ctx, desk, "login", "--profile", "lab")
-	want(t, r, ExitOK, "login")
-	key := strings.TrimSpace(r.stdout)
-
-	const later = "api://tokendesk-cli/added-later"
-	r = inProcess(ctx, desk, "token", "--scope", later, "--account", key)
-	want(t, r, ExitInteractionRequired, "token for a scope not consented at sign-in")
-	fix := "tokendesk login --profile lab --login-hint olga@example.test --scope " + later
-	if !strings.Contains(r.stderr, fix) || strings.Contains(r.stderr, "usecase:") {
-		t.Fatalf("token did not name the fix %q:\n%s", fix, r.stderr)
-	}
-
-	args := strings.Fields(fix)[1:]
-	r = inProcess(ctx, desk, args...)
-	want(t, r, ExitOK, "login --scope")
-	if strings.TrimSpace(r.stdout) != key {
-		t.Errorf("login --scope added account %q, want the same %q", r.stdout, key)
-	}
-	u, _ := url.Parse(logins[len(logins)-1])
-	if sc := u.Query().Get("scope"); !strings.Contains(sc, later) || !strings.Contains(sc, e2eScope) {
-		t.Errorf("login --scope asked for %q", sc)
-	}
-	r = inProcess(ctx, desk, "token", "--scope", later, "--account", key, "--force-refresh")
-	want(t, r, ExitOK, "token for the newly consented scope, refreshed")
-	r = inProcess(ctx, desk, "token", "--scope", e2eScope, "--account", key, "--force-refresh")
-	want(t, r, ExitOK, "token for the old scope, refreshed")
-}
-
-// snapshotCache copies the token cache of home (its index and the data files it
-// names) and returns a func that puts that copy back, as a user restoring a backup.
-func snapshotCache(t *testing.T, home string) (restore func()) {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(home, "cache.[di]*"))
-	saved := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		saved[f] = b
-	}
-	if _, ok := saved[filepath.Join(home, storage.IndexFileName)]; !ok {
-		t.Fatalf("no %s to snapshot", storage.IndexFileName)
-	}
-	return func() {
-		t.Helper()
-		for f, b := range saved {
-			if err := os.WriteFile(f, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
-
-// TestEndToEndZitadel: the CLI against the second real provider, zitadel's example OP:
-// login through its path redirect URI, the names its userinfo gives, its 5-minute
-// token from the cache, and a scope added later fixed by the login command token names.
-func TestEndToEndZitadel(t *testing.T) {
-	z := testenv.Zitadel(t)
-	testenv.RequireKeyring(t)
-	ctx := e2eContext(t)
-	home := t.TempDir()
-	err := storage.SaveConfig(home, &storage.Config{Profiles: []profile.Profile{{
-		Name: "zitadel", Issuer: z.Issuer, ClientID: z.ClientID, RedirectURI: z.RedirectURI,
-		SignInScopes: []string{"email"},
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := storage.OpenCacheStore(home, storage.SystemKeyring(3*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	desk, err := usecase.New(usecase.Deps{
-		Config: app.StorageConfig(home),
-		Cache:  identity.NewTokenCache(identity.WithCacheHook(store)),
-		Opener: func(ctx context.Context, authURL string) error {
-			return z.LoginAndDeliver(ctx, authURL, testenv.ZitadelUser)
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := inProcess(ctx, desk, "login")
-	want(t, r, ExitOK, "login at zitadel")
-	key := strings.TrimSpace(r.stdout)
-	if !strings.Contains(r.stderr, "Signed in as "+testenv.ZitadelUser) {
-		t.Errorf("login did not name the user from userinfo:\n%s", r.stderr)
-	}
-	r = inProcess(ctx, desk, "accounts")
-	if !strings.Contains(r.stdout, testenv.ZitadelUser) || !strings.Contains(r.stdout, testenv.ZitadelUserName) {
-		t.Errorf("accounts lacks the userinfo names:\n%s", r.stdout)
-	}
-	t1 := inProcess(ctx, desk, "token", "--scope", "email", "--account", testenv.ZitadelUser)
-	t2 := inProcess(ctx, desk, "token", "--scope", "email", "--account", testenv.ZitadelUser)
-	want(t, t2, ExitOK, "token by the userinfo username")
-	if t1.stdout != t2.stdout {
-		t.Error("the second call did not return zitadel's cached 5-minute token")
-	}
-	r = inProcess(ctx, desk, "token", "--scope", "phone", "--account", key)
-	want(t, r, ExitInteractionRequired, "token for a scope not consented")
-	fix := "tokendesk login --profile zitadel --login-hint " + testenv.ZitadelUser + " --scope phone"
-	if !strings.Contains(r.stderr, fix) {
-		t.Fatalf("token did not name %q:\n%s", fix, r.stderr)
-	}
-	r = inProcess(ctx, desk, strings.Fields(fix)[1:]...)
-	want(t, r, ExitOK, "login --scope phone")
-	r = inProcess(ctx, desk, "token", "--scope", "phone", "--account", key)
-	want(t, r, ExitOK, "token for the scope consented now")
 }
