@@ -114,9 +114,7 @@ func (a *ClientApplication) AcquireTokenSilentWithError(ctx context.Context, sco
 			if hit.legacyRealm != "" {
 				a.migrateLegacy(ctx, hit, info)
 			}
-			if a.transport != nil {
-				a.transport.telemetry.hitAccessToken()
-			}
+			a.transport.telemetry.hitAccessToken()
 			return hit.res, nil
 		case hit.found:
 			reason = refreshATAging
