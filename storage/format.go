@@ -53,7 +53,7 @@ func parseHeader(b []byte) (header, error) {
 	if len(b) < headerLen || string(b[:4]) != fileMagic {
 		return header{}, fmt.Errorf("%w: not a Tokendesk cache file", errCorrupt)
 	}
-	if b[4] != fileVersion && b[4] != indexVersion {
+	if b[4] != fileVersion && b[4] != indexVersion2 && b[4] != indexVersion {
 		return header{}, fmt.Errorf("%w: unknown version %d", errCorrupt, b[4])
 	}
 	if (b[5] != modeSealed && b[5] != modePlain) || b[6] != 0 || b[7] != 0 {

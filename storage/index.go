@@ -8,42 +8,69 @@ import (
 	"fmt"
 )
 
-// Format 2 (README.md, "The token cache"): a small sealed index, cache.idx, and the
-// sealed records in a data file it names. The index file is the 16-byte header of
-// format 1 (version 2) followed by a nonce and the sealed index body (or the body
-// itself in plaintext mode), the header being GCM's additional data. The body is
+// Format 3 (README.md, "The token cache"): a small sealed index, cache.idx, and the
+// records' entries in a data file it names, sealed in blocks. The index file is the
+// 16-byte header of format 1 (version 3) followed by a nonce and the sealed index body
+// (or the body itself in plaintext mode), the header being GCM's additional data. The
+// body is
 //
-//	data file name | record count | per record: key | home | environment
-//	| offset | length | nonce (12 bytes) | latest access token expiry | has refresh token
-//	| checksum of the entries (uint64) | usernames | the record's Account entries
+//	data file name | section count | section names (JSON string tokens)
+//	| block count | per block: offset | length | nonce (12 bytes) | section | kind
+//	| record count | per record: key | home | environment | latest access token expiry
+//	| has refresh token | checksum of the entries (uint64) | usernames
+//	| Account entry count | piece count | per piece: block | offset | length
 //
-// (numbers as varints, strings and byte strings length-prefixed). A record in the data
-// file is its entries (encodeItems) sealed under the cache key with the nonce the
-// index holds and "TDKR" + key as additional data: a record cannot be moved to another
-// account, and an older version of it (another nonce) fails authentication, so the
-// index pins exactly one version of every record.
-const indexVersion = 2
+// (numbers as varints, strings length-prefixed). A block holds pieces of one section:
+// a fragment block (kindFrag) is record fragments, `"key":{...}` entries, joined by
+// commas, so its plaintext is a run of the section's JSON object as it is; a whole
+// block (kindWhole, kindOpaque) is one section value that is not entries, or a payload
+// that is not a JSON object. A record's piece is a range of a block's plaintext. Each
+// block is sealed under the cache key with the nonce the index holds and "TDKB" as
+// additional data: a block cannot be replaced by another or by an older version of
+// itself (another nonce) without failing authentication, so the index pins exactly
+// one version of every record.
+const indexVersion = 3
 
-// recordAD is a record's additional data.
-func recordAD(key string) []byte { return append([]byte("TDKR"), key...) }
+// blockAD is a block's additional data.
+var blockAD = []byte("TDKB")
 
-// indexEntry is one record as the index describes it. Byte slices point into the
-// decrypted index.
+// blockTarget is the plaintext size a save fills a section's block to before it starts
+// another: a short-lived process decrypts the blocks of the accounts it needs (one
+// per section), so a block must stay small next to a whole cache (10,000 accounts are
+// ~25 MB), and large enough that a whole load opens few of them.
+const blockTarget = 64 << 10
+
+// piece is a record's part: a range of a block's plaintext.
+type piece struct {
+	block          int
+	offset, length uint64
+}
+
+// indexEntry is one record as the index describes it.
 type indexEntry struct {
 	key, home, env string
-	offset, length uint64
-	nonce          [nonceLen]byte
+	pieces         []piece
 	latestExpiry   int64
 	hasRefresh     bool
-	hash           uint64 // recordHash of the record's entries
+	hash           uint64 // recordHash of the record's parts
 	usernames      []string
-	accounts       []byte // encodeItems of the record's Account entries
+	nAccounts      int
+}
+
+// blockRef is where a sealed block lies in the data file, and what it holds.
+type blockRef struct {
+	offset, length uint64
+	nonce          [nonceLen]byte
+	section        int  // in storeIndex.sections
+	kind           byte // kindFrag, kindWhole or kindOpaque
 }
 
 // storeIndex is a parsed index.
 type storeIndex struct {
 	generation uint64
 	dataName   string
+	sections   []string // JSON string tokens, quotes included ("" for kindOpaque)
+	blocks     []blockRef
 	entries    []indexEntry
 	byKey      map[string]int
 	summaries  []AccountSummary // built once, by Summaries
@@ -72,26 +99,38 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // encodeIndex builds an index body.
-func encodeIndex(dataName string, entries []indexEntry) []byte {
-	size := 16 + len(dataName)
-	for i := range entries {
-		e := &entries[i]
-		size += len(e.key) + len(e.home) + len(e.env) + len(e.accounts) + 64
+func encodeIndex(x *storeIndex) []byte {
+	size := 16 + len(x.dataName) + len(x.blocks)*(nonceLen+12)
+	for _, sec := range x.sections {
+		size += len(sec) + 2
+	}
+	for i := range x.entries {
+		e := &x.entries[i]
+		size += len(e.key) + len(e.home) + len(e.env) + 24 + 12*len(e.pieces)
 		for _, u := range e.usernames {
 			size += len(u) + 2
 		}
 	}
 	b := make([]byte, 0, size)
-	b = appendString(b, dataName)
-	b = binary.AppendUvarint(b, uint64(len(entries)))
-	for i := range entries {
-		e := &entries[i]
+	b = appendString(b, x.dataName)
+	b = binary.AppendUvarint(b, uint64(len(x.sections)))
+	for _, sec := range x.sections {
+		b = appendString(b, sec)
+	}
+	b = binary.AppendUvarint(b, uint64(len(x.blocks)))
+	for _, bl := range x.blocks {
+		b = binary.AppendUvarint(b, bl.offset)
+		b = binary.AppendUvarint(b, bl.length)
+		b = append(b, bl.nonce[:]...)
+		b = binary.AppendUvarint(b, uint64(bl.section))
+		b = append(b, bl.kind)
+	}
+	b = binary.AppendUvarint(b, uint64(len(x.entries)))
+	for i := range x.entries {
+		e := &x.entries[i]
 		b = appendString(b, e.key)
 		b = appendString(b, e.home)
 		b = appendString(b, e.env)
-		b = binary.AppendUvarint(b, e.offset)
-		b = binary.AppendUvarint(b, e.length)
-		b = append(b, e.nonce[:]...)
 		b = binary.AppendVarint(b, e.latestExpiry)
 		if e.hasRefresh {
 			b = append(b, 1)
@@ -103,17 +142,36 @@ func encodeIndex(dataName string, entries []indexEntry) []byte {
 		for _, u := range e.usernames {
 			b = appendString(b, u)
 		}
-		b = appendBytes(b, e.accounts)
+		b = binary.AppendUvarint(b, uint64(e.nAccounts))
+		b = binary.AppendUvarint(b, uint64(len(e.pieces)))
+		for _, p := range e.pieces {
+			b = binary.AppendUvarint(b, uint64(p.block))
+			b = binary.AppendUvarint(b, p.offset)
+			b = binary.AppendUvarint(b, p.length)
+		}
 	}
 	return b
 }
 
 var errIndex = errors.New("malformed index")
 
-// indexReader reads an index body; the first error sticks.
+// indexReader reads an index body; the first error sticks. s, when set, is the
+// whole body as a string, so strings are substrings of one copy instead of one
+// allocation each (an index of 10,000 accounts holds 40,000 of them).
 type indexReader struct {
 	b   []byte
+	s   string
 	err error
+}
+
+// str reads a length-prefixed string.
+func (r *indexReader) str() string {
+	v := r.bytes()
+	if r.err != nil || r.s == "" {
+		return string(v)
+	}
+	end := len(r.s) - len(r.b) // r.b is the rest of the body, right after v
+	return r.s[end-len(v) : end]
 }
 
 func (r *indexReader) uvarint() uint64 {
@@ -168,26 +226,47 @@ func (r *indexReader) fixed(dst []byte) {
 	r.b = r.b[len(dst):]
 }
 
-// parseIndex reads an index body.
-func parseIndex(body []byte) (*storeIndex, error) {
-	r := &indexReader{b: body}
-	x := &storeIndex{dataName: string(r.bytes())}
+// count reads a count of things at least min bytes long each, refusing one the rest
+// of the body cannot hold, so a damaged count cannot make a huge allocation.
+func (r *indexReader) count(min int) int {
 	n := r.uvarint()
-	if r.err == nil && n > uint64(len(body)) {
+	if r.err == nil && n > uint64(len(r.b)/min) {
 		r.err = errIndex
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("%w: %w", errCorrupt, r.err)
+	return int(n)
+}
+
+// parseIndex reads an index body. Every piece is checked to lie within its block,
+// so readers can slice blocks without checking again.
+func parseIndex(body []byte, aead cipher.AEAD) (*storeIndex, error) {
+	r := &indexReader{b: body, s: string(body)}
+	x := &storeIndex{dataName: r.str()}
+	x.sections = make([]string, r.count(1))
+	for i := range x.sections {
+		x.sections[i] = r.str()
 	}
-	x.entries = make([]indexEntry, n)
+	x.blocks = make([]blockRef, r.count(nonceLen+4))
+	for i := range x.blocks {
+		bl := &x.blocks[i]
+		bl.offset = r.uvarint()
+		bl.length = r.uvarint()
+		r.fixed(bl.nonce[:])
+		sec := r.uvarint()
+		var kind [1]byte
+		r.fixed(kind[:])
+		bl.kind = kind[0]
+		if r.err == nil && (sec >= uint64(len(x.sections)) || bl.kind > kindOpaque || bl.length < overhead(aead)) {
+			r.err = errIndex
+		}
+		bl.section = int(sec)
+	}
+	x.entries = make([]indexEntry, r.count(16))
+	slab := make([]piece, 0, 4*len(x.entries))
 	for i := range x.entries {
 		e := &x.entries[i]
-		e.key = string(r.bytes())
-		e.home = string(r.bytes())
-		e.env = string(r.bytes())
-		e.offset = r.uvarint()
-		e.length = r.uvarint()
-		r.fixed(e.nonce[:])
+		e.key = r.str()
+		e.home = r.str()
+		e.env = r.str()
 		e.latestExpiry = r.varint()
 		var flag [1]byte
 		r.fixed(flag[:])
@@ -195,39 +274,68 @@ func parseIndex(body []byte) (*storeIndex, error) {
 		var h [8]byte
 		r.fixed(h[:])
 		e.hash = binary.BigEndian.Uint64(h[:])
-		nu := r.uvarint()
-		if r.err == nil && nu > uint64(len(r.b)) {
-			r.err = errIndex
+		if nu := r.count(1); nu > 0 && r.err == nil {
+			e.usernames = make([]string, nu)
+			for j := range e.usernames {
+				e.usernames[j] = r.str()
+			}
 		}
-		for range nu {
-			e.usernames = append(e.usernames, string(r.bytes()))
+		e.nAccounts = int(r.uvarint())
+		np := r.count(3)
+		start := len(slab)
+		for range np {
+			p := piece{block: int(r.uvarint()), offset: r.uvarint(), length: r.uvarint()}
+			if r.err != nil {
+				break
+			}
+			if p.block < 0 || p.block >= len(x.blocks) {
+				r.err = errIndex
+				break
+			}
+			plain := x.blocks[p.block].length - overhead(aead)
+			if p.offset > plain || p.length > plain-p.offset {
+				r.err = errIndex
+				break
+			}
+			slab = append(slab, p)
 		}
-		e.accounts = r.bytes()
+		e.pieces = slab[start:len(slab):len(slab)]
 		if r.err != nil {
-			return nil, fmt.Errorf("%w: %w", errCorrupt, r.err)
+			break
 		}
 	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %w", errCorrupt, errIndex)
+	if r.err == nil && len(r.b) != 0 {
+		r.err = errIndex
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %w", errCorrupt, r.err)
 	}
 	return x, nil
 }
+
+// errOldIndex marks an index of format 2, which the holder of the exclusive lock
+// converts (migrate2).
+var errOldIndex = errors.New("storage: token cache index of format 2")
 
 // sealIndex builds an index file. aead nil means plaintext mode.
 func sealIndex(aead cipher.AEAD, generation uint64, body []byte) ([]byte, error) {
 	return sealVersion(aead, indexVersion, generation, body)
 }
 
-// openIndex reverses sealIndex.
+// openIndex reverses sealIndex. An index of format 2 gives errOldIndex.
 func openIndex(aead cipher.AEAD, file []byte) (*storeIndex, error) {
 	h, body, err := open(aead, file)
 	if err != nil {
 		return nil, err
 	}
-	if h.version != indexVersion {
+	switch h.version {
+	case indexVersion:
+	case indexVersion2:
+		return nil, errOldIndex
+	default:
 		return nil, fmt.Errorf("%w: not an index (version %d)", errCorrupt, h.version)
 	}
-	x, err := parseIndex(body)
+	x, err := parseIndex(body, aead)
 	if err != nil {
 		return nil, err
 	}
@@ -235,25 +343,33 @@ func openIndex(aead cipher.AEAD, file []byte) (*storeIndex, error) {
 	return x, nil
 }
 
-// sealRecord seals a record's plaintext for the data file, filling e.nonce.
-func sealRecord(aead cipher.AEAD, e *indexEntry, plain []byte) ([]byte, error) {
+// sealBlock seals a block's plaintext for the data file, filling bl.nonce.
+func sealBlock(aead cipher.AEAD, bl *blockRef, plain []byte) ([]byte, error) {
 	if aead == nil {
 		return plain, nil
 	}
-	if _, err := rand.Read(e.nonce[:]); err != nil {
+	if _, err := rand.Read(bl.nonce[:]); err != nil {
 		return nil, fmt.Errorf("storage: random nonce: %w", err)
 	}
-	return aead.Seal(nil, e.nonce[:], plain, recordAD(e.key)), nil
+	return aead.Seal(nil, bl.nonce[:], plain, blockAD), nil
 }
 
-// openRecord decrypts a record in place.
-func openRecord(aead cipher.AEAD, e *indexEntry, sealed []byte) ([]byte, error) {
+// openBlock decrypts a block in place.
+func openBlock(aead cipher.AEAD, bl *blockRef, sealed []byte) ([]byte, error) {
 	if aead == nil {
 		return sealed, nil
 	}
-	plain, err := aead.Open(sealed[:0], e.nonce[:], sealed, recordAD(e.key))
+	plain, err := aead.Open(sealed[:0], bl.nonce[:], sealed, blockAD)
 	if err != nil {
-		return nil, fmt.Errorf("%w: a record failed authentication (wrong key, tampered or truncated)", errCorrupt)
+		return nil, fmt.Errorf("%w: a block of records failed authentication (wrong key, tampered or truncated)", errCorrupt)
 	}
 	return plain, nil
+}
+
+// overhead is what sealing adds to a block.
+func overhead(aead cipher.AEAD) uint64 {
+	if aead == nil {
+		return 0
+	}
+	return uint64(aead.Overhead())
 }

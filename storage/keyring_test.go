@@ -269,7 +269,7 @@ func TestKilledWriterLeavesReadableCache(t *testing.T) {
 	}
 }
 
-// dataTail returns how many bytes of the data file no record of the index covers.
+// dataTail returns how many bytes of the data file no block of the index covers.
 func dataTail(t *testing.T, dir, user string) int64 {
 	t.Helper()
 	s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), WithKeyringEntry(KeyringService, user))
@@ -284,8 +284,8 @@ func dataTail(t *testing.T, dir, user string) int64 {
 		return 0
 	}
 	var end uint64
-	for _, e := range x.entries {
-		end = max(end, e.offset+e.length)
+	for _, bl := range x.blocks {
+		end = max(end, bl.offset+bl.length)
 	}
 	fi, err := os.Stat(filepath.Join(dir, x.dataName))
 	if err != nil {

@@ -47,7 +47,7 @@ func (s *CacheStore) Summaries(ctx context.Context) ([]AccountSummary, error) {
 					continue
 				}
 				sum := AccountSummary{Key: e.key, HomeAccountID: e.home, Environment: e.env, Usernames: e.usernames,
-					HasRefreshToken: e.hasRefresh, Accounts: countItems(e.accounts)}
+					HasRefreshToken: e.hasRefresh, Accounts: e.nAccounts}
 				if e.latestExpiry > 0 {
 					sum.LatestExpiry = time.Unix(e.latestExpiry, 0)
 				}

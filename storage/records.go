@@ -2,10 +2,8 @@ package storage
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
-	"strconv"
+	"hash/crc32"
 	"strings"
 )
 
@@ -17,17 +15,34 @@ import (
 // record, key "". Splitting never interprets more than it must: entries are kept as
 // the raw JSON other MSAL apps wrote, byte for byte.
 
-// item is one cache entry as raw JSON: its section name and key (JSON string tokens,
-// quotes included) and its value. A top-level member whose value is not an object
-// has no key; a payload that is not a JSON object is one item with neither section
-// nor key.
-type item struct{ section, key, value []byte }
+// part is a piece of a record: members of one section of the cache object, or a
+// top-level member that is not an object, or a whole payload that is not a JSON object.
+type part struct {
+	// section is the member's name as a JSON string token, quotes included; nil for a
+	// payload that is not a JSON object (value is then the whole payload).
+	section []byte
+	// frag says value is one or more entries of the section, `"key":{...}` separated
+	// by commas (and maybe white space): a fragment of the section's object, kept as a
+	// slice of the serialized cache, so splitting and assembling copy whole runs of
+	// entries. Otherwise value is the section's whole value (not an object, or {}).
+	frag  bool
+	value []byte
+
+	// While splitting: the CRC-32C of section and value (recordHash), taken entry by
+	// entry while the entry is still in the CPU's cache; where an unowned fragment
+	// starts in the document, the sequence number of its last entry, and whether value
+	// is a private buffer.
+	sum         uint32
+	start, last int
+	own         bool
+}
 
 // record is one record's entries and what the index keeps about them.
 type record struct {
 	key, home, env string
-	items          []item // everything but the Account entries
-	accounts       []item // the Account entries (kept in the index, for listings)
+	parts          []part // everything but the Account entries
+	accounts       []part // the Account entries (kept in the index, for listings)
+	nAccounts      int
 	usernames      []string
 	latestExpiry   int64
 	hasRefresh     bool
@@ -46,137 +61,67 @@ var (
 
 var errSyntax = errors.New("not a JSON object")
 
-// splitCache splits a serialized cache into records by key. A payload it cannot
-// parse as a JSON object is kept whole in the shared record, so any cacheData
-// round-trips.
-func splitCache(doc []byte) map[string]*record {
-	recs, err := splitObject(doc)
-	if err != nil {
-		return map[string]*record{"": {items: []item{{value: doc}}}}
-	}
-	return recs
-}
-
-func splitObject(doc []byte) (map[string]*record, error) {
-	recs := map[string]*record{}
-	get := func(key, home, env string) *record {
-		r := recs[key]
-		if r == nil {
-			r = &record{key: key, home: home, env: env}
-			recs[key] = r
-		}
-		return r
-	}
-	i := skipSpace(doc, 0)
-	if i == len(doc) {
-		return recs, nil // empty payload: an empty cache
-	}
-	if doc[i] != '{' {
-		return nil, errSyntax
-	}
-	i = skipSpace(doc, i+1)
-	if i < len(doc) && doc[i] == '}' {
-		return recs, trailing(doc, i+1)
-	}
-	for {
-		sec, j, err := scanString(doc, i)
-		if err != nil {
-			return nil, err
-		}
-		j, err = colon(doc, j)
-		if err != nil {
-			return nil, err
-		}
-		if j < len(doc) && doc[j] == '{' {
-			// A section: each member is one entry.
-			k := skipSpace(doc, j+1)
-			if k < len(doc) && doc[k] == '}' {
-				get("", "", "").items = append(get("", "", "").items, item{section: sec, value: []byte("{}")})
-				j = k + 1
-			} else {
-				for {
-					key, k2, err := scanString(doc, k)
-					if err != nil {
-						return nil, err
-					}
-					k2, err = colon(doc, k2)
-					if err != nil {
-						return nil, err
-					}
-					end, err := skipValue(doc, k2)
-					if err != nil {
-						return nil, err
-					}
-					val := doc[k2:end]
-					it := item{section: sec, key: key, value: val}
-					home, env, extra := entryFields(sec, val)
-					if home == "" {
-						r := get("", "", "")
-						r.items = append(r.items, it)
-					} else {
-						r := get(home+"-"+env, home, env)
-						switch {
-						case bytes.Equal(sec, secAccount):
-							r.accounts = append(r.accounts, it)
-							if extra != "" {
-								r.usernames = append(r.usernames, extra)
-							}
-						case bytes.Equal(sec, secAccessToken):
-							r.items = append(r.items, it)
-							if n, err := strconv.ParseInt(extra, 10, 64); err == nil {
-								r.latestExpiry = max(r.latestExpiry, n)
-							}
-						case bytes.Equal(sec, secRefreshToken):
-							r.items = append(r.items, it)
-							r.hasRefresh = true
-						default:
-							r.items = append(r.items, it)
-						}
-					}
-					k = skipSpace(doc, end)
-					if k < len(doc) && doc[k] == ',' {
-						k = skipSpace(doc, k+1)
-						continue
-					}
-					if k < len(doc) && doc[k] == '}' {
-						j = k + 1
-						break
-					}
-					return nil, errSyntax
-				}
-			}
-		} else {
-			end, err := skipValue(doc, j)
-			if err != nil {
-				return nil, err
-			}
-			r := get("", "", "")
-			r.items = append(r.items, item{section: sec, value: doc[j:end]})
-			j = end
-		}
-		j = skipSpace(doc, j)
-		if j < len(doc) && doc[j] == ',' {
-			i = skipSpace(doc, j+1)
-			continue
-		}
-		if j < len(doc) && doc[j] == '}' {
-			return recs, trailing(doc, j+1)
-		}
-		return nil, errSyntax
-	}
-}
-
 // entryFields reads an entry's home_account_id and environment (lower-cased) and, for
 // an Account its username, for an AccessToken its expires_on. An entry that is not an
-// object, or has no home_account_id, gives home "".
-func entryFields(sec, v []byte) (home, env, extra string) {
-	if len(v) == 0 || v[0] != '{' {
+// object, or has no home_account_id, gives home "". flat says the caller found v to be
+// a flat object (flatObjectEnd).
+func entryFields(sec, v []byte, flat bool) (home, env, extra string) {
+	h, e, x := entryFieldsRaw(sec, v, flat)
+	if len(h) == 0 {
 		return "", "", ""
 	}
-	if flatEntry(v) {
-		return flatEntryFields(sec, v)
+	return lowerString(string(h)), lowerString(string(e)), string(x)
+}
+
+// entryFieldsRaw is entryFields without lower-casing or copying: a split compares the
+// bytes with the previous entry's record and allocates only for a new record.
+func entryFieldsRaw(sec, v []byte, flat bool) (home, env, extra []byte) {
+	if len(v) == 0 || v[0] != '{' {
+		return nil, nil, nil
 	}
-	return scanEntryFields(sec, v)
+	if flat || flatEntry(v) {
+		return flatFields(sec, v)
+	}
+	h, e, x := scanEntryFields(sec, v)
+	if h == "" {
+		return nil, nil, nil
+	}
+	return []byte(h), []byte(e), []byte(x)
+}
+
+// appendLowerASCII appends b lower-cased, reporting false (and appending garbage)
+// when b is not ASCII: the caller then lower-cases properly.
+func appendLowerASCII(dst, b []byte) ([]byte, bool) {
+	for _, c := range b {
+		if c >= 0x80 {
+			return dst, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst, true
+}
+
+// lowerEqual reports whether the ASCII bytes b lower-cased are s. Bytes beyond ASCII
+// report false: the caller then lower-cases properly.
+func lowerEqual(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // scanEntryFields is entryFields by a scan of v's members, for any entry object.
@@ -207,9 +152,9 @@ func scanEntryFields(sec, v []byte) (home, env, extra string) {
 		}
 		switch {
 		case bytes.Equal(name, memHome):
-			home = strings.ToLower(stringValue(v[j:end]))
+			home = lowerString(stringValue(v[j:end]))
 		case bytes.Equal(name, memEnv):
-			env = strings.ToLower(stringValue(v[j:end]))
+			env = lowerString(stringValue(v[j:end]))
 		case want != nil && bytes.Equal(name, want):
 			extra = stringValue(v[j:end])
 		}
@@ -238,304 +183,182 @@ func flatEntry(v []byte) bool {
 
 // flatEntryFields is entryFields for a flatEntry.
 func flatEntryFields(sec, v []byte) (home, env, extra string) {
-	home = strings.ToLower(flatMember(v, memHome))
-	if home == "" {
+	h, e, x := flatFields(sec, v)
+	if len(h) == 0 {
 		return "", "", ""
 	}
-	env = strings.ToLower(flatMember(v, memEnv))
+	return lowerString(string(h)), lowerString(string(e)), string(x)
+}
+
+// lowerString is strings.ToLower, which already returns s itself when nothing changes.
+func lowerString(s string) string { return strings.ToLower(s) }
+
+var (
+	nameHome      = []byte("home_account_id")
+	nameEnv       = []byte("environment")
+	nameUsername  = []byte("username")
+	nameExpiresOn = []byte("expires_on")
+)
+
+// flatFields is entryFieldsRaw for a flatEntry, in one walk over its members: in a
+// flat entry every quote delimits a string, so names and values are found quote by
+// quote, and the walk stops once it has what it wants. The first member of a name
+// counts; a value that is not a string counts as absent.
+func flatFields(sec, v []byte) (home, env, extra []byte) {
+	var want []byte
 	switch {
 	case bytes.Equal(sec, secAccount):
-		extra = flatMember(v, memUsername)
+		want = nameUsername
 	case bytes.Equal(sec, secAccessToken):
-		extra = flatMember(v, memExpiresOn)
+		want = nameExpiresOn
+	}
+	var gotHome, gotEnv bool
+	gotExtra := want == nil
+	for i := 1; i < len(v) && !(gotHome && gotEnv && gotExtra); {
+		q := bytes.IndexByte(v[i:], '"')
+		if q < 0 {
+			break
+		}
+		ns := i + q + 1
+		qe := bytes.IndexByte(v[ns:], '"')
+		if qe < 0 {
+			break
+		}
+		name := v[ns : ns+qe]
+		j := skipSpace(v, ns+qe+1)
+		if j >= len(v) || v[j] != ':' {
+			break // not an object's member: malformed
+		}
+		j = skipSpace(v, j+1)
+		var val []byte
+		if j < len(v) && v[j] == '"' {
+			ve := bytes.IndexByte(v[j+1:], '"')
+			if ve < 0 {
+				break
+			}
+			val = v[j+1 : j+1+ve]
+			i = j + ve + 2
+		} else {
+			for i = j; i < len(v) && v[i] != ',' && v[i] != '}'; i++ {
+			}
+		}
+		switch {
+		case !gotHome && bytes.Equal(name, nameHome):
+			home, gotHome = val, true
+		case !gotEnv && bytes.Equal(name, nameEnv):
+			env, gotEnv = val, true
+		case !gotExtra && bytes.Equal(name, want):
+			extra, gotExtra = val, true
+		}
+	}
+	if len(home) == 0 {
+		return nil, nil, nil
 	}
 	return home, env, extra
 }
 
-// flatMember returns the string value of the member name (a quoted JSON name) of the
-// flat entry v, "" when absent or not a string.
-func flatMember(v, name []byte) string {
-	for from := 0; ; {
-		i := bytes.Index(v[from:], name)
-		if i < 0 {
-			return ""
-		}
-		j := skipSpace(v, from+i+len(name))
-		from += i + len(name)
-		if j >= len(v) || v[j] != ':' {
-			continue // the same text as a value, not a name
-		}
-		j = skipSpace(v, j+1)
-		if j >= len(v) || v[j] != '"' {
-			return ""
-		}
-		end := bytes.IndexByte(v[j+1:], '"')
-		if end < 0 {
-			return ""
-		}
-		return string(v[j+1 : j+1+end])
-	}
+// castagnoli is CRC-32C, which CPUs compute in hardware.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// partSum is the CRC-32C of a part's section and value.
+func partSum(p part) uint32 {
+	return crc32.Update(crc32.Update(0, castagnoli, p.section), castagnoli, p.value)
 }
 
-// stringValue decodes a JSON string token ("" for anything else, such as null).
-func stringValue(tok []byte) string {
-	if len(tok) < 2 || tok[0] != '"' {
-		return ""
-	}
-	if bytes.IndexByte(tok, '\\') < 0 {
-		return string(tok[1 : len(tok)-1])
-	}
-	var s string
-	if json.Unmarshal(tok, &s) != nil {
-		return ""
-	}
-	return s
+// recordHash is a checksum of a record's entries, kept in the index so a save can tell
+// which records it would write unchanged and skip them: each part's CRC-32C, length,
+// kind and place folded into 64 bits. A split computes the parts' CRCs entry by entry
+// (part.sum) and folds them with finishHash. It detects changes, not attackers: the
+// records' integrity is GCM's job.
+func recordHash(parts, accounts []part) uint64 {
+	sum := func(p part) uint32 { return partSum(p) }
+	return foldHash(parts, accounts, sum)
 }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
+// finishHash is recordHash from the sums a split took.
+func finishHash(parts, accounts []part) uint64 {
+	return foldHash(parts, accounts, func(p part) uint32 { return p.sum })
 }
 
-func trailing(b []byte, i int) error {
-	if skipSpace(b, i) != len(b) {
-		return errSyntax
+func foldHash(parts, accounts []part, sum func(part) uint32) uint64 {
+	const prime = 0x100000001b3
+	h := uint64(len(parts))<<32 | uint64(len(accounts))
+	for _, group := range [][]part{parts, accounts} {
+		for _, p := range group {
+			h = (h ^ uint64(sum(p))) * prime
+			h = (h ^ uint64(partKind(p))<<56 ^ uint64(len(p.section))<<40 ^ uint64(len(p.value))) * prime
+		}
+		h = (h ^ 0xff) * prime // the boundary between the two groups
 	}
-	return nil
+	return h
 }
 
-func colon(b []byte, i int) (int, error) {
-	i = skipSpace(b, i)
-	if i >= len(b) || b[i] != ':' {
-		return 0, errSyntax
-	}
-	return skipSpace(b, i+1), nil
-}
+// item is one cache entry: its section, key (JSON string tokens) and value. Only a
+// merge works entry by entry.
+type item struct{ section, key, value []byte }
 
-// scanString returns the JSON string token at b[i:] (quotes included) and the index
-// after it.
-func scanString(b []byte, i int) ([]byte, int, error) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, errSyntax
-	}
-	end, err := stringEnd(b, i)
-	if err != nil {
-		return nil, 0, err
-	}
-	return b[i:end], end, nil
-}
-
-// stringEnd returns the index after the string starting with the quote at b[i].
-func stringEnd(b []byte, i int) (int, error) {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return 0, errSyntax
-		}
-		q := j + k
-		// The quote is escaped when an odd number of backslashes precede it.
-		n := 0
-		for p := q - 1; p > i && b[p] == '\\'; p-- {
-			n++
-		}
-		if n%2 == 0 {
-			return q + 1, nil
-		}
-		j = q + 1
-	}
-}
-
-// skipValue returns the index after the JSON value starting at b[i]. Objects and
-// arrays are matched by depth; scalars run to the next delimiter. The value's own
-// syntax is checked by whoever parses it (identity's Deserialize).
-func skipValue(b []byte, i int) (int, error) {
-	if i >= len(b) {
-		return 0, errSyntax
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, err := stringEnd(b, j)
-				if err != nil {
-					return 0, err
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return 0, errSyntax
-	default:
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\r' && b[j] != '\t' {
-			j++
-		}
-		if j == i {
-			return 0, errSyntax
-		}
-		return j, nil
-	}
-}
-
-// assemble builds one MSAL JSON document from records' items: the payload the cache
-// deserializes. Sections keep the order they first appear in.
-func assemble(groups ...[]item) []byte {
-	type section struct {
-		name  []byte
-		n     int
-		items []item
-		whole []byte // a member that is not an object
-	}
-	var secs []*section
-	byName := map[string]*section{}
-	size := 2
-	// First count each section's entries, so each gets one allocation: at 10,000
-	// accounts, growing them by appending copied more than the entries themselves.
-	var last *section
-	for _, g := range groups {
-		for _, it := range g {
-			if it.section == nil {
-				return it.value // a payload that was not a JSON object
-			}
-			s := last
-			if s == nil || string(s.name) != string(it.section) {
-				s = byName[string(it.section)]
-				if s == nil {
-					s = &section{name: it.section}
-					byName[string(it.section)] = s
-					secs = append(secs, s)
-					size += len(it.section) + 4
-				}
-				last = s
-			}
-			s.n++
-			size += len(it.key) + len(it.value) + 3
-		}
-	}
-	for _, s := range secs {
-		s.items = make([]item, 0, s.n)
-	}
-	last = nil
-	for _, g := range groups {
-		for _, it := range g {
-			s := last
-			if s == nil || string(s.name) != string(it.section) {
-				s = byName[string(it.section)]
-				last = s
-			}
-			if it.key == nil {
-				s.whole = it.value
-			} else {
-				s.items = append(s.items, it)
-			}
-		}
-	}
-	out := make([]byte, 0, size)
-	out = append(out, '{')
-	for i, s := range secs {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s.name...)
-		out = append(out, ':')
-		if s.whole != nil && len(s.items) == 0 {
-			out = append(out, s.whole...)
+// expand lists the entries of parts one by one; a part that is not a fragment is one
+// item without key.
+func expand(parts []part) []item {
+	var out []item
+	for _, p := range parts {
+		if !p.frag {
+			out = append(out, item{section: p.section, value: p.value})
 			continue
 		}
-		out = append(out, '{')
-		for j, it := range s.items {
-			if j > 0 {
-				out = append(out, ',')
+		b := p.value
+		i := skipSpace(b, 0)
+		for i < len(b) {
+			key, j, err := scanString(b, i)
+			if err != nil {
+				break
 			}
-			out = append(out, it.key...)
-			out = append(out, ':')
-			out = append(out, it.value...)
+			if j, err = colon(b, j); err != nil {
+				break
+			}
+			end, err := skipValue(b, j)
+			if err != nil {
+				break
+			}
+			out = append(out, item{section: p.section, key: key, value: b[j:end]})
+			i = skipSpace(b, end)
+			if i < len(b) && b[i] == ',' {
+				i = skipSpace(b, i+1)
+			}
 		}
-		out = append(out, '}')
 	}
-	return append(out, '}')
+	return out
 }
 
-// encodeItems is a record's plaintext: each item as three length-prefixed byte
-// strings. A nil section or key is encoded like an empty one and decodes as nil.
-func encodeItems(dst []byte, items []item) []byte {
+// collapse is the reverse of expand: one part per item.
+func collapse(items []item) []part {
+	out := make([]part, 0, len(items))
 	for _, it := range items {
-		dst = appendBytes(dst, it.section)
-		dst = appendBytes(dst, it.key)
-		dst = appendBytes(dst, it.value)
-	}
-	return dst
-}
-
-// decodeItems reverses encodeItems; the items point into b.
-func decodeItems(b []byte) ([]item, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	out := make([]item, 0, 4) // an account's record: an access, refresh and ID token
-	for len(b) > 0 {
-		var it item
-		var err error
-		if it.section, b, err = readBytes(b); err != nil {
-			return nil, err
+		if it.key == nil {
+			out = append(out, part{section: it.section, value: it.value})
+			continue
 		}
-		if it.key, b, err = readBytes(b); err != nil {
-			return nil, err
+		v := make([]byte, 0, len(it.key)+1+len(it.value))
+		v = append(append(append(v, it.key...), ':'), it.value...)
+		out = append(out, part{section: it.section, frag: true, value: v})
+	}
+	return out
+}
+
+// overlay returns the items of over, then those of under whose section and key over
+// does not have.
+func overlay(under, over []item) []item {
+	seen := map[string]bool{}
+	for _, it := range over {
+		seen[string(it.section)+"\x00"+string(it.key)] = true
+	}
+	out := append([]item(nil), over...)
+	for _, it := range under {
+		if !seen[string(it.section)+"\x00"+string(it.key)] {
+			out = append(out, it)
 		}
-		if it.value, b, err = readBytes(b); err != nil {
-			return nil, err
-		}
-		out = append(out, it)
 	}
-	return out, nil
+	return out
 }
 
-// countItems counts the items of an encodeItems encoding without decoding them (a
-// malformed one counts what precedes the damage).
-func countItems(b []byte) int {
-	n := 0
-	for len(b) > 0 {
-		for range 3 {
-			l, k := binary.Uvarint(b)
-			if k <= 0 || uint64(len(b)-k) < l {
-				return n
-			}
-			b = b[k+int(l):]
-		}
-		n++
-	}
-	return n
-}
-
-func appendBytes(dst, b []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(b)))
-	return append(dst, b...)
-}
-
-var errShort = errors.New("truncated record")
-
-// readBytes reads one length-prefixed byte string; empty reads as nil.
-func readBytes(b []byte) ([]byte, []byte, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || uint64(len(b)-k) < n {
-		return nil, nil, errShort
-	}
-	v := b[k : k+int(n)]
-	if n == 0 {
-		v = nil
-	}
-	return v, b[k+int(n):], nil
-}
+func crc32Update(sum uint32, b []byte) uint32 { return crc32.Update(sum, castagnoli, b) }

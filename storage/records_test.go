@@ -36,18 +36,18 @@ func TestSplitAssembleRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			recs := splitCache([]byte(tt.doc))
-			var groups [][]item
+			var groups [][]part
 			for _, r := range recs {
 				// Through the record encoding, as the store keeps them.
-				items, err := decodeItems(encodeItems(nil, r.items))
+				parts, err := decodeParts(encodeParts(nil, r.parts))
 				if err != nil {
 					t.Fatal(err)
 				}
-				acc, err := decodeItems(encodeItems(nil, r.accounts))
+				acc, err := decodeParts(encodeParts(nil, r.accounts))
 				if err != nil {
 					t.Fatal(err)
 				}
-				groups = append(groups, items, acc)
+				groups = append(groups, parts, acc)
 			}
 			got := assemble(groups...)
 			if !json.Valid([]byte(tt.doc)) {
@@ -82,11 +82,11 @@ func TestSplitGroupsByAccount(t *testing.T) {
 		t.Fatalf("records %q, want %q", keys, want)
 	}
 	r := recs["uid1.utid-login.microsoftonline.com"]
-	if len(r.items) != 3 || len(r.accounts) != 1 || !r.hasRefresh || r.latestExpiry != 1900000000 ||
+	if len(expand(r.parts)) != 3 || len(expand(r.accounts)) != 1 || r.nAccounts != 1 || !r.hasRefresh || r.latestExpiry != 1900000000 ||
 		!slices.Equal(r.usernames, []string{"user1@contoso.example"}) {
 		t.Fatalf("record %+v", r)
 	}
-	if shared := recs[""]; len(shared.items) != 1 || !bytes.Contains(shared.items[0].section, []byte("AppMetadata")) {
+	if shared := recs[""]; len(shared.parts) != 1 || !bytes.Contains(shared.parts[0].section, []byte("AppMetadata")) {
 		t.Fatalf("shared record %+v", shared)
 	}
 }
@@ -148,6 +148,112 @@ func TestMigrateFormat1(t *testing.T) {
 	}
 }
 
+// TestMigrateFormat2: a cache written by the store of format 2 (testdata/v2: one
+// sealed record per account) is converted on first use, a lookup as the CLI's first
+// command would be, with nothing lost and no sign-in; the old data file goes once the
+// new index is in place, and other processes then read format 3, one account at a
+// time too.
+func TestMigrateFormat2(t *testing.T) {
+	ctx := context.Background()
+	for _, first := range []string{"full", "narrowed", "summaries"} {
+		t.Run(first, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, name := range []string{IndexFileName, "cache.d-e7f8bea1b3a8ffa7"} {
+				b, err := os.ReadFile(filepath.Join("testdata/v2", name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(filepath.Join(dir, name), b, 0o600)
+			}
+			key, _ := os.ReadFile("testdata/v2/key.txt")
+			kr := newMemKeyring()
+			kr.Set(KeyringService, CacheKeyUser, strings.TrimSpace(string(key)))
+			want, _ := os.ReadFile("testdata/v2/cache.json")
+
+			s := openMem(t, dir, kr)
+			switch first {
+			case "narrowed":
+				hook := s.AccountsHook("uid2.utid")
+				c := identity.NewTokenCache(identity.WithCacheHook(hook))
+				if err := hook.BeforeAccess(ctx, c, false); err != nil {
+					t.Fatal(err)
+				}
+				hook.AfterAccess(ctx, c, false, false)
+				if one, _ := c.Serialize(); !bytes.Contains(one, []byte("uid2.utid")) || bytes.Contains(one, []byte("uid1.utid")) {
+					t.Fatalf("narrowed cache after migration:\n%s", one)
+				}
+			case "summaries":
+				if sums, err := s.Summaries(ctx); err != nil || len(sums) != 3 {
+					t.Fatalf("summaries %+v, %v", sums, err)
+				}
+			}
+			c := identity.NewTokenCache(identity.WithCacheHook(s))
+			if err := load(ctx, s, c); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := c.Serialize(); !bytes.Equal(got, want) {
+				t.Fatalf("migrated cache differs from what format 2 held:\n%s", got)
+			}
+			if ns := s.Notices(); len(ns) != 0 {
+				t.Fatalf("notices %+v", ns)
+			}
+			raw, _ := os.ReadFile(filepath.Join(dir, IndexFileName))
+			if h, err := parseHeader(raw); err != nil || h.version != indexVersion {
+				t.Fatalf("index header %+v, %v: not converted", h, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "cache.d-e7f8bea1b3a8ffa7")); !os.IsNotExist(err) {
+				t.Fatal("the format-2 data file is still there")
+			}
+			s2 := openMem(t, dir, kr)
+			hook := s2.AccountsHook("UID1.utid")
+			c2 := identity.NewTokenCache(identity.WithCacheHook(hook))
+			if err := hook.BeforeAccess(ctx, c2, false); err != nil {
+				t.Fatal(err)
+			}
+			hook.AfterAccess(ctx, c2, false, false)
+			one, _ := c2.Serialize()
+			if !bytes.Contains(one, []byte("uid1.utid")) || bytes.Contains(one, []byte("uid0.utid")) || bytes.Contains(one, []byte("uid2.utid")) {
+				t.Fatalf("narrowed cache holds other accounts:\n%s", one)
+			}
+		})
+	}
+}
+
+// TestMigrateFormat2DamagedRecord: a format-2 record that fails authentication is set
+// aside with a notice naming its account; the others are converted.
+func TestMigrateFormat2DamagedRecord(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	idx, _ := os.ReadFile("testdata/v2/cache.idx")
+	data, _ := os.ReadFile("testdata/v2/cache.d-e7f8bea1b3a8ffa7")
+	data[len(data)-3] ^= 1 // the last record's tag
+	os.WriteFile(filepath.Join(dir, IndexFileName), idx, 0o600)
+	os.WriteFile(filepath.Join(dir, "cache.d-e7f8bea1b3a8ffa7"), data, 0o600)
+	key, _ := os.ReadFile("testdata/v2/key.txt")
+	kr := newMemKeyring()
+	kr.Set(KeyringService, CacheKeyUser, strings.TrimSpace(string(key)))
+	s := openMem(t, dir, kr)
+	c := identity.NewTokenCache(identity.WithCacheHook(s))
+	if err := load(ctx, s, c); err != nil {
+		t.Fatal(err)
+	}
+	ns := s.Notices()
+	if len(ns) != 1 || ns[0].Kind != NoticeCacheCorrupt {
+		t.Fatalf("notices %+v, want one", ns)
+	}
+	if _, err := os.Stat(ns[0].Path); err != nil {
+		t.Fatalf("nothing set aside: %v", err)
+	}
+	// The records lie in key order: the damaged one is uid2's.
+	if !strings.Contains(ns[0].Message, "uid2.utid") {
+		t.Fatalf("notice %q does not name uid2's account", ns[0].Message)
+	}
+	got, _ := c.Serialize()
+	if !bytes.Contains(got, []byte(`"uid0.utid-login`)) || !bytes.Contains(got, []byte(`"uid1.utid-login`)) || bytes.Contains(got, []byte(`"uid2.utid-login`)) {
+		t.Fatalf("after migrating around uid2's damaged record:\n%s", got)
+	}
+}
+
 // TestDamagedRecordMovedAside: one account's record fails authentication. Only that
 // account is dropped (its sealed bytes kept aside, a notice naming it); every other
 // account loads.
@@ -163,9 +269,10 @@ func TestDamagedRecordMovedAside(t *testing.T) {
 		}
 	}
 	e, _ := s.idx.entry("bob-login.test")
+	bl := s.idx.blocks[e.pieces[0].block] // bob's own: each put wrote one block of what changed
 	data := filepath.Join(dir, s.idx.dataName)
 	raw, _ := os.ReadFile(data)
-	raw[e.offset+3] ^= 0x40
+	raw[bl.offset+3] ^= 0x40
 	os.WriteFile(data, raw, 0o600)
 
 	s2 := openMem(t, dir, kr)
@@ -180,7 +287,7 @@ func TestDamagedRecordMovedAside(t *testing.T) {
 	if len(ns) != 1 || ns[0].Kind != NoticeCacheCorrupt || !strings.Contains(ns[0].Message, "bob-login.test") {
 		t.Fatalf("notices %+v, want one naming bob's account", ns)
 	}
-	if aside, err := os.ReadFile(ns[0].Path); err != nil || !bytes.Contains(aside, raw[e.offset:e.offset+e.length]) {
+	if aside, err := os.ReadFile(ns[0].Path); err != nil || !bytes.Contains(aside, raw[bl.offset:bl.offset+bl.length]) {
 		t.Fatalf("damaged record not kept at %s: %v", ns[0].Path, err)
 	}
 	// The store goes on: bob signs in again; nobody else lost anything.
@@ -207,7 +314,7 @@ func TestUndecodableRecordMovedAside(t *testing.T) {
 	}
 	// Reseal bob's record with entries mapCache cannot read.
 	x := s.idx
-	bad := []item{{section: []byte(`"AccessToken"`), key: []byte(`"bob-1"`), value: []byte(`{"home_account_id":"bob","environment":"login.test","secret":7}`)}}
+	bad := []part{{section: []byte(`"AccessToken"`), frag: true, value: []byte(`"bob-1":{"home_account_id":"bob","environment":"login.test","secret":7}`)}}
 	if err := s.before(ctx, c, true, fullScope); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +324,7 @@ func TestUndecodableRecordMovedAside(t *testing.T) {
 			keep = append(keep, e)
 		}
 	}
-	if _, err := s.commit(x, keep, map[string]*record{"bob-login.test": {key: "bob-login.test", home: "bob", env: "login.test", items: bad}}); err != nil {
+	if _, err := s.commit(x, keep, map[string]*record{"bob-login.test": {key: "bob-login.test", home: "bob", env: "login.test", parts: bad}}); err != nil {
 		t.Fatal(err)
 	}
 	s.lock.Unlock()
@@ -393,25 +500,25 @@ func TestSummariesFromIndex(t *testing.T) {
 }
 
 // TestRecordHashSurvivesTheRecordEncoding: the checksum a save computes of a record's
-// entries equals the one of the same entries decoded from the record, or every save
+// parts equals the one of the same parts decoded from the record, or every save
 // would rewrite every record; and a changed entry changes it.
 func TestRecordHashSurvivesTheRecordEncoding(t *testing.T) {
 	for k, r := range splitCache(msalCache(3, knownToken)) {
-		items, _ := decodeItems(encodeItems(nil, r.items))
-		acc, _ := decodeItems(encodeItems(nil, r.accounts))
-		if recordHash(r.items, r.accounts) != recordHash(items, acc) {
+		parts, _ := decodeParts(encodeParts(nil, r.parts))
+		acc, _ := decodeParts(encodeParts(nil, r.accounts))
+		if recordHash(r.parts, r.accounts) != recordHash(parts, acc) {
 			t.Fatalf("record %q: checksums differ", k)
 		}
-		if len(items) > 0 {
-			items[0].value = append([]byte(nil), items[0].value...)
-			items[0].value[len(items[0].value)/2] ^= 1
-			if recordHash(r.items, r.accounts) == recordHash(items, acc) {
+		if len(parts) > 0 {
+			parts[0].value = append([]byte(nil), parts[0].value...)
+			parts[0].value[len(parts[0].value)/2] ^= 1
+			if recordHash(r.parts, r.accounts) == recordHash(parts, acc) {
 				t.Fatalf("record %q: a changed entry kept the checksum", k)
 			}
 		}
-		// An entry moved between the tokens and the Account entries counts as a change.
-		if len(r.items) > 0 && recordHash(r.items, r.accounts) == recordHash(r.items[1:], append([]item{r.items[0]}, r.accounts...)) {
-			t.Fatalf("record %q: moving an entry kept the checksum", k)
+		// A part moved between the tokens and the Account entries counts as a change.
+		if len(r.parts) > 0 && recordHash(r.parts, r.accounts) == recordHash(r.parts[1:], append([]part{r.parts[0]}, r.accounts...)) {
+			t.Fatalf("record %q: moving a part kept the checksum", k)
 		}
 	}
 }

@@ -1,0 +1,446 @@
+package storage
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// save writes what changed in cache: the records sc selects that differ from what the
+// cache loaded, and the index. Records outside sc are left as they are (a record the
+// cache holds entries of without having loaded it is merged, never replaced). A cache
+// that changed nothing the index does not already say writes nothing.
+func (s *CacheStore) save(cache cacheData, sc *scope) error {
+	if sc.accountsOnly {
+		return errors.New("storage: the account listing is read-only")
+	}
+	payload, err := cache.Serialize()
+	if err != nil {
+		return fmt.Errorf("storage: serializing the token cache: %w", err)
+	}
+	x, _, err := s.currentIndex()
+	if err != nil {
+		return fmt.Errorf("storage: reading the token cache index: %w", err)
+	}
+	recs := splitCache(payload)
+	var keep []indexEntry
+	deleted := false
+	if x != nil {
+		keep = make([]indexEntry, 0, len(x.entries))
+		for _, e := range x.entries {
+			if _, ok := recs[e.key]; ok {
+				continue // decided below
+			}
+			if sc.selects(&e) {
+				deleted = true
+				continue
+			}
+			keep = append(keep, e)
+		}
+	}
+	fresh := map[string]*record{}
+	for k, r := range recs {
+		old, had := x.entry(k)
+		if had && !sc.selects(old) {
+			fresh[k] = s.mergeRecord(x, old, r)
+			continue
+		}
+		if had && old.hash == r.hash {
+			keep = append(keep, *old) // unchanged: not rewritten
+			continue
+		}
+		fresh[k] = r
+	}
+	if x != nil && len(fresh) == 0 && !deleted {
+		// The index on disk already describes this cache: nothing to write.
+		s.remember(cache, s.idxSig, x.generation, sc)
+		return nil
+	}
+	sig, err := s.commit(x, keep, fresh)
+	if err != nil {
+		return err
+	}
+	var gen uint64 // commit left the new index in s.idx
+	if s.idx != nil {
+		gen = s.idx.generation
+	}
+	s.remember(cache, sig, gen, sc)
+	return nil
+}
+
+// mergeRecord overlays r's entries on the stored record old, which the cache did not
+// load, so entries of an account outside a narrowed cache are never dropped.
+func (s *CacheStore) mergeRecord(x *storeIndex, old *indexEntry, r *record) *record {
+	doc, bad, err := s.loadRecords(x.only(old), &scope{})
+	if err != nil || len(bad) > 0 {
+		return r // unreadable: the new entries alone are better than nothing
+	}
+	base := splitCache(doc)[old.key]
+	if base == nil {
+		return r
+	}
+	m := *r
+	m.parts = collapse(overlay(expand(base.parts), expand(r.parts)))
+	m.accounts = collapse(overlay(expand(base.accounts), expand(r.accounts)))
+	m.nAccounts = len(m.accounts)
+	m.usernames = nil
+	for _, u := range append(append([]string(nil), r.usernames...), base.usernames...) {
+		if !contains(m.usernames, u) {
+			m.usernames = append(m.usernames, u)
+		}
+	}
+	m.latestExpiry = max(r.latestExpiry, base.latestExpiry)
+	m.hasRefresh = r.hasRefresh || base.hasRefresh
+	m.hash = 0
+	return &m
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// compactSlack is how much dead space the data file may hold beyond its live records
+// before a write copies the live ones into a new file.
+const compactSlack = 1 << 20
+
+// blockPacker packs records' pieces into sealed blocks, one block being filled per
+// section, each sealed once it reaches blockTarget bytes.
+type blockPacker struct {
+	aead     cipher.AEAD
+	sections []string
+	secIdx   map[string]int
+	blocks   []blockRef // every block of the new index; new ones are appended
+	out      []byte     // the new blocks, sealed, one after another
+	fills    map[int]*blockFill
+}
+
+// blockFill is a fragment block being filled.
+type blockFill struct {
+	plain   []byte
+	waiting []*piece // pieces in it, told their block number when it is sealed
+}
+
+func newPacker(aead cipher.AEAD) *blockPacker {
+	return &blockPacker{aead: aead, secIdx: map[string]int{}, fills: map[int]*blockFill{}}
+}
+
+// section returns the number of a section, adding it when new.
+func (p *blockPacker) section(name string) int {
+	i, ok := p.secIdx[name]
+	if !ok {
+		i = len(p.sections)
+		p.sections = append(p.sections, name)
+		p.secIdx[name] = i
+	}
+	return i
+}
+
+// add puts a piece's bytes into a block of its section, filling in pc.
+func (p *blockPacker) add(sec int, kind byte, value []byte, pc *piece) error {
+	if kind != kindFrag {
+		pc.offset, pc.length = 0, uint64(len(value))
+		return p.seal(sec, kind, value, []*piece{pc})
+	}
+	f := p.fills[sec]
+	if f == nil {
+		f = &blockFill{plain: make([]byte, 0, blockTarget+blockTarget/4)}
+		p.fills[sec] = f
+	}
+	if len(f.plain) > 0 {
+		f.plain = append(f.plain, ',')
+	}
+	pc.offset, pc.length = uint64(len(f.plain)), uint64(len(value))
+	f.plain = append(f.plain, value...)
+	f.waiting = append(f.waiting, pc)
+	if len(f.plain) >= blockTarget {
+		return p.flushSection(sec)
+	}
+	return nil
+}
+
+func (p *blockPacker) flushSection(sec int) error {
+	f := p.fills[sec]
+	if f == nil || len(f.plain) == 0 {
+		return nil
+	}
+	err := p.seal(sec, kindFrag, f.plain, f.waiting)
+	f.plain, f.waiting = f.plain[:0], nil
+	return err
+}
+
+// flush seals every block being filled.
+func (p *blockPacker) flush() error {
+	for sec := range p.sections {
+		if err := p.flushSection(sec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *blockPacker) seal(sec int, kind byte, plain []byte, waiting []*piece) error {
+	bl := blockRef{offset: uint64(len(p.out)), section: sec, kind: kind}
+	sealed, err := sealBlock(p.aead, &bl, plain)
+	if err != nil {
+		return err
+	}
+	bl.length = uint64(len(sealed))
+	p.out = append(p.out, sealed...)
+	for _, w := range waiting {
+		w.block = len(p.blocks)
+	}
+	p.blocks = append(p.blocks, bl)
+	return nil
+}
+
+// commit appends the fresh records to the data file in new blocks (a new file when
+// there is none, or when dead space has grown past the live records), fsyncs it, and
+// then atomically replaces the index with keep plus the fresh records. A crash before
+// the index is renamed leaves the old index, whose blocks are untouched: data files
+// are only appended to, and a compacted one is deleted only after the index naming
+// its successor is in place. Writers hold the exclusive lock.
+func (s *CacheStore) commit(x *storeIndex, keep []indexEntry, fresh map[string]*record) (fileSig, error) {
+	s.removeStaleTemps()
+	nx := &storeIndex{generation: 1}
+	if x != nil {
+		nx.dataName, nx.generation = x.dataName, x.generation+1
+	}
+	if nx.dataName == "" {
+		nx.dataName = s.newDataName()
+	}
+	p := newPacker(s.aead)
+	// The kept records' blocks and sections, renumbered; the others are dropped.
+	nx.entries = make([]indexEntry, 0, len(keep)+len(fresh))
+	if len(keep) > 0 {
+		renum := make([]int, len(x.blocks))
+		n := 0
+		for i := range keep {
+			n += len(keep[i].pieces)
+		}
+		slab := make([]piece, 0, n)
+		for _, e := range keep {
+			start := len(slab)
+			for _, pc := range e.pieces {
+				if renum[pc.block] == 0 {
+					bl := x.blocks[pc.block]
+					bl.section = p.section(x.sections[bl.section])
+					p.blocks = append(p.blocks, bl)
+					renum[pc.block] = len(p.blocks)
+				}
+				pc.block = renum[pc.block] - 1
+				slab = append(slab, pc)
+			}
+			e.pieces = slab[start:len(slab):len(slab)]
+			nx.entries = append(nx.entries, e)
+		}
+	}
+	firstNew := len(p.blocks)
+	keys := make([]string, 0, len(fresh))
+	for k := range fresh {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		r := fresh[k]
+		if r.hash == 0 {
+			r.hash = recordHash(r.parts, r.accounts)
+		}
+		e := indexEntry{key: k, home: r.home, env: r.env, latestExpiry: r.latestExpiry, hash: r.hash,
+			hasRefresh: r.hasRefresh, usernames: r.usernames, nAccounts: r.nAccounts,
+			pieces: make([]piece, len(r.parts)+len(r.accounts))}
+		for j, part := range slices.Concat(r.parts, r.accounts) {
+			if err := p.add(p.section(string(part.section)), partKind(part), part.value, &e.pieces[j]); err != nil {
+				return fileSig{}, err
+			}
+		}
+		nx.entries = append(nx.entries, e)
+	}
+	if err := p.flush(); err != nil {
+		return fileSig{}, err
+	}
+	nx.sections, nx.blocks = p.sections, p.blocks
+	dataPath := filepath.Join(s.dir, nx.dataName)
+	oldData := ""
+	if len(p.out) > 0 || len(nx.entries) > 0 {
+		base, err := appendData(dataPath, p.out)
+		if err != nil {
+			return fileSig{}, err
+		}
+		for i := firstNew; i < len(nx.blocks); i++ {
+			nx.blocks[i].offset += base
+		}
+		var live uint64
+		for _, e := range nx.entries {
+			for _, pc := range e.pieces {
+				live += pc.length
+			}
+		}
+		if base+uint64(len(p.out)) > 2*live+compactSlack {
+			newName := s.newDataName()
+			if err := s.compactData(dataPath, filepath.Join(s.dir, newName), nx); err != nil {
+				return fileSig{}, err
+			}
+			oldData, nx.dataName = dataPath, newName
+		}
+	}
+	file, err := sealIndex(s.aead, nx.generation, encodeIndex(nx))
+	if err != nil {
+		return fileSig{}, err
+	}
+	if err := writeFileAtomic(s.path, file); err != nil {
+		return fileSig{}, err
+	}
+	if oldData != "" {
+		os.Remove(oldData)
+	}
+	s.removeOrphans(nx.dataName)
+	sig, err := statSig(s.path)
+	if err != nil {
+		// Saved, but unknown signature: forget it so the next access re-reads.
+		sig = fileSig{exists: true, size: -1}
+	}
+	s.idx, s.idxSig = nx, sig
+	return sig, nil
+}
+
+// compactData writes the live pieces of nx's records from the data file at from into
+// a new file at to, updating nx's blocks and pieces. A block every byte of which is
+// live is copied as it is, sealed; the live pieces of the others are decrypted and
+// packed into new blocks. A block that cannot be decrypted is copied as it is too: the
+// next reader finds and reports it.
+func (s *CacheStore) compactData(from, to string, nx *storeIndex) error {
+	old, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	blocks := nx.blocks
+	for _, bl := range blocks {
+		if bl.offset > uint64(len(old)) || bl.length > uint64(len(old))-bl.offset {
+			return fmt.Errorf("storage: compacting %s: a block lies beyond its end", from)
+		}
+	}
+	livePieces := make([]int, len(blocks))
+	liveBytes := make([]uint64, len(blocks))
+	for _, e := range nx.entries {
+		for _, pc := range e.pieces {
+			livePieces[pc.block]++
+			liveBytes[pc.block] += pc.length
+		}
+	}
+	p := newPacker(s.aead)
+	for _, sec := range nx.sections {
+		p.section(sec)
+	}
+	renum := make([]int, len(blocks)) // 1 + the new number of a block copied as it is
+	opened := make([][]byte, len(blocks))
+	// First every block's fate, then the packing, so copies do not shift the packer's
+	// numbering of the blocks it is filling.
+	for b, bl := range blocks {
+		plain := bl.length - overhead(s.aead)
+		if bl.kind != kindFrag || liveBytes[b]+uint64(livePieces[b]-1) == plain {
+			copyBlock(p, bl, old)
+			renum[b] = len(p.blocks)
+			continue
+		}
+		sealed := append([]byte(nil), old[bl.offset:bl.offset+bl.length]...)
+		if opened[b], err = openBlock(s.aead, &bl, sealed); err != nil {
+			copyBlock(p, bl, old)
+			renum[b] = len(p.blocks)
+		}
+	}
+	for i := range nx.entries {
+		for j := range nx.entries[i].pieces {
+			pc := &nx.entries[i].pieces[j]
+			if r := renum[pc.block]; r != 0 {
+				pc.block = r - 1
+				continue
+			}
+			if err := p.add(blocks[pc.block].section, kindFrag, opened[pc.block][pc.offset:pc.offset+pc.length], pc); err != nil {
+				return err
+			}
+		}
+	}
+	if err := p.flush(); err != nil {
+		return err
+	}
+	nx.blocks = p.blocks
+	return writeFileAtomic(to, p.out)
+}
+
+// copyBlock appends old's block bl, sealed as it is, to p's output.
+func copyBlock(p *blockPacker, bl blockRef, old []byte) {
+	nb := bl
+	nb.offset = uint64(len(p.out))
+	p.out = append(p.out, old[bl.offset:bl.offset+bl.length]...)
+	p.blocks = append(p.blocks, nb)
+}
+
+// appendData appends b to the data file (creating it, mode 0600) and fsyncs it,
+// returning the offset b starts at. Bytes a killed writer appended before are left
+// where they are: no index refers to them.
+func appendData(path string, b []byte) (uint64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|oNoFollow, 0o600)
+	if err != nil {
+		return 0, writeErr(path, err)
+	}
+	defer f.Close()
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, writeErr(path, err)
+	}
+	if len(b) == 0 {
+		return uint64(end), nil
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Truncate(end)
+		return 0, writeErr(path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, writeErr(path, err)
+	}
+	return uint64(end), nil
+}
+
+// newDataName names a new data file.
+func (s *CacheStore) newDataName() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return filepath.Base(s.dataPrefix) + hex.EncodeToString(b[:])
+}
+
+// removeStaleTemps deletes temporary files a killed writer left behind. Only the
+// holder of the exclusive lock writes, and that is us, so every temporary file present
+// now is stale.
+func (s *CacheStore) removeStaleTemps() {
+	for _, pat := range []string{s.path + ".tmp-*", s.dataPrefix + "*.tmp-*", s.v1path + ".tmp-*"} {
+		stale, _ := filepath.Glob(pat)
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
+}
+
+// removeOrphans deletes data files no index refers to: left by a writer killed
+// during a compaction. Called by the exclusive lock's holder after its commit.
+func (s *CacheStore) removeOrphans(current string) {
+	files, _ := filepath.Glob(s.dataPrefix + "*")
+	for _, f := range files {
+		name := filepath.Base(f)
+		if name != current && !strings.Contains(name[len(filepath.Base(s.dataPrefix)):], ".") {
+			os.Remove(f)
+		}
+	}
+}
