@@ -26,14 +26,22 @@ type chunk struct {
 	at     []int   // where each piece (or, direct, the plaintext) goes in the document
 }
 
+// damage is what a load could not read: blocks that are missing or fail
+// authentication, and records whose entries the cache cannot parse.
+type damage struct {
+	blocks  []int
+	records []string
+}
+
+func (d damage) none() bool { return len(d.blocks) == 0 && len(d.records) == 0 }
+
 // loadRecords decrypts the records sc selects and assembles them into one cache
-// document. Records that cannot be read are returned by key in bad; a missing data
-// file is an fs.ErrNotExist error (a writer compacted it).
-func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, bad []string, err error) {
+// document. Blocks that cannot be read are returned in bad; a missing data file is an
+// fs.ErrNotExist error (a writer compacted it).
+func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, bad damage, err error) {
 	ovh := overhead(s.aead)
 	// Which pieces of which blocks are wanted, and by whom.
 	want := make([][]piece, len(x.blocks))
-	owners := make([][]int, len(x.blocks)) // entries with a wanted piece in the block
 	livePieces := make([]int, len(x.blocks))
 	accountSec := slices.Index(x.sections, string(secAccount))
 	for i := range x.entries {
@@ -45,9 +53,6 @@ func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, bad []st
 				continue
 			}
 			want[p.block] = append(want[p.block], p)
-			if o := owners[p.block]; len(o) == 0 || o[len(o)-1] != i {
-				owners[p.block] = append(owners[p.block], i)
-			}
 		}
 	}
 	// The document's layout, section by section in the index's order.
@@ -70,12 +75,12 @@ func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, bad []st
 			chunks := []*chunk{{block: b, direct: true, at: []int{0}}}
 			out := make([]byte, bl.length-ovh)
 			if err := s.fill(x, chunks, out); err != nil {
-				return nil, nil, err
+				return nil, damage{}, err
 			}
 			if chunks[0].block < 0 {
-				return nil, x.ownersOf(owners[b]), nil
+				return nil, damage{blocks: []int{b}}, nil
 			}
-			return out, nil, nil
+			return out, damage{}, nil
 		case kindWhole:
 			secs[bl.section].whole = b
 		default:
@@ -158,27 +163,14 @@ func (s *CacheStore) loadRecords(x *storeIndex, sc *scope) (doc []byte, bad []st
 	}
 	out = append(out, '}')
 	if err := s.fill(x, chunks, out); err != nil {
-		return nil, nil, err
+		return nil, damage{}, err
 	}
 	for _, c := range chunks {
 		if c.block < 0 {
-			bad = append(bad, x.ownersOf(owners[-c.block-1])...)
+			bad.blocks = append(bad.blocks, -c.block-1)
 		}
 	}
-	if len(bad) > 0 {
-		slices.Sort(bad)
-		bad = slices.Compact(bad)
-	}
 	return out, bad, nil
-}
-
-// ownersOf returns the keys of entries by number.
-func (x *storeIndex) ownersOf(entries []int) []string {
-	keys := make([]string, len(entries))
-	for i, e := range entries {
-		keys[i] = x.entries[e].key
-	}
-	return keys
 }
 
 // fill reads the chunks' blocks from the data file and decrypts them into out. A

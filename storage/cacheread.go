@@ -104,17 +104,17 @@ func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Contex
 			s.remember(cache, rsig, x.generation, sc)
 			return nil
 		}
-		var bad []string
+		var bad damage
 		if err == nil {
 			var doc []byte
 			doc, bad, err = s.loadRecords(x, sc)
 			if errors.Is(err, fs.ErrNotExist) && !exclusive && attempt < maxReadRetries {
 				continue // a writer compacted the data file meanwhile: read the new index
 			}
-			if err == nil && len(bad) == 0 {
+			if err == nil && bad.none() {
 				if derr := cache.Deserialize(doc); derr != nil {
-					bad = s.undecodable(cache, x, sc)
-					if len(bad) == 0 {
+					bad.records = s.undecodable(cache, x, sc)
+					if bad.none() {
 						err = fmt.Errorf("%w: %w", errCorrupt, derr)
 					}
 				} else {
@@ -133,8 +133,8 @@ func (s *CacheStore) refresh(ctx context.Context, deadline func() context.Contex
 				continue // replaced meanwhile: read the new index
 			}
 		}
-		if err == nil && len(bad) > 0 {
-			if err := s.dropRecords(x, bad); err != nil {
+		if err == nil && !bad.none() {
+			if err := s.dropDamage(x, bad); err != nil {
 				return err
 			}
 			continue
@@ -186,7 +186,7 @@ func (s *CacheStore) undecodable(cache cacheData, x *storeIndex, sc *scope) []st
 			continue
 		}
 		doc, b, err := s.loadRecords(x.only(e), &scope{})
-		if err != nil || len(b) > 0 {
+		if err != nil || !b.none() {
 			continue
 		}
 		if cache.Deserialize(doc) != nil {

@@ -46,32 +46,59 @@ func (s *CacheStore) moveIndexAside(cause error) error {
 	return nil
 }
 
-// dropRecords takes records that cannot be read out of the index (under the exclusive
-// lock), writing the sealed blocks they lie in aside for inspection (each block with
-// the keys of the dropped records in it), and tells the user which accounts need a new
-// sign-in. Every other record stays as it is.
-func (s *CacheStore) dropRecords(x *storeIndex, bad []string) error {
-	doomed := map[string]bool{}
-	for _, k := range bad {
-		doomed[k] = true
+// dropDamage takes what cannot be read out of the index (under the exclusive lock):
+// the pieces that lie in blocks that cannot be read, and the records whose entries
+// the cache cannot parse. What is dropped is written aside for inspection (each block
+// with the keys of the records that had pieces in it), and the user is told which
+// accounts lost tokens and may have to sign in again. A record keeps its pieces in
+// other blocks (an access token lost in a damaged block is then refreshed with the
+// refresh token, no sign-in); every other record stays as it is.
+func (s *CacheStore) dropDamage(x *storeIndex, d damage) error {
+	badBlock := make([]bool, len(x.blocks))
+	for _, b := range d.blocks {
+		badBlock[b] = true
+	}
+	badRecord := map[string]bool{}
+	for _, k := range d.records {
+		badRecord[k] = true
 	}
 	var keep []indexEntry
 	var names []string
 	byBlock := map[int][]string{}
 	var blocks []int
 	for _, e := range x.entries {
-		if !doomed[e.key] {
-			keep = append(keep, e)
-			continue
-		}
-		names = append(names, firstOr(e.usernames, e.key))
+		lost := false
+		var pieces []piece
 		for _, pc := range e.pieces {
+			if !badRecord[e.key] && !badBlock[pc.block] {
+				pieces = append(pieces, pc)
+				continue
+			}
+			lost = true
 			if byBlock[pc.block] == nil {
 				blocks = append(blocks, pc.block)
 			}
 			if k := byBlock[pc.block]; len(k) == 0 || k[len(k)-1] != e.key {
 				byBlock[pc.block] = append(k, e.key)
 			}
+			// What the index says of the lost section is no longer true.
+			switch x.sections[x.blocks[pc.block].section] {
+			case string(secAccessToken):
+				e.latestExpiry = 0
+			case string(secRefreshToken):
+				e.hasRefresh = false
+			case string(secAccount):
+				e.nAccounts = 0
+			}
+		}
+		if !lost {
+			keep = append(keep, e)
+			continue
+		}
+		names = append(names, firstOr(e.usernames, e.key))
+		if len(pieces) > 0 {
+			e.pieces = pieces
+			keep = append(keep, e)
 		}
 	}
 	var aside []byte
@@ -109,8 +136,8 @@ func (s *CacheStore) setAside(names []string, sealed []byte) (string, error) {
 
 func (s *CacheStore) noticeDropped(names []string, path string) {
 	s.notify(NoticeCacheCorrupt, path, fmt.Sprintf(
-		"The cached tokens of %s could not be read; they were moved to %s. "+
-			"The other accounts are untouched; sign in again to the affected ones.",
+		"Cached tokens of %s could not be read; they were moved to %s. "+
+			"The other accounts are untouched; sign in again to the affected ones if asked.",
 		strings.Join(names, ", "), path))
 }
 

@@ -80,7 +80,7 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 // load, so entries of an account outside a narrowed cache are never dropped.
 func (s *CacheStore) mergeRecord(x *storeIndex, old *indexEntry, r *record) *record {
 	doc, bad, err := s.loadRecords(x.only(old), &scope{})
-	if err != nil || len(bad) > 0 {
+	if err != nil || !bad.none() {
 		return r // unreadable: the new entries alone are better than nothing
 	}
 	base := splitCache(doc)[old.key]
