@@ -1,8 +1,9 @@
 // Package storage keeps Tokendesk's state on disk: the token cache, encrypted with a key
 // held in the OS keyring, and the human-editable app configuration (config.json).
 //
-// The token cache lives in the Tokendesk directory (DefaultDir) as per-account records
-// and a small index (cache.idx) saying where each account's record is, all sealed with
+// The token cache lives in the Tokendesk directory (DefaultDir) as per-account records,
+// their entries kept in blocks of one section each, and a small index (cache.idx)
+// saying where each account's entries are, all sealed with
 // AES-256-GCM under a random 32-byte key that lives in the OS keyring (service
 // "tokendesk", user "cache-key"), so only a small secret ever goes to the keyring
 // (Windows caps a secret at 2,560 bytes, macOS at about 3,000) and the keyring is asked
@@ -10,8 +11,9 @@
 // Tokendesk process (window, tray, CLI) runs under a lock file, rewrites only the
 // records that changed and then the index by atomic rename, and a process re-reads only
 // when the index changed. AccountsHook and AccountsView let a short-lived process (the
-// CLI) decrypt only the accounts a command is about, or only the index; a cache in the
-// single-file format before it is converted on first use.
+// CLI) decrypt only the accounts a command is about, or only the index and the Account
+// entries; a cache in an earlier format (one file, or one sealed record per account) is
+// converted on first use.
 //
 // config.json changes are read-modify-writes under config.lock (UpdateConfig), and
 // RefreshLocks keeps one lock file per account so only one process at a time refreshes
