@@ -1,13 +1,17 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Loading assembles the cache document straight from the blocks: a fragment block's
@@ -194,12 +198,20 @@ func (s *CacheStore) fill(x *storeIndex, chunks []*chunk, out []byte) error {
 	for _, c := range chunks {
 		total += x.blocks[c.block].length
 	}
-	// Many blocks: one read of the file beats a read per block.
+	// Many blocks: the file mapped (or read whole) beats a read per block. Writers
+	// never shorten a data file below what an index refers to, so the mapping stays
+	// valid; should the file be cut short anyway, the fault is an error, not a crash.
 	var whole []byte
+	mapped := false
 	if total > size/4 && size <= maxCacheFile {
-		whole = make([]byte, size)
-		if _, err := io.ReadFull(f, whole); err != nil {
-			return err
+		if m, err := mapFile(f, int(size)); err == nil {
+			whole, mapped = m, true
+			defer unmapFile(m)
+		} else {
+			whole = make([]byte, size)
+			if _, err := io.ReadFull(f, whole); err != nil {
+				return err
+			}
 		}
 	}
 	sealed := make([][]byte, len(chunks))
@@ -217,10 +229,23 @@ func (s *CacheStore) fill(x *storeIndex, chunks []*chunk, out []byte) error {
 			sealed[i] = buf
 		}
 	}
+	var faulted atomic.Bool
 	work := func(from, to int) {
+		if mapped {
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			defer func() {
+				if recover() != nil {
+					faulted.Store(true)
+				}
+			}()
+		}
 		for i := from; i < to; i++ {
 			c := chunks[i]
-			if sealed[i] == nil || !s.fillChunk(x, c, sealed[i], out) {
+			b := sealed[i]
+			if mapped && !c.direct && b != nil {
+				b = bytes.Clone(b) // decrypted in place, and the mapping is read-only
+			}
+			if b == nil || !s.fillChunk(x, c, b, out) {
 				c.block = -1 - c.block
 			}
 		}
@@ -245,6 +270,9 @@ func (s *CacheStore) fill(x *storeIndex, chunks []*chunk, out []byte) error {
 		wg.Wait()
 	} else {
 		work(0, len(chunks))
+	}
+	if faulted.Load() {
+		return errors.New("storage: the token cache's data file was cut short while it was read")
 	}
 	return nil
 }

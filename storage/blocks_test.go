@@ -224,3 +224,39 @@ func TestDamagedBlockCostsOnlyItsPieces(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncatedDataFile: a data file cut short (a disk that lost its tail) is read
+// through the mapping without a crash; the blocks past its end count as damaged, and
+// what lies before the cut loads.
+func TestTruncatedDataFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	s := openMem(t, dir, kr)
+	c := identity.NewTokenCache(identity.WithCacheHook(s))
+	if err := s.BeforeAccess(ctx, c, true); err != nil {
+		t.Fatal(err)
+	}
+	c.Deserialize(msalCache(600, knownToken))
+	if err := s.AfterAccess(ctx, c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, s.idx.dataName)
+	fi, _ := os.Stat(data)
+	if err := os.Truncate(data, fi.Size()*3/4); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openMem(t, dir, kr)
+	c2 := identity.NewTokenCache(identity.WithCacheHook(s2))
+	if err := load(ctx, s2, c2); err != nil {
+		t.Fatal(err)
+	}
+	if ns := s2.Notices(); len(ns) != 1 || ns[0].Kind != NoticeCacheCorrupt {
+		t.Fatalf("notices %+v, want one", ns)
+	}
+	doc, _ := c2.Serialize()
+	kept := bytes.Count(doc, []byte(`"credential_type":`))
+	if kept == 0 || kept >= 3*600 {
+		t.Fatalf("%d of %d tokens after the cut: want those before it, and only those", kept, 3*600)
+	}
+}
