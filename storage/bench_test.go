@@ -137,3 +137,31 @@ func BenchmarkCacheSaveOneChanged(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCacheSaveAllChanged: every account's access token replaced, at 10,000
+// accounts: every record rewritten (and, every other write, the data file compacted).
+// The worst case, to set BenchmarkCacheSaveOneChanged against.
+func BenchmarkCacheSaveAllChanged(b *testing.B) {
+	s, c := benchStore(b)
+	ctx := context.Background()
+	c.data = append([]byte(nil), c.data...)
+	var at []int
+	for from := 0; ; {
+		i := bytes.Index(c.data[from:], []byte(`"credential_type":"AccessToken"`))
+		if i < 0 {
+			break
+		}
+		j := bytes.Index(c.data[from+i:], []byte(`"secret":"`))
+		at = append(at, from+i+j+len(`"secret":"`))
+		from += i + j + 1
+	}
+	defer cpuTimer(b)()
+	for i := 0; b.Loop(); i++ {
+		for _, p := range at {
+			c.data[p] = 'A' + byte(i%26)
+		}
+		if err := bracket(ctx, s, c, true, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

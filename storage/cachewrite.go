@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -156,7 +156,7 @@ func (p *blockPacker) add(sec int, kind byte, value []byte, pc *piece) error {
 	}
 	f := p.fills[sec]
 	if f == nil {
-		f = &blockFill{plain: make([]byte, 0, blockTarget+blockTarget/4)}
+		f = &blockFill{} // grown as needed: a save of one account fills a few KB
 		p.fills[sec] = f
 	}
 	if len(f.plain) > 0 {
@@ -193,12 +193,12 @@ func (p *blockPacker) flush() error {
 
 func (p *blockPacker) seal(sec int, kind byte, plain []byte, waiting []*piece) error {
 	bl := blockRef{offset: uint64(len(p.out)), section: sec, kind: kind}
-	sealed, err := sealBlock(p.aead, &bl, plain)
+	out, err := sealBlock(p.aead, &bl, p.out, plain)
 	if err != nil {
 		return err
 	}
-	bl.length = uint64(len(sealed))
-	p.out = append(p.out, sealed...)
+	bl.length = uint64(len(out)) - bl.offset
+	p.out = out
 	for _, w := range waiting {
 		w.block = len(p.blocks)
 	}
@@ -249,9 +249,17 @@ func (s *CacheStore) commit(x *storeIndex, keep []indexEntry, fresh map[string]*
 	}
 	firstNew := len(p.blocks)
 	keys := make([]string, 0, len(fresh))
-	for k := range fresh {
+	est := 0
+	for k, r := range fresh {
 		keys = append(keys, k)
+		for _, part := range r.parts {
+			est += len(part.value) + 1
+		}
+		for _, part := range r.accounts {
+			est += len(part.value) + 1
+		}
 	}
+	p.out = make([]byte, 0, est+est/blockTarget*32+64)
 	sort.Strings(keys)
 	for _, k := range keys {
 		r := fresh[k]
@@ -261,8 +269,13 @@ func (s *CacheStore) commit(x *storeIndex, keep []indexEntry, fresh map[string]*
 		e := indexEntry{key: k, home: r.home, env: r.env, latestExpiry: r.latestExpiry, hash: r.hash,
 			hasRefresh: r.hasRefresh, usernames: r.usernames, nAccounts: r.nAccounts,
 			pieces: make([]piece, len(r.parts)+len(r.accounts))}
-		for j, part := range slices.Concat(r.parts, r.accounts) {
+		for j, part := range r.parts {
 			if err := p.add(p.section(string(part.section)), partKind(part), part.value, &e.pieces[j]); err != nil {
+				return fileSig{}, err
+			}
+		}
+		for j, part := range r.accounts {
+			if err := p.add(p.section(string(part.section)), partKind(part), part.value, &e.pieces[len(r.parts)+j]); err != nil {
 				return fileSig{}, err
 			}
 		}
@@ -275,25 +288,33 @@ func (s *CacheStore) commit(x *storeIndex, keep []indexEntry, fresh map[string]*
 	dataPath := filepath.Join(s.dir, nx.dataName)
 	oldData := ""
 	if len(p.out) > 0 || len(nx.entries) > 0 {
-		base, err := appendData(dataPath, p.out)
-		if err != nil {
-			return fileSig{}, err
-		}
-		for i := firstNew; i < len(nx.blocks); i++ {
-			nx.blocks[i].offset += base
-		}
 		var live uint64
 		for _, e := range nx.entries {
 			for _, pc := range e.pieces {
 				live += pc.length
 			}
 		}
-		if base+uint64(len(p.out)) > 2*live+compactSlack {
+		var size uint64
+		if fi, err := os.Stat(dataPath); err == nil {
+			size = uint64(fi.Size())
+		}
+		if size > 0 && size+uint64(len(p.out)) > 2*live+compactSlack {
+			// Appending would leave more dead bytes than live ones: write the live
+			// blocks and the new ones to a new file instead (one write, not two, when
+			// most records changed).
 			newName := s.newDataName()
-			if err := s.compactData(dataPath, filepath.Join(s.dir, newName), nx); err != nil {
+			if err := s.compactData(dataPath, p.out, firstNew, filepath.Join(s.dir, newName), nx); err != nil {
 				return fileSig{}, err
 			}
 			oldData, nx.dataName = dataPath, newName
+		} else {
+			base, err := appendData(dataPath, p.out)
+			if err != nil {
+				return fileSig{}, err
+			}
+			for i := firstNew; i < len(nx.blocks); i++ {
+				nx.blocks[i].offset += base
+			}
 		}
 	}
 	file, err := sealIndex(s.aead, nx.generation, encodeIndex(nx))
@@ -316,21 +337,43 @@ func (s *CacheStore) commit(x *storeIndex, keep []indexEntry, fresh map[string]*
 	return sig, nil
 }
 
-// compactData writes the live pieces of nx's records from the data file at from into
-// a new file at to, updating nx's blocks and pieces. A block every byte of which is
-// live is copied as it is, sealed; the live pieces of the others are decrypted and
-// packed into new blocks. A block that cannot be decrypted is copied as it is too: the
-// next reader finds and reports it.
-func (s *CacheStore) compactData(from, to string, nx *storeIndex) error {
-	old, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
+// compactData writes the live pieces of nx's records into a new data file at to,
+// updating nx's blocks and pieces: blocks numbered from firstNew are the new ones, in
+// fresh (at their offsets there), the others are in the data file at from. A block
+// every byte of which is live is copied as it is, sealed; the live pieces of the
+// others are decrypted and packed into new blocks. A block that cannot be decrypted
+// is copied as it is too: the next reader finds and reports it.
+func (s *CacheStore) compactData(from string, fresh []byte, firstNew int, to string, nx *storeIndex) error {
 	blocks := nx.blocks
-	for _, bl := range blocks {
-		if bl.offset > uint64(len(old)) || bl.length > uint64(len(old))-bl.offset {
-			return fmt.Errorf("storage: compacting %s: a block lies beyond its end", from)
+	// The kept blocks, read one by one: after a save that changed most records they
+	// are a small part of the file.
+	kept := make([][]byte, firstNew)
+	if firstNew > 0 {
+		f, err := os.Open(from)
+		if err != nil {
+			return err
 		}
+		defer f.Close()
+		var n uint64
+		for _, bl := range blocks[:firstNew] {
+			n += bl.length
+		}
+		buf := make([]byte, 0, n)
+		for b, bl := range blocks[:firstNew] {
+			at := len(buf)
+			buf = buf[:at+int(bl.length)]
+			if _, err := f.ReadAt(buf[at:], int64(bl.offset)); err != nil {
+				return fmt.Errorf("storage: compacting %s: %w", from, err)
+			}
+			kept[b] = buf[at:]
+		}
+	}
+	sealedOf := func(b int) []byte {
+		if b < firstNew {
+			return kept[b]
+		}
+		bl := blocks[b]
+		return fresh[bl.offset : bl.offset+bl.length]
 	}
 	livePieces := make([]int, len(blocks))
 	liveBytes := make([]uint64, len(blocks))
@@ -344,20 +387,26 @@ func (s *CacheStore) compactData(from, to string, nx *storeIndex) error {
 	for _, sec := range nx.sections {
 		p.section(sec)
 	}
+	var total uint64
+	for _, bl := range blocks {
+		total += bl.length
+	}
+	p.out = make([]byte, 0, total)
 	renum := make([]int, len(blocks)) // 1 + the new number of a block copied as it is
 	opened := make([][]byte, len(blocks))
+	repacked := false
 	// First every block's fate, then the packing, so copies do not shift the packer's
 	// numbering of the blocks it is filling.
 	for b, bl := range blocks {
 		plain := bl.length - overhead(s.aead)
 		if bl.kind != kindFrag || liveBytes[b]+uint64(livePieces[b]-1) == plain {
-			copyBlock(p, bl, old)
+			copyBlock(p, bl, sealedOf(b))
 			renum[b] = len(p.blocks)
 			continue
 		}
-		sealed := append([]byte(nil), old[bl.offset:bl.offset+bl.length]...)
-		if opened[b], err = openBlock(s.aead, &bl, sealed); err != nil {
-			copyBlock(p, bl, old)
+		var err error
+		if opened[b], err = openBlock(s.aead, &bl, bytes.Clone(sealedOf(b))); err != nil {
+			copyBlock(p, bl, sealedOf(b))
 			renum[b] = len(p.blocks)
 		}
 	}
@@ -371,20 +420,25 @@ func (s *CacheStore) compactData(from, to string, nx *storeIndex) error {
 			if err := p.add(blocks[pc.block].section, kindFrag, opened[pc.block][pc.offset:pc.offset+pc.length], pc); err != nil {
 				return err
 			}
+			repacked = true
 		}
 	}
 	if err := p.flush(); err != nil {
 		return err
 	}
 	nx.blocks = p.blocks
+	if firstNew == 0 && !repacked {
+		// Every block new and copied as it is (most records changed): fresh is the file.
+		return writeFileAtomic(to, fresh)
+	}
 	return writeFileAtomic(to, p.out)
 }
 
-// copyBlock appends old's block bl, sealed as it is, to p's output.
-func copyBlock(p *blockPacker, bl blockRef, old []byte) {
+// copyBlock appends the block bl, sealed as it is, to p's output.
+func copyBlock(p *blockPacker, bl blockRef, sealed []byte) {
 	nb := bl
 	nb.offset = uint64(len(p.out))
-	p.out = append(p.out, old[bl.offset:bl.offset+bl.length]...)
+	p.out = append(p.out, sealed...)
 	p.blocks = append(p.blocks, nb)
 }
 

@@ -343,15 +343,15 @@ func openIndex(aead cipher.AEAD, file []byte) (*storeIndex, error) {
 	return x, nil
 }
 
-// sealBlock seals a block's plaintext for the data file, filling bl.nonce.
-func sealBlock(aead cipher.AEAD, bl *blockRef, plain []byte) ([]byte, error) {
+// sealBlock appends a block's plaintext, sealed, to dst, filling bl.nonce.
+func sealBlock(aead cipher.AEAD, bl *blockRef, dst, plain []byte) ([]byte, error) {
 	if aead == nil {
-		return plain, nil
+		return append(dst, plain...), nil
 	}
 	if _, err := rand.Read(bl.nonce[:]); err != nil {
 		return nil, fmt.Errorf("storage: random nonce: %w", err)
 	}
-	return aead.Seal(nil, bl.nonce[:], plain, blockAD), nil
+	return aead.Seal(dst, bl.nonce[:], plain, blockAD), nil
 }
 
 // openBlock decrypts a block in place.
