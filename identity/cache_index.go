@@ -30,6 +30,9 @@ type cacheState struct {
 	// accountsByEnv is the Accounts listing per environment, built on first use and
 	// dropped whenever an Account entry changes.
 	accountsByEnv map[string][]Account
+	// changedAccounts, once TrackChanges made it, records the accounts add and remove
+	// touch (cache_changes.go).
+	changedAccounts map[idxKey]rawAccount
 }
 
 // homeIdx holds one account's entries at one environment, so a silent hit finds its
@@ -76,6 +79,7 @@ func (st *cacheState) add(e *cacheEntry) {
 		st.remove(old)
 	}
 	st.internIdentity(e)
+	st.markChanged(e)
 	st.sections[e.cacheKind][e.key] = e
 	if e.cacheKind == kindAppMetadata {
 		k := idxKey{e.env, e.client}
@@ -124,6 +128,7 @@ func unlink(head, e *cacheEntry) *cacheEntry {
 
 // remove deletes e from its section and its index chain.
 func (st *cacheState) remove(e *cacheEntry) {
+	st.markChanged(e)
 	if st.sections[e.cacheKind][e.key] == e {
 		delete(st.sections[e.cacheKind], e.key)
 	}
