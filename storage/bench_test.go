@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -163,5 +164,39 @@ func BenchmarkCacheSaveAllChanged(b *testing.B) {
 		if err := bracket(ctx, s, c, true, true); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCacheSaveOneChangedTokenCache: the window's save after one account's
+// access token was refreshed, through identity (Merge of the new token): after its
+// first save, a TokenCache is saved by the accounts whose digests changed, so this
+// walks the cache in memory and writes one record, serializing and splitting nothing
+// else.
+func BenchmarkCacheSaveOneChangedTokenCache(b *testing.B) {
+	s, raw := benchStore(b)
+	c := identity.NewTokenCache(identity.WithCacheHook(s))
+	ctx := context.Background()
+	if err := s.BeforeAccess(ctx, c, true); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Deserialize(raw.data); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.AfterAccess(ctx, c, true, true); err != nil { // the first save: whole
+		b.Fatal(err)
+	}
+	const home = "uid5000.utid"
+	defer cpuTimer(b)()
+	for i := 0; b.Loop(); i++ {
+		doc := fmt.Sprintf(`{"Account":{"%[1]s-login.microsoftonline.com-utid":{"home_account_id":"%[1]s","environment":"login.microsoftonline.com","realm":"utid","local_account_id":"uid5000","username":"user5000@contoso.example","authority_type":"MSSTS"}},`+
+			`"AccessToken":{"%[1]s-login.microsoftonline.com-accesstoken-cid-utid-user.read mail.read":{"credential_type":"AccessToken","secret":"refreshed-%[2]d","home_account_id":"%[1]s","environment":"login.microsoftonline.com","client_id":"cid","target":"User.Read Mail.Read","realm":"utid","token_type":"Bearer","cached_at":"1700000000","expires_on":"%[3]d","extended_expires_on":"%[3]d"}}}`,
+			home, i, 1900000001+i)
+		if _, err := c.Merge(ctx, []byte(doc), []string{"cid"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if s.accountSaves < b.N {
+		b.Fatalf("%d of %d saves by accounts", s.accountSaves, b.N)
 	}
 }

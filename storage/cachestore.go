@@ -133,6 +133,10 @@ type CacheStore struct {
 	mu      sync.Mutex // guards notices and the held pointer's identity for AfterAccess
 	notices []Notice
 
+	// accountSaves counts saves that wrote only the accounts that changed (saveChanged),
+	// so tests can tell them from whole saves, which write the same bytes.
+	accountSaves int
+
 	// testHookCorrupt, when set, runs after a lock-free read found the file unreadable,
 	// to let a test replace the file at exactly that moment.
 	testHookCorrupt func()
