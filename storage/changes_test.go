@@ -143,3 +143,58 @@ func TestTokenCacheSavesOnlyChangedAccounts(t *testing.T) {
 		t.Fatal("the removed token is back")
 	}
 }
+
+// TestTokenCachesSavingByAccountsConcurrently: writers in the manner of processes
+// (each its own store and TokenCache on one directory) merge tokens of their own
+// account over and over, interleaving with every other; saves by accounts and whole
+// saves mix, and no writer's last token is lost.
+func TestTokenCachesSavingByAccountsConcurrently(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	seed := identity.NewTokenCache(identity.WithCacheHook(openMem(t, dir, kr)))
+	if _, err := seed.Merge(ctx, msalCache(20, knownToken), []string{"cid"}); err != nil {
+		t.Fatal(err)
+	}
+	const writers, rounds = 8, 25
+	errs := make(chan error, writers)
+	byAccounts := make(chan int, writers)
+	for w := range writers {
+		go func() {
+			s := openMem(t, dir, kr)
+			c := identity.NewTokenCache(identity.WithCacheHook(s))
+			for r := range rounds {
+				home := fmt.Sprintf("uid%d.utid", w)
+				if _, err := c.Merge(ctx, mergeToken(home, fmt.Sprintf("w%d-r%d", w, r), 1900000001+r), []string{"cid"}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			byAccounts <- s.accountSaves
+			errs <- nil
+		}()
+	}
+	total := 0
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range writers {
+		total += <-byAccounts
+	}
+	fresh := identity.NewTokenCache()
+	if err := load(ctx, openMem(t, dir, kr), fresh); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := fresh.Serialize()
+	for w := range writers {
+		if want := fmt.Sprintf(`"secret":"w%d-r%d"`, w, rounds-1); !bytes.Contains(doc, []byte(want)) {
+			t.Fatalf("writer %d's last token lost", w)
+		}
+	}
+	if n := bytes.Count(doc, []byte(`"credential_type":"RefreshToken"`)); n != 20 {
+		t.Fatalf("%d refresh tokens, want 20", n)
+	}
+	t.Logf("%d of %d saves by accounts", total, writers*rounds)
+}
