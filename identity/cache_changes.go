@@ -1,8 +1,6 @@
 package identity
 
-import "strings"
-
-// ChangedAccounts and SerializeChanged let a store that keeps the cache per account
+// ChangedAccounts and SerializeAccounts let a store that keeps the cache per account
 // (storage's per-account records) save only the accounts that changed since it last
 // saved, instead of serializing and splitting the whole cache on every save. The
 // cache records which accounts its changes touched (markChanged, called by add and
@@ -14,29 +12,33 @@ import "strings"
 // far: a store calls it right after it saved the whole cache or its changes.
 func (c *TokenCache) TrackChanges() {
 	c.mu.Lock()
-	c.st.changedAccounts = map[idxKey]rawAccount{}
+	c.st.changedAccounts = map[idxKey]bool{}
 	c.mu.Unlock()
 }
 
-// rawAccount is an account's home account id and environment as an entry spells them.
-type rawAccount struct{ home, env string }
-
 // markChanged records that an entry of e's account was added or removed.
 func (st *cacheState) markChanged(e *cacheEntry) {
-	if st.changedAccounts == nil {
-		return
+	if st.changedAccounts != nil {
+		st.changedAccounts[idxKey{e.home, e.env}] = true
 	}
-	st.changedAccounts[idxKey{e.home, e.env}] = rawAccount{e.v[fHomeAccountID], e.v[fEnvironment]}
 }
 
 // accountKey is the key a store files an account under: "<home_account_id>-
-// <environment>" lower-cased as the entries spell them, "" for entries of no account
-// (app metadata, app-only tokens).
-func accountKey(home, env string) string {
-	if home == "" {
+// <environment>" lower-cased (lower is strings.ToLower), "" for entries of no
+// account (app metadata, app-only tokens).
+func accountKey(k idxKey) string {
+	if k.a == "" {
 		return ""
 	}
-	return strings.ToLower(home) + "-" + strings.ToLower(env)
+	return k.a + "-" + k.b
+}
+
+// isAccountKey reports whether accountKey(k) is key, without building it.
+func isAccountKey(k idxKey, key string) bool {
+	if k.a == "" {
+		return key == ""
+	}
+	return len(key) == len(k.a)+1+len(k.b) && key[:len(k.a)] == k.a && key[len(k.a)] == '-' && key[len(k.a)+1:] == k.b
 }
 
 // ChangedAccounts returns the keys of the accounts changed since TrackChanges (""
@@ -51,8 +53,8 @@ func (c *TokenCache) ChangedAccounts() (accounts map[string]bool, ok bool) {
 		return nil, false
 	}
 	accounts = make(map[string]bool, len(c.st.changedAccounts))
-	for _, a := range c.st.changedAccounts {
-		accounts[accountKey(a.home, a.env)] = true
+	for k := range c.st.changedAccounts {
+		accounts[accountKey(k)] = true
 	}
 	return accounts, true
 }
@@ -78,19 +80,21 @@ func (c *TokenCache) SerializeAccounts(accounts map[string]bool) []byte {
 			add(head)
 		}
 	}
-	for _, h := range st.homes {
-		var first *cacheEntry
-		for _, e := range []*cacheEntry{h.rt, h.idt, h.acct} {
-			if first == nil {
-				first = e
+	keys := make([]string, 0, len(accounts))
+	for k := range accounts {
+		keys = append(keys, k)
+	}
+	// Two accounts may share a key ("a-b" at "c", "a" at "b-c"): every home is checked
+	// against every key asked for, without building its key.
+	for hk, h := range st.homes {
+		wanted := false
+		for _, k := range keys {
+			if isAccountKey(hk, k) {
+				wanted = true
+				break
 			}
 		}
-		for i := range h.ats {
-			if first == nil {
-				first = h.ats[i].head
-			}
-		}
-		if first == nil || !accounts[accountKey(first.v[fHomeAccountID], first.v[fEnvironment])] {
+		if !wanted {
 			continue
 		}
 		for i := range h.ats {

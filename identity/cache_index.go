@@ -32,7 +32,7 @@ type cacheState struct {
 	accountsByEnv map[string][]Account
 	// changedAccounts, once TrackChanges made it, records the accounts add and remove
 	// touch (cache_changes.go).
-	changedAccounts map[idxKey]rawAccount
+	changedAccounts map[idxKey]bool
 }
 
 // homeIdx holds one account's entries at one environment, so a silent hit finds its
