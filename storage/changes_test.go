@@ -198,3 +198,39 @@ func TestTokenCachesSavingByAccountsConcurrently(t *testing.T) {
 	}
 	t.Logf("%d of %d saves by accounts", total, writers*rounds)
 }
+
+// TestAccountsSharingAKeySavedTogether: two accounts whose keys join to the same
+// string ("a-b" at "c.test", "a" at "b-c.test") are one record; a change to one
+// saves both, losing neither.
+func TestAccountsSharingAKeySavedTogether(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	s := openMem(t, dir, kr)
+	c := identity.NewTokenCache(identity.WithCacheHook(s))
+	// (Different scopes: the two accounts' entry keys would be the same string too.)
+	token := func(home, env, scope, secret string) []byte {
+		return fmt.Appendf(nil, `{"AccessToken":{"%[1]s-%[2]s-accesstoken-cid-utid-%[3]s":{"credential_type":"AccessToken","secret":"%[4]s","home_account_id":"%[1]s","environment":"%[2]s","client_id":"cid","target":"%[3]s","realm":"utid","token_type":"Bearer","cached_at":"1700000000","expires_on":"%[5]d","extended_expires_on":"%[5]d"}}}`,
+			home, env, scope, secret, 1900000000+len(secret))
+	}
+	for _, m := range [][]byte{token("a-b", "c.test", "s1", "first"), token("a", "b-c.test", "s2", "second")} {
+		if _, err := c.Merge(ctx, m, []string{"cid"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := s.accountSaves
+	if _, err := c.Merge(ctx, token("a", "b-c.test", "s2", "second-refreshed"), []string{"cid"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.accountSaves == before {
+		t.Fatal("not saved by accounts")
+	}
+	fresh := identity.NewTokenCache()
+	if err := load(ctx, openMem(t, dir, kr), fresh); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := fresh.Serialize()
+	if !bytes.Contains(doc, []byte(`"secret":"first"`)) || !bytes.Contains(doc, []byte(`"secret":"second-refreshed"`)) {
+		t.Fatalf("an account sharing the key was lost:\n%s", doc)
+	}
+}
