@@ -170,7 +170,7 @@ func (p *PublicClient) AcquireTokenByDeviceFlow(ctx context.Context, flow *Devic
 		if !flow.ExpiresAt.IsZero() {
 			wait = min(wait, max(flow.ExpiresAt.Sub(a.now()), 0))
 		}
-		if err := a.transport.sleep(ctx, wait); err != nil {
+		if err := a.transport.pause.wait(ctx, wait); err != nil {
 			return Result{}, &Error{Err: err, CorrelationID: flow.correlationID}
 		}
 	}

@@ -25,7 +25,7 @@ func TestDeviceFlowsThrottleApart(t *testing.T) {
 		f.success(w, r, form)
 	}
 	c := loopbackPublic(t, f)
-	c.transport.sleep = func(context.Context, time.Duration) error { return nil }
+	c.transport.pause = pauseFunc(func(context.Context, time.Duration) error { return nil })
 	flow := func(code string) *DeviceFlow {
 		return &DeviceFlow{DeviceCode: code, UserCode: "UC", Interval: time.Second, ExpiresAt: time.Now().Add(time.Hour),
 			Scopes: []string{"User.Read"}}

@@ -78,7 +78,7 @@ func TestDeviceFlowPolling(t *testing.T) {
 		}
 		c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common")
 		var waits []time.Duration
-		c.transport.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+		c.transport.pause = pauseFunc(func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil })
 		flow, err := c.InitiateDeviceFlow(ctx, []string{"User.Read"})
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +120,7 @@ func TestDeviceFlowPolling(t *testing.T) {
 		}
 		clock := newTestClock()
 		c := fakeEntraPublic(t, f, "https://login.microsoftonline.com/common", WithClock(clock.now))
-		c.transport.sleep = func(_ context.Context, d time.Duration) error { clock.advance(d); return nil }
+		c.transport.pause = pauseFunc(func(_ context.Context, d time.Duration) error { clock.advance(d); return nil })
 		flow, _ := c.InitiateDeviceFlow(ctx, []string{"User.Read"})
 		if _, err := c.AcquireTokenByDeviceFlow(ctx, flow); !errors.Is(err, ErrDeviceFlowExpired) {
 			t.Fatalf("err = %v, want ErrDeviceFlowExpired", err)

@@ -79,13 +79,13 @@ func TestProviderDeviceFlow(t *testing.T) {
 	defer cancel()
 	c := providerClient(t, p)
 	polls := 0
-	c.transport.sleep = func(ctx context.Context, d time.Duration) error {
+	c.transport.pause = pauseFunc(func(ctx context.Context, d time.Duration) error {
 		polls++
 		if d < deviceDefaultInterval {
 			t.Errorf("poll interval %v below the 5 s default", d)
 		}
 		return sleepCtx(ctx, 20*time.Millisecond)
-	}
+	})
 	flow, err := c.InitiateDeviceFlow(ctx, []string{"email"})
 	if err != nil {
 		t.Fatal(err)
@@ -123,10 +123,10 @@ func TestProviderDeviceFlowCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	pollCtx, stop := context.WithCancel(ctx)
-	c.transport.sleep = func(ctx context.Context, d time.Duration) error {
+	c.transport.pause = pauseFunc(func(ctx context.Context, d time.Duration) error {
 		stop()
 		return sleepCtx(ctx, d)
-	}
+	})
 	_, err = c.AcquireTokenByDeviceFlow(pollCtx, flow)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)

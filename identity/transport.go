@@ -59,10 +59,21 @@ type transport struct {
 	regionOnce sync.Once
 	region     string
 
-	// sleep waits between device-flow polls: sleepCtx (the device-flow tests put a
-	// clock's advance in its place, to run without waiting).
-	sleep func(ctx context.Context, d time.Duration) error
+	// pause waits between device-flow polls: a timer the context can end, in
+	// production (timerPause); the device-flow tests put a test clock's advance there.
+	pause pollPause
 }
+
+// pollPause is how the device flow waits out the interval the authority asked for
+// (RFC 8628 §3.5) between two polls.
+type pollPause interface {
+	wait(ctx context.Context, d time.Duration) error
+}
+
+// timerPause waits on a real timer, or until ctx ends.
+type timerPause struct{}
+
+func (timerPause) wait(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, d) }
 
 func newTransport(cfg *config) (*transport, error) {
 	spec, err := parseConfiguredAuthority(cfg)
@@ -79,7 +90,7 @@ func newTransport(cfg *config) (*transport, error) {
 		httpCache: cfg.httpCache,
 		resolved:  make(map[string]*resolveCall),
 		jwks:      make(map[string]*jwksState),
-		sleep:     sleepCtx,
+		pause:     timerPause{},
 	}
 	if w.httpCache == nil {
 		w.httpCache = NewHTTPCache()

@@ -18,6 +18,12 @@ import (
 	"time"
 )
 
+// pauseFunc lets a test give the device flow's wait between polls as a function: it
+// records the intervals, advances a testClock, or ends the context.
+type pauseFunc func(ctx context.Context, d time.Duration) error
+
+func (f pauseFunc) wait(ctx context.Context, d time.Duration) error { return f(ctx, d) }
+
 // testClock is a settable clock for throttling windows.
 type testClock struct {
 	mu sync.Mutex
@@ -194,7 +200,7 @@ func TestThrottling(t *testing.T) {
 			f.success(w, r, form)
 		}
 		c := loopbackPublic(t, f)
-		c.transport.sleep = func(context.Context, time.Duration) error { return nil }
+		c.transport.pause = pauseFunc(func(context.Context, time.Duration) error { return nil })
 		flow, err := c.InitiateDeviceFlow(ctx, []string{"User.Read"})
 		if err != nil {
 			t.Fatal(err)
