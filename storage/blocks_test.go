@@ -22,7 +22,19 @@ import (
 // sizes make blocks that hold one entry and blocks that hold dozens, so loads take
 // both the in-place path and the piece-by-piece one. After every write a fresh
 // process's whole load, a narrowed load and the summaries agree with the model.
+// "whole" runs it again with every save that changed most records writing a new data
+// file from the serialized cache (commitWhole), whatever its size, and now and then
+// every entry rewritten.
 func TestStoreMatchesModelUnderRandomWrites(t *testing.T) {
+	t.Run("packed", func(t *testing.T) { testStoreMatchesModel(t, false) })
+	t.Run("whole", func(t *testing.T) {
+		defer func(min int) { wholeMin = min }(wholeMin)
+		wholeMin = 0
+		testStoreMatchesModel(t, true)
+	})
+}
+
+func testStoreMatchesModel(t *testing.T, whole bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	kr := newMemKeyring()
@@ -55,6 +67,12 @@ func TestStoreMatchesModelUnderRandomWrites(t *testing.T) {
 					delete(c.m, k)
 					delete(model, k)
 					break
+				}
+			}
+			if whole && rng.IntN(6) == 0 { // an import, or every token refreshed
+				for _, k := range c.keys() {
+					c.set(k, value(i))
+					model[k] = c.get(k)
 				}
 			}
 			if err := s.after(ctx, c, true); err != nil {

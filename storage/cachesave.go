@@ -33,7 +33,7 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 	if err != nil {
 		return fmt.Errorf("storage: reading the token cache index: %w", err)
 	}
-	recs := splitCache(payload)
+	recs, order := splitOrdered(payload, sc == fullScope)
 	var keep []indexEntry
 	deleted := false
 	if x != nil {
@@ -68,7 +68,14 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 		s.trackChanges(tc, sc)
 		return nil
 	}
-	sig, err := s.commit(x, keep, fresh)
+	var sig fileSig
+	if sc == fullScope && len(payload) >= wholeMin && 2*len(fresh) >= len(recs) {
+		// Most records changed: a new data file straight from payload beats packing
+		// them into blocks appended to the old one (and compacting it after).
+		sig, err = s.commitWhole(x, payload, recs, order)
+	} else {
+		sig, err = s.commit(x, keep, fresh)
+	}
 	if err != nil {
 		return err
 	}

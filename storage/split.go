@@ -9,21 +9,52 @@ import (
 // parse as a JSON object is kept whole in the shared record, so any cacheData
 // round-trips.
 func splitCache(doc []byte) map[string]*record {
-	recs, err := splitObject(doc)
+	recs, _ := splitOrdered(doc, false)
+	return recs
+}
+
+// splitOrdered is splitCache that, when asked (withOrder), also lists the records'
+// fragments in the order they start in doc: what a save that rewrites the whole cache
+// cuts into blocks (commitWhole). The list is nil for a payload that is not a JSON
+// object.
+func splitOrdered(doc []byte, withOrder bool) (map[string]*record, []fragRef) {
+	sp := newSplitter(doc)
+	sp.withOrder = withOrder
+	recs, err := sp.object()
 	if err != nil {
 		r := &record{parts: []part{{value: doc}}}
 		r.hash = recordHash(r.parts, nil)
-		return map[string]*record{"": r}
+		return map[string]*record{"": r}, nil
 	}
 	for _, r := range recs {
 		r.hash = finishHash(r.parts, r.accounts)
 	}
-	return recs
+	return recs, sp.order
+}
+
+// fragRef names a record's fragment part: r.parts[i], or r.accounts[i] when account.
+type fragRef struct {
+	r       *record
+	i       int32
+	account bool
+}
+
+// part returns the part ref names.
+func (f fragRef) part() *part {
+	if f.account {
+		return &f.r.accounts[f.i]
+	}
+	return &f.r.parts[f.i]
 }
 
 // splitObject splits the JSON object doc.
 func splitObject(doc []byte) (map[string]*record, error) {
-	sp := newSplitter(doc)
+	return newSplitter(doc).object()
+}
+
+// object splits the splitter's document, a JSON object.
+func (sp *splitter) object() (map[string]*record, error) {
+	doc := sp.doc
 	i := skipSpace(doc, 0)
 	if i == len(doc) {
 		return sp.recs, nil // empty payload: an empty cache
@@ -50,6 +81,9 @@ type splitter struct {
 	last   *record // the record of the previous entry
 	keyBuf []byte
 	seq    int
+
+	withOrder bool      // list fragments in order
+	order     []fragRef // every fragment part, in the order it starts in doc
 }
 
 func newSplitter(doc []byte) *splitter {
@@ -136,27 +170,26 @@ func (sp *splitter) section(sec []byte, j int) (int, error) {
 		sp.seq++
 		homeB, envB, extraB := entryFieldsRaw(sec, doc[k2:end], flat)
 		if len(homeB) == 0 {
-			r := sp.getShared()
-			r.parts = addMember(r.parts, sec, doc, start, end, sp.seq)
+			sp.add(sp.getShared(), false, sec, start, end)
 		} else {
 			r := sp.record(homeB, envB)
 			switch {
 			case isAccount:
-				r.accounts = addMember(r.accounts, sec, doc, start, end, sp.seq)
+				sp.add(r, true, sec, start, end)
 				r.nAccounts++
 				if len(extraB) > 0 {
 					r.usernames = append(r.usernames, string(extraB))
 				}
 			case isAccess:
-				r.parts = addMember(r.parts, sec, doc, start, end, sp.seq)
+				sp.add(r, false, sec, start, end)
 				if n, err := strconv.ParseInt(string(extraB), 10, 64); err == nil {
 					r.latestExpiry = max(r.latestExpiry, n)
 				}
 			case isRefresh:
-				r.parts = addMember(r.parts, sec, doc, start, end, sp.seq)
+				sp.add(r, false, sec, start, end)
 				r.hasRefresh = true
 			default:
-				r.parts = addMember(r.parts, sec, doc, start, end, sp.seq)
+				sp.add(r, false, sec, start, end)
 			}
 		}
 		k = skipSpace(doc, end)
@@ -168,6 +201,20 @@ func (sp *splitter) section(sec []byte, j int) (int, error) {
 			return k + 1, nil
 		}
 		return 0, errSyntax
+	}
+}
+
+// add adds the entry doc[start:end] of section sec to r's parts (account: its
+// Account entries), noting a new fragment in sp.order when asked.
+func (sp *splitter) add(r *record, account bool, sec []byte, start, end int) {
+	ps := &r.parts
+	if account {
+		ps = &r.accounts
+	}
+	n := len(*ps)
+	*ps = addMember(*ps, sec, sp.doc, start, end, sp.seq)
+	if sp.withOrder && len(*ps) > n {
+		sp.order = append(sp.order, fragRef{r: r, i: int32(n), account: account})
 	}
 }
 
