@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sync"
 )
 
 // A save that rewrites most records (an import, a cache replaced, every token
@@ -92,7 +90,7 @@ func (s *CacheStore) commitWhole(x *storeIndex, doc []byte, recs map[string]*rec
 	}
 
 	// Runs of fragments of one section, in document order, each about blockTarget
-	// bytes: the new blocks, packed and sealed straight into the output (sealRuns).
+	// bytes: the new blocks, packed and sealed straight into the file (writeRuns).
 	var runs []wholeRun
 	runBytes := 0
 	closeRun := func(end int) {
@@ -142,7 +140,8 @@ func (s *CacheStore) commitWhole(x *storeIndex, doc []byte, recs map[string]*rec
 		p.blocks = append(p.blocks, bl)
 		off += r.plain + ovh
 	}
-	p.out = make([]byte, runBytes, runBytes+runBytes/64+4096)
+	// The packer's blocks follow the runs' in the file.
+	firstLeft := len(p.blocks)
 	for i := range nx.entries {
 		e := &nx.entries[i]
 		r := recs[e.key]
@@ -164,20 +163,29 @@ func (s *CacheStore) commitWhole(x *storeIndex, doc []byte, recs map[string]*rec
 	if err := p.flush(); err != nil {
 		return fileSig{}, err
 	}
-	out := p.out
-	s.sealRuns(order, runs, p.blocks[:len(runs)], out)
+	for i := firstLeft; i < len(p.blocks); i++ {
+		p.blocks[i].offset += uint64(runBytes)
+	}
 	nx.sections, nx.blocks = p.sections, p.blocks
 
+	// The index is known now: seal it while the data file is written.
+	var file []byte
+	var idxErr error
+	idxDone := make(chan struct{})
+	go func() {
+		defer close(idxDone)
+		file, idxErr = sealIndex(s.aead, nx.generation, encodeIndex(nx))
+	}()
 	dataPath := filepath.Join(s.dir, nx.dataName)
-	if err := writeNewFile(dataPath, out); err != nil {
-		return fileSig{}, err
+	err := s.writeRuns(dataPath, order, runs, nx.blocks[:len(runs)], p.out)
+	<-idxDone
+	if err == nil {
+		err = idxErr
 	}
-	file, err := sealIndex(s.aead, nx.generation, encodeIndex(nx))
+	if err == nil {
+		err = writeFileAtomic(s.path, file)
+	}
 	if err != nil {
-		os.Remove(dataPath)
-		return fileSig{}, err
-	}
-	if err := writeFileAtomic(s.path, file); err != nil {
 		os.Remove(dataPath)
 		return fileSig{}, err
 	}
@@ -193,54 +201,17 @@ func (s *CacheStore) commitWhole(x *storeIndex, doc []byte, recs map[string]*rec
 	return sig, nil
 }
 
-// sealRuns packs each run's fragments into out at its block's offset and seals them
-// there, in place, on two goroutines when there is enough to share.
-func (s *CacheStore) sealRuns(order []fragRef, runs []wholeRun, blocks []blockRef, out []byte) {
-	work := func(from, to int) {
-		for i := from; i < to; i++ {
-			r, bl := runs[i], &blocks[i]
-			plain := out[bl.offset : bl.offset : bl.offset+bl.length]
-			for j, f := range order[r.first:r.last] {
-				if j > 0 {
-					plain = append(plain, ',')
-				}
-				plain = append(plain, f.part().value...)
-			}
-			if s.aead != nil {
-				s.aead.Seal(plain[:0], bl.nonce[:], plain, blockAD)
-			}
-		}
-	}
-	total := 0
-	if n := len(blocks); n > 0 {
-		total = int(blocks[n-1].offset + blocks[n-1].length)
-	}
-	if total < parallelOpen || runtime.GOMAXPROCS(0) < 2 {
-		work(0, len(runs))
-		return
-	}
-	half := len(runs)
-	for i, bl := range blocks {
-		if int(bl.offset) >= total/2 {
-			half = i
-			break
-		}
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		work(half, len(runs))
-	}()
-	work(0, half)
-	wg.Wait()
-}
+// writeChunk is the size of the pieces of the new data file sealed and written one
+// after another: small enough to stay in the CPU's cache between the two.
+const writeChunk = 1 << 20
 
-// writeNewFile creates path (mode 0600; it must not exist), writes data and fsyncs
-// the file and its directory. No rename is needed: only an index names a data file,
-// and the index is renamed into place after this returns. On error the file is
-// removed.
-func writeNewFile(path string, data []byte) (err error) {
+// writeRuns creates the data file path (mode 0600; it must not exist) and writes the
+// runs' blocks, then tail, fsyncing the file and its directory. One goroutine packs
+// and seals the blocks, a chunk at a time, in place in one of two buffers, while this
+// one writes the other: no buffer of the whole file, and the sealing hides behind the
+// writing. No rename is needed: only an index names a data file, and the index is
+// renamed into place after this returns. On error the file is removed.
+func (s *CacheStore) writeRuns(path string, order []fragRef, runs []wholeRun, blocks []blockRef, tail []byte) (err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
 	if err != nil {
 		return writeErr(path, err)
@@ -251,7 +222,52 @@ func writeNewFile(path string, data []byte) (err error) {
 			os.Remove(path)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	free := make(chan []byte, 2)
+	free <- nil
+	free <- nil
+	full := make(chan []byte)
+	go func() {
+		defer close(full)
+		for i := 0; i < len(runs); {
+			// A chunk: blocks i..j-1, at least one, at most writeChunk bytes unless
+			// one block is larger.
+			j, size := i, uint64(0)
+			for j < len(runs) && (j == i || size+blocks[j].length <= writeChunk) {
+				size += blocks[j].length
+				j++
+			}
+			buf := slices.Grow((<-free)[:0], int(size))
+			for k := i; k < j; k++ {
+				r, bl := runs[k], &blocks[k]
+				start := len(buf)
+				for n, fr := range order[r.first:r.last] {
+					if n > 0 {
+						buf = append(buf, ',')
+					}
+					buf = append(buf, fr.part().value...)
+				}
+				if s.aead != nil {
+					// In place: the buffer holds room for the tag.
+					sealed := s.aead.Seal(buf[start:start], bl.nonce[:], buf[start:], blockAD)
+					buf = buf[:start+len(sealed)]
+				}
+			}
+			full <- buf
+			i = j
+		}
+	}()
+	for buf := range full {
+		if err == nil {
+			if _, werr := f.Write(buf); werr != nil {
+				err = writeErr(path, werr)
+			}
+		}
+		free <- buf
+	}
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(tail); err != nil {
 		return writeErr(path, err)
 	}
 	if err = f.Sync(); err != nil {
