@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/tokendesk/tokendesk/identity"
 )
@@ -33,7 +34,13 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 	if err != nil {
 		return fmt.Errorf("storage: reading the token cache index: %w", err)
 	}
-	recs, order := splitOrdered(payload, sc == fullScope)
+	whole := sc == fullScope && len(payload) >= wholeMin
+	var spec *wholeWriter
+	if whole && s.expectWhole(x) {
+		// Most records will likely change: write the new data file beside the split.
+		spec, _ = startWhole(s.aead, filepath.Join(s.dir, s.newDataName()))
+	}
+	recs, order, lost := splitOrdered(payload, sc == fullScope, spec)
 	var keep []indexEntry
 	deleted := false
 	if x != nil {
@@ -62,6 +69,12 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 		}
 		fresh[k] = r
 	}
+	whole = whole && 2*len(fresh) >= len(recs)
+	s.lastWhole, s.wholeHint = whole, false
+	if spec != nil && (!whole || lost) {
+		spec.abort()
+		spec = nil
+	}
 	if x != nil && len(fresh) == 0 && !deleted {
 		// The index on disk already describes this cache: nothing to write.
 		s.remember(cache, s.idxSig, x.generation, sc)
@@ -69,10 +82,10 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 		return nil
 	}
 	var sig fileSig
-	if sc == fullScope && len(payload) >= wholeMin && 2*len(fresh) >= len(recs) {
+	if whole {
 		// Most records changed: a new data file straight from payload beats packing
 		// them into blocks appended to the old one (and compacting it after).
-		sig, err = s.commitWhole(x, payload, recs, order)
+		sig, err = s.commitWhole(x, recs, order, spec)
 	} else {
 		sig, err = s.commit(x, keep, fresh)
 	}
@@ -116,6 +129,12 @@ func (s *CacheStore) saveChanged(tc *identity.TokenCache) (bool, error) {
 	if !ok {
 		return false, nil
 	}
+	if 2*len(changed) >= len(x.entries) && x.liveSize() >= wholeMin {
+		// Most accounts changed (every token refreshed): the whole save, writing a
+		// new data file beside its split, is cheaper than these by accounts.
+		s.wholeHint = true
+		return false, nil
+	}
 	if len(changed) == 0 {
 		s.accountSaves++
 		return true, nil
@@ -151,6 +170,22 @@ func (s *CacheStore) saveChanged(tc *identity.TokenCache) (bool, error) {
 	tc.TrackChanges()
 	s.accountSaves++
 	return true, nil
+}
+
+// expectWhole reports whether a whole save of the cache of index x will likely change
+// most records: the first save of a cache, one right after a save that did, or one
+// saveChanged saw most accounts change for.
+func (s *CacheStore) expectWhole(x *storeIndex) bool {
+	return x == nil || len(x.entries) == 0 || s.lastWhole || s.wholeHint
+}
+
+// liveSize is the size of x's blocks.
+func (x *storeIndex) liveSize() int {
+	n := 0
+	for _, bl := range x.blocks {
+		n += int(bl.length)
+	}
+	return n
 }
 
 // onlyEmptySections reports whether the shared record r holds nothing but sections

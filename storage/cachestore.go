@@ -129,6 +129,9 @@ type CacheStore struct {
 	synced []syncEntry
 	idx    *storeIndex // the index last read or written, at idxSig
 	idxSig fileSig
+	// lastWhole: the last whole save changed most records; wholeHint: saveChanged
+	// left the save to the whole one because most accounts changed (expectWhole).
+	lastWhole, wholeHint bool
 
 	mu      sync.Mutex // guards notices and the held pointer's identity for AfterAccess
 	notices []Notice

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -100,4 +101,73 @@ func dataFiles(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestTokenCacheMostAccountsChangedSavedWhole: when identity says most accounts
+// changed (every token refreshed), the window's save leaves saving by accounts for
+// the whole save, which writes a new data file beside its split; a fresh process
+// loads exactly the cache, and the next save of one account goes by accounts again.
+func TestTokenCacheMostAccountsChangedSavedWhole(t *testing.T) {
+	defer func(min int) { wholeMin = min }(wholeMin)
+	wholeMin = 0
+	ctx := context.Background()
+	dir := t.TempDir()
+	kr := newMemKeyring()
+	s := openMem(t, dir, kr)
+	c := identity.NewTokenCache(identity.WithCacheHook(s))
+	if err := s.BeforeAccess(ctx, c, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Deserialize(msalCache(4, knownToken)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AfterAccess(ctx, c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	same := func(name string) {
+		t.Helper()
+		fresh := identity.NewTokenCache()
+		if err := load(ctx, openMem(t, dir, kr), fresh); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := fresh.Serialize()
+		want, _ := c.Serialize()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: a fresh process loads another cache than was saved", name)
+		}
+	}
+	same("first save")
+	all := cacheDoc{}
+	for i := range 3 {
+		var m cacheDoc
+		json.Unmarshal(mergeToken(fmt.Sprintf("uid%d.utid", i), fmt.Sprintf("refreshed-%d", i), 1900000001), &m)
+		for sec, entries := range m {
+			if all[sec] == nil {
+				all[sec] = map[string]map[string]any{}
+			}
+			for k, v := range entries {
+				all[sec][k] = v
+			}
+		}
+	}
+	doc, _ := json.Marshal(all)
+	before, data := s.accountSaves, s.idx.dataName
+	if _, err := c.Merge(ctx, doc, []string{"cid"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.accountSaves != before || s.idx.dataName == data || !s.lastWhole {
+		t.Fatalf("three of four accounts changed: saved by accounts %v, new data file %v, whole %v",
+			s.accountSaves != before, s.idx.dataName != data, s.lastWhole)
+	}
+	same("three accounts refreshed")
+	if _, err := c.Merge(ctx, mergeToken("uid3.utid", "refreshed-3", 1900000002), []string{"cid"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.accountSaves == before {
+		t.Fatal("one account changed after a whole save: not saved by accounts")
+	}
+	same("one account refreshed")
+	if files := dataFiles(t, dir); len(files) != 1 {
+		t.Fatalf("data files %q, want one", files)
+	}
 }

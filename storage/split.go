@@ -9,27 +9,34 @@ import (
 // parse as a JSON object is kept whole in the shared record, so any cacheData
 // round-trips.
 func splitCache(doc []byte) map[string]*record {
-	recs, _ := splitOrdered(doc, false)
+	recs, _, _ := splitOrdered(doc, false, nil)
 	return recs
 }
 
 // splitOrdered is splitCache that, when asked (withOrder), also lists the records'
 // fragments in the order they start in doc: what a save that rewrites the whole cache
-// cuts into blocks (commitWhole). The list is nil for a payload that is not a JSON
-// object.
-func splitOrdered(doc []byte, withOrder bool) (map[string]*record, []fragRef) {
+// writes (commitWhole). The list is nil for a payload that is not a JSON object. With
+// spec, every fragment is also pushed to it, in the same order, as soon as it is
+// final; lost reports that spec did not get every fragment as it ends up (one the
+// split had to copy, or a payload that is not a JSON object) and must be aborted.
+func splitOrdered(doc []byte, withOrder bool, spec *wholeWriter) (recs map[string]*record, order []fragRef, lost bool) {
 	sp := newSplitter(doc)
-	sp.withOrder = withOrder
+	sp.withOrder = withOrder || spec != nil
+	sp.spec = spec
 	recs, err := sp.object()
 	if err != nil {
 		r := &record{parts: []part{{value: doc}}}
 		r.hash = recordHash(r.parts, nil)
-		return map[string]*record{"": r}, nil
+		return map[string]*record{"": r}, nil, spec != nil
 	}
 	for _, r := range recs {
 		r.hash = finishHash(r.parts, r.accounts)
 	}
-	return recs, sp.order
+	if sp.spec != nil && len(sp.order) > 0 {
+		last := sp.order[len(sp.order)-1].part()
+		sp.spec.push(last.section, last.value)
+	}
+	return recs, sp.order, spec != nil && sp.spec == nil
 }
 
 // fragRef names a record's fragment part: r.parts[i], or r.accounts[i] when account.
@@ -84,6 +91,7 @@ type splitter struct {
 
 	withOrder bool      // list fragments in order
 	order     []fragRef // every fragment part, in the order it starts in doc
+	spec      *wholeWriter
 }
 
 func newSplitter(doc []byte) *splitter {
@@ -213,8 +221,16 @@ func (sp *splitter) add(r *record, account bool, sec []byte, start, end int) {
 	}
 	n := len(*ps)
 	*ps = addMember(*ps, sec, sp.doc, start, end, sp.seq)
-	if sp.withOrder && len(*ps) > n {
+	switch {
+	case len(*ps) > n && sp.withOrder:
+		if sp.spec != nil && len(sp.order) > 0 {
+			// A new fragment: the one before can no longer grow in place.
+			prev := sp.order[len(sp.order)-1].part()
+			sp.spec.push(prev.section, prev.value)
+		}
 		sp.order = append(sp.order, fragRef{r: r, i: int32(n), account: account})
+	case len(*ps) == n && sp.spec != nil && (*ps)[n-1].own:
+		sp.spec = nil // a fragment pushed already grew by a copy: the writer is wrong
 	}
 }
 
