@@ -175,5 +175,6 @@ func (w *wholeWriter) write(b []byte) {
 		w.err = writeErr(w.path, err)
 		return
 	}
+	startWriteback(w.f, int64(w.size), int64(len(b)))
 	w.size += uint64(len(b))
 }
