@@ -356,6 +356,13 @@ var quotedFieldNames = func() (q [numFields]string) {
 
 // serializeState writes st. Known and unknown sections are merged in name order.
 func serializeState(st *cacheState) []byte {
+	b, _ := serializeEach(st, nil)
+	return b
+}
+
+// serializeEach is serializeState that, given each, hands it every entry as soon as
+// it is written, and returns the sections it wrote (SerializeEach).
+func serializeEach(st *cacheState, each func(doc []byte, sections []string, e EntryLayout)) (_ []byte, sections []string) {
 	w := &jsonWriter{b: make([]byte, 0, serializedSize(st))}
 	w.b = append(w.b, '{')
 	first := true
@@ -379,9 +386,19 @@ func serializeState(st *cacheState) []byte {
 			entries = append(entries, e)
 		}
 		slices.SortFunc(entries, func(a, b *cacheEntry) int { return strings.Compare(a.key, b.key) })
+		if each != nil {
+			sections = append(sections, sectionNames[k])
+		}
 		for i, e := range entries {
+			start := len(w.b) + 1 // after the newline (and the comma) member writes
+			if i > 0 {
+				start++
+			}
 			w.member(true, i == 0, e.key)
 			w.cacheEntry(e)
+			if each != nil {
+				each(w.b, sections, entryLayout(len(sections)-1, start, len(w.b), e))
+			}
 		}
 		w.b = append(w.b, '}')
 	}
@@ -389,7 +406,7 @@ func serializeState(st *cacheState) []byte {
 		writeUnknown(st.unknown[u])
 	}
 	w.b = append(w.b, "\n}\n"...)
-	return w.b
+	return w.b, sections
 }
 
 // serializedSize estimates the output length from above (escapes aside), so the

@@ -26,21 +26,51 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 			return err
 		}
 	}
-	payload, err := cache.Serialize()
-	if err != nil {
-		return fmt.Errorf("storage: serializing the token cache: %w", err)
-	}
 	x, _, err := s.currentIndex()
 	if err != nil {
 		return fmt.Errorf("storage: reading the token cache index: %w", err)
 	}
-	whole := sc == fullScope && len(payload) >= wholeMin
+	var payload []byte
+	var recs map[string]*record
+	var order []fragRef
 	var spec *wholeWriter
-	if whole && s.expectWhole(x) {
-		// Most records will likely change: write the new data file beside the split.
-		spec, _ = startWhole(s.aead, filepath.Join(s.dir, s.newDataName()))
+	lost, split := false, false
+	if tc != nil && sc == fullScope {
+		// Identity says where every entry goes as it writes it: no need to split what
+		// it wrote, and a new data file can be sealed and written meanwhile.
+		var newSpec func() *wholeWriter
+		if s.expectWhole(x) {
+			newSpec = s.startSpec
+		}
+		ls := newLayoutSplit(newSpec)
+		feed := ls.feed()
+		doc, sections, ok := tc.SerializeEach(feed.entry)
+		feed.wait()
+		if ok {
+			payload = doc
+			recs, order, lost, split = ls.finish(payload, sections)
+			spec = ls.spec
+			if split {
+				s.layoutSplits++
+			} else if spec != nil {
+				spec.abort()
+				spec = nil
+			}
+		}
 	}
-	recs, order, lost := splitOrdered(payload, sc == fullScope, spec)
+	if payload == nil {
+		if payload, err = cache.Serialize(); err != nil {
+			return fmt.Errorf("storage: serializing the token cache: %w", err)
+		}
+	}
+	whole := sc == fullScope && len(payload) >= wholeMin
+	if !split {
+		if whole && s.expectWhole(x) {
+			// Most records will likely change: write the new data file beside the split.
+			spec = s.startSpec()
+		}
+		recs, order, lost = splitOrdered(payload, sc == fullScope, spec)
+	}
 	var keep []indexEntry
 	deleted := false
 	if x != nil {
@@ -170,6 +200,16 @@ func (s *CacheStore) saveChanged(tc *identity.TokenCache) (bool, error) {
 	tc.TrackChanges()
 	s.accountSaves++
 	return true, nil
+}
+
+// startSpec starts a writer of a new data file for a whole save expected to change
+// most records (nil if the file cannot be created: the save then writes it after).
+func (s *CacheStore) startSpec() *wholeWriter {
+	w, err := startWhole(s.aead, filepath.Join(s.dir, s.newDataName()))
+	if err != nil {
+		return nil
+	}
+	return w
 }
 
 // expectWhole reports whether a whole save of the cache of index x will likely change

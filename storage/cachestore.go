@@ -139,6 +139,8 @@ type CacheStore struct {
 	// accountSaves counts saves that wrote only the accounts that changed (saveChanged),
 	// so tests can tell them from whole saves, which write the same bytes.
 	accountSaves int
+	// layoutSplits counts whole saves split by identity's layout (splitLayout).
+	layoutSplits int
 
 	// testHookCorrupt, when set, runs after a lock-free read found the file unreadable,
 	// to let a test replace the file at exactly that moment.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokendesk/tokendesk/identity"
 )
 
 // runChild is the body of a re-executed test binary. The environment carries the
@@ -62,6 +64,32 @@ func runChild(role string) int {
 			c.gen = gen
 			if err := bracket(ctx, s, c, true, true); err != nil {
 				return fail(err)
+			}
+			if gen == 0 {
+				fmt.Println("first write done")
+			}
+		}
+	case "churn-identity":
+		// churn through an identity.TokenCache: each version Deserialized anew, so
+		// every save is a whole one split by identity's layout (splitLayout).
+		s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), opts...)
+		if err != nil {
+			return fail(err)
+		}
+		c := identity.NewTokenCache(identity.WithCacheHook(s))
+		blob := strings.Repeat("x", 64<<10)
+		for gen := 0; ; gen++ {
+			if err := s.BeforeAccess(ctx, c, true); err != nil {
+				return fail(err)
+			}
+			if err := c.Deserialize(msalCache(64, fmt.Sprintf("%d:%s:", gen, blob))); err != nil {
+				return fail(err)
+			}
+			if err := s.AfterAccess(ctx, c, true, true); err != nil {
+				return fail(err)
+			}
+			if s.layoutSplits == 0 {
+				return fail(fmt.Errorf("the save was not split by identity's layout"))
 			}
 			if gen == 0 {
 				fmt.Println("first write done")

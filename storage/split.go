@@ -29,6 +29,12 @@ func splitOrdered(doc []byte, withOrder bool, spec *wholeWriter) (recs map[strin
 		r.hash = recordHash(r.parts, nil)
 		return map[string]*record{"": r}, nil, spec != nil
 	}
+	return sp.finish(recs, spec)
+}
+
+// finish completes a split of recs: the records' hashes, and the last fragment
+// pushed to spec.
+func (sp *splitter) finish(recs map[string]*record, spec *wholeWriter) (map[string]*record, []fragRef, bool) {
 	for _, r := range recs {
 		r.hash = finishHash(r.parts, r.accounts)
 	}
@@ -153,9 +159,7 @@ func (sp *splitter) section(sec []byte, j int) (int, error) {
 		sp.getShared().addWhole(sec, []byte("{}"))
 		return k + 1, nil
 	}
-	isAccount := bytes.Equal(sec, secAccount)
-	isAccess := bytes.Equal(sec, secAccessToken)
-	isRefresh := bytes.Equal(sec, secRefreshToken)
+	kind := kindOfSection(sec)
 	for {
 		start := k
 		_, k2, err := scanString(doc, k)
@@ -177,29 +181,7 @@ func (sp *splitter) section(sec []byte, j int) (int, error) {
 		}
 		sp.seq++
 		homeB, envB, extraB := entryFieldsRaw(sec, doc[k2:end], flat)
-		if len(homeB) == 0 {
-			sp.add(sp.getShared(), false, sec, start, end)
-		} else {
-			r := sp.record(homeB, envB)
-			switch {
-			case isAccount:
-				sp.add(r, true, sec, start, end)
-				r.nAccounts++
-				if len(extraB) > 0 {
-					r.usernames = append(r.usernames, string(extraB))
-				}
-			case isAccess:
-				sp.add(r, false, sec, start, end)
-				if n, err := strconv.ParseInt(string(extraB), 10, 64); err == nil {
-					r.latestExpiry = max(r.latestExpiry, n)
-				}
-			case isRefresh:
-				sp.add(r, false, sec, start, end)
-				r.hasRefresh = true
-			default:
-				sp.add(r, false, sec, start, end)
-			}
-		}
+		sp.entry(sec, kind, start, end, homeB, envB, extraB)
 		k = skipSpace(doc, end)
 		if k < len(doc) && doc[k] == ',' {
 			k = skipSpace(doc, k+1)
@@ -209,6 +191,57 @@ func (sp *splitter) section(sec []byte, j int) (int, error) {
 			return k + 1, nil
 		}
 		return 0, errSyntax
+	}
+}
+
+// sectionKind is what a split reads of a section's entries beyond their account.
+type sectionKind int
+
+const (
+	secOther sectionKind = iota
+	secIsAccount
+	secIsAccess
+	secIsRefresh
+)
+
+func kindOfSection(sec []byte) sectionKind {
+	switch {
+	case bytes.Equal(sec, secAccount):
+		return secIsAccount
+	case bytes.Equal(sec, secAccessToken):
+		return secIsAccess
+	case bytes.Equal(sec, secRefreshToken):
+		return secIsRefresh
+	}
+	return secOther
+}
+
+// entry files the entry doc[start:end] of section sec, whose home_account_id,
+// environment and (for an Account) username or (for an AccessToken) expires_on are
+// homeB, envB and extraB, into its record: the shared one when homeB is empty.
+func (sp *splitter) entry(sec []byte, kind sectionKind, start, end int, homeB, envB, extraB []byte) {
+	if len(homeB) == 0 {
+		sp.add(sp.getShared(), false, sec, start, end)
+		return
+	}
+	r := sp.record(homeB, envB)
+	switch kind {
+	case secIsAccount:
+		sp.add(r, true, sec, start, end)
+		r.nAccounts++
+		if len(extraB) > 0 {
+			r.usernames = append(r.usernames, string(extraB))
+		}
+	case secIsAccess:
+		sp.add(r, false, sec, start, end)
+		if n, err := strconv.ParseInt(string(extraB), 10, 64); err == nil {
+			r.latestExpiry = max(r.latestExpiry, n)
+		}
+	case secIsRefresh:
+		sp.add(r, false, sec, start, end)
+		r.hasRefresh = true
+	default:
+		sp.add(r, false, sec, start, end)
 	}
 }
 
