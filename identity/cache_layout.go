@@ -48,14 +48,16 @@ func (e *cacheEntry) stringField(f cacheField) string {
 // runs under the cache's lock and must not use the cache. ok is false, and each is
 // never called, when the cache holds sections other MSAL apps wrote: whose entries
 // those hold is the store's reading of them, so the store splits Serialize's output
-// instead. It clears the changed flag as Serialize does.
-func (c *TokenCache) SerializeEach(each func(doc []byte, sections []string, e EntryLayout)) (doc []byte, sections []string, ok bool) {
+// instead. sizeHint, when not 0, is the size the caller expects (a store knows the
+// size of what it saved last): it spares a walk of every entry to size the output
+// (a wrong hint costs at most a copy). It clears the changed flag as Serialize does.
+func (c *TokenCache) SerializeEach(sizeHint int, each func(doc []byte, sections []string, e EntryLayout)) (doc []byte, sections []string, ok bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if len(c.st.unknown) > 0 {
 		return nil, nil, false
 	}
-	doc, sections = serializeEach(c.st, each)
+	doc, sections = serializeEach(c.st, sizeHint, each)
 	c.changed.Store(false)
 	return doc, sections, true
 }

@@ -356,14 +356,18 @@ var quotedFieldNames = func() (q [numFields]string) {
 
 // serializeState writes st. Known and unknown sections are merged in name order.
 func serializeState(st *cacheState) []byte {
-	b, _ := serializeEach(st, nil)
+	b, _ := serializeEach(st, 0, nil)
 	return b
 }
 
 // serializeEach is serializeState that, given each, hands it every entry as soon as
-// it is written, and returns the sections it wrote (SerializeEach).
-func serializeEach(st *cacheState, each func(doc []byte, sections []string, e EntryLayout)) (_ []byte, sections []string) {
-	w := &jsonWriter{b: make([]byte, 0, serializedSize(st))}
+// it is written, and returns the sections it wrote (SerializeEach). size, when not
+// 0, is the output's expected size, which spares walking every entry to estimate it.
+func serializeEach(st *cacheState, size int, each func(doc []byte, sections []string, e EntryLayout)) (_ []byte, sections []string) {
+	if size <= 0 {
+		size = serializedSize(st)
+	}
+	w := &jsonWriter{b: make([]byte, 0, size)}
 	w.b = append(w.b, '{')
 	first := true
 	u := 0

@@ -44,7 +44,13 @@ func (s *CacheStore) save(cache cacheData, sc *scope) error {
 		}
 		ls := newLayoutSplit(newSpec)
 		feed := ls.feed()
-		doc, sections, ok := tc.SerializeEach(feed.entry)
+		hint := 0
+		if x != nil && len(x.entries) > 0 {
+			// The live blocks hold the last save's entries, nearly all of its bytes.
+			n := x.liveSize()
+			hint = n + n/16 + 64<<10
+		}
+		doc, sections, ok := tc.SerializeEach(hint, feed.entry)
 		feed.wait()
 		if ok {
 			payload = doc
