@@ -1,17 +1,23 @@
 package storage
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/zalando/go-keyring"
 
@@ -258,4 +264,44 @@ func (k *blockingKeyring) Delete(string, string) error {
 	k.calls.Add(1)
 	<-k.block
 	return errors.New("unblocked")
+}
+
+// killMidChurn starts a child process in role (a writer saving in a loop), lets it
+// finish its first write, then sends it SIGKILL at a random moment up to 150 ms later
+// and reaps it: the kill -9 tests' one round.
+func killMidChurn(t *testing.T, round int, role, dir, user string) {
+	t.Helper()
+	cmd := child(t, role, "STORE_DIR="+dir, "KEY_USER="+user)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("round %d: writer never finished its first write: %v\n%s", round, err, stderr.String())
+	}
+	time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+}
+
+// killLandedInWrite tells, after killMidChurn, whether the kill interrupted a save: a
+// temporary file (index or compacted data file), a second data file no index names yet
+// (a whole save writes its new data file under its final name), or bytes appended to
+// the data file beyond what the index refers to.
+func killLandedInWrite(t *testing.T, dir, user string) bool {
+	t.Helper()
+	if tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(tmps) > 0 {
+		return true
+	}
+	if data, _ := filepath.Glob(filepath.Join(dir, "cache.d-*")); len(data) > 1 {
+		return true
+	}
+	return dataTail(t, dir, user) > 0
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -222,27 +221,8 @@ func TestKilledWriterLeavesReadableCache(t *testing.T) {
 	midWrite := 0
 	defer func() { t.Logf("%d of %d kills landed inside a write", midWrite, rounds) }()
 	for round := range rounds {
-		cmd := child(t, "churn", "STORE_DIR="+dir, "KEY_USER="+user)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("round %d: writer never finished its first write: %v\n%s", round, err, stderr.String())
-		}
-		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		// A temporary file (index or compacted data file) or bytes appended to the data
-		// file beyond what the index refers to show the kill landed inside a write.
-		if tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(tmps) > 0 || dataTail(t, dir, user) > 0 {
+		killMidChurn(t, round, "churn", dir, user)
+		if killLandedInWrite(t, dir, user) {
 			midWrite++
 		}
 

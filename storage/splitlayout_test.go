@@ -1,18 +1,13 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/testenv"
@@ -190,28 +185,9 @@ func TestKilledTokenCacheWholeSaveLosesNothing(t *testing.T) {
 	midWrite := 0
 	defer func() { t.Logf("%d of %d kills landed inside a write", midWrite, rounds) }()
 	for round := range rounds {
-		cmd := child(t, "churn-identity", "STORE_DIR="+dir, "KEY_USER="+user)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("round %d: writer never finished its first write: %v\n%s", round, err, stderr.String())
-		}
-		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		if tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(tmps) > 0 {
+		killMidChurn(t, round, "churn-identity", dir, user)
+		if killLandedInWrite(t, dir, user) {
 			midWrite++
-		} else if data, _ := filepath.Glob(filepath.Join(dir, "cache.d-*")); len(data) > 1 {
-			midWrite++ // a new data file no index names yet
 		}
 
 		s, err := OpenCacheStore(dir, SystemKeyring(DefaultKeyringTimeout), WithKeyringEntry(KeyringService, user))
