@@ -193,14 +193,7 @@ func TestDamagedBlockCostsOnlyItsPieces(t *testing.T) {
 	dir := t.TempDir()
 	kr := newMemKeyring()
 	s := openMem(t, dir, kr)
-	c := identity.NewTokenCache(identity.WithCacheHook(s))
-	if err := s.BeforeAccess(ctx, c, true); err != nil {
-		t.Fatal(err)
-	}
-	c.Deserialize(msalCache(30, knownToken))
-	if err := s.AfterAccess(ctx, c, true, true); err != nil {
-		t.Fatal(err)
-	}
+	saveTokenCache(t, s, msalCache(30, knownToken))
 	x := s.idx
 	at := slices.Index(x.sections, string(secAccessToken))
 	damaged := -1
@@ -251,14 +244,7 @@ func TestTruncatedDataFile(t *testing.T) {
 	dir := t.TempDir()
 	kr := newMemKeyring()
 	s := openMem(t, dir, kr)
-	c := identity.NewTokenCache(identity.WithCacheHook(s))
-	if err := s.BeforeAccess(ctx, c, true); err != nil {
-		t.Fatal(err)
-	}
-	c.Deserialize(msalCache(600, knownToken))
-	if err := s.AfterAccess(ctx, c, true, true); err != nil {
-		t.Fatal(err)
-	}
+	saveTokenCache(t, s, msalCache(600, knownToken))
 	data := filepath.Join(dir, s.idx.dataName)
 	fi, _ := os.Stat(data)
 	if err := os.Truncate(data, fi.Size()*3/4); err != nil {

@@ -114,16 +114,7 @@ func TestTokenCacheMostAccountsChangedSavedWhole(t *testing.T) {
 	dir := t.TempDir()
 	kr := newMemKeyring()
 	s := openMem(t, dir, kr)
-	c := identity.NewTokenCache(identity.WithCacheHook(s))
-	if err := s.BeforeAccess(ctx, c, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Deserialize(msalCache(4, knownToken)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AfterAccess(ctx, c, true, true); err != nil {
-		t.Fatal(err)
-	}
+	c := saveTokenCache(t, s, msalCache(4, knownToken))
 	same := func(name string) {
 		t.Helper()
 		fresh := identity.NewTokenCache()

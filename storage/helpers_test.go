@@ -21,6 +21,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/tokendesk/tokendesk/identity"
 	"github.com/tokendesk/tokendesk/internal/testenv"
 )
 
@@ -304,4 +305,22 @@ func killLandedInWrite(t *testing.T, dir, user string) bool {
 		return true
 	}
 	return dataTail(t, dir, user) > 0
+}
+
+// saveTokenCache saves doc (an MSAL cache) through an identity.TokenCache hooked to s,
+// as the window's first save does, and returns the cache for the test to change further.
+func saveTokenCache(t *testing.T, s *CacheStore, doc []byte) *identity.TokenCache {
+	t.Helper()
+	ctx := context.Background()
+	c := identity.NewTokenCache(identity.WithCacheHook(s))
+	if err := s.BeforeAccess(ctx, c, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Deserialize(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AfterAccess(ctx, c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -301,14 +301,7 @@ func TestSummariesFromIndex(t *testing.T) {
 	dir := t.TempDir()
 	kr := newMemKeyring()
 	s := openMem(t, dir, kr)
-	c := identity.NewTokenCache(identity.WithCacheHook(s))
-	if err := s.BeforeAccess(ctx, c, true); err != nil {
-		t.Fatal(err)
-	}
-	c.Deserialize(msalCache(4, knownToken))
-	if err := s.AfterAccess(ctx, c, true, true); err != nil {
-		t.Fatal(err)
-	}
+	c := saveTokenCache(t, s, msalCache(4, knownToken))
 	sums, err := openMem(t, dir, kr).Summaries(ctx)
 	if err != nil {
 		t.Fatal(err)
