@@ -23,22 +23,12 @@ import json
 import sys
 
 import msal
+from msal_offline import Resp
 
 # Headers MSAL defines whose value must be the same on both sides; the others
 # (x-client-sku/-ver/-os/-cpu, client-request-id, telemetry) name the library or are
 # random. See identity/CONFORMANCE.md.
 COMPARED_HEADERS = ("x-anchormailbox",)
-
-
-class Resp(object):
-    def __init__(self, status, body):
-        self.status_code = status
-        self.text = json.dumps(body)
-        self.headers = {}
-
-    def raise_for_status(self):
-        if self.status_code >= 400:
-            raise RuntimeError("HTTP %d" % self.status_code)
 
 
 class FakeHTTP(object):

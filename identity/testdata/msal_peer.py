@@ -17,17 +17,7 @@ import json
 import sys
 
 import msal
-
-
-class Resp(object):
-    def __init__(self, status, body):
-        self.status_code = status
-        self.text = json.dumps(body)
-        self.headers = {}
-
-    def raise_for_status(self):
-        if self.status_code >= 400:
-            raise RuntimeError("HTTP %d" % self.status_code)
+from msal_offline import Resp
 
 
 class FakeHTTP(object):

@@ -17,10 +17,15 @@ users would take an hour; users never share entries, so the merge is exact.
 """
 import base64
 import json
+import os
 import sys
 import time
 
 import msal
+
+# Resp is shared with the conformance runner and the interop peer.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "identity", "testdata"))
+from msal_offline import Resp  # noqa: E402
 
 CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # Tokendesk's default profile
 AUTHORITY = "https://login.microsoftonline.com/organizations"
@@ -40,17 +45,6 @@ def uid(i):
 
 def username(i):
     return "user%05d@contoso.example" % i
-
-
-class Resp(object):
-    def __init__(self, status, body):
-        self.status_code = status
-        self.text = json.dumps(body)
-        self.headers = {}
-
-    def raise_for_status(self):
-        if self.status_code >= 400:
-            raise RuntimeError("HTTP %d" % self.status_code)
 
 
 class FakeHTTP(object):
