@@ -33,14 +33,6 @@ func accountKey(k idxKey) string {
 	return k.a + "-" + k.b
 }
 
-// isAccountKey reports whether accountKey(k) is key, without building it.
-func isAccountKey(k idxKey, key string) bool {
-	if k.a == "" {
-		return key == ""
-	}
-	return len(key) == len(k.a)+1+len(k.b) && key[:len(k.a)] == k.a && key[len(k.a)] == '-' && key[len(k.a)+1:] == k.b
-}
-
 // ChangedAccounts returns the keys of the accounts changed since TrackChanges (""
 // for entries of no account). ok is false when the cache cannot say: it was not
 // asked to track, or was replaced since (Deserialize), or it holds sections other
@@ -75,34 +67,38 @@ func (c *TokenCache) SerializeAccounts(accounts map[string]bool) []byte {
 			sub.sections[e.cacheKind][e.key] = e
 		}
 	}
-	if accounts[""] {
-		for _, head := range st.meta {
-			add(head)
-		}
-	}
-	keys := make([]string, 0, len(accounts))
-	for k := range accounts {
-		keys = append(keys, k)
-	}
-	// Two accounts may share a key ("a-b" at "c", "a" at "b-c"): every home is checked
-	// against every key asked for, without building its key.
-	for hk, h := range st.homes {
-		wanted := false
-		for _, k := range keys {
-			if isAccountKey(hk, k) {
-				wanted = true
-				break
-			}
-		}
-		if !wanted {
-			continue
-		}
-		for i := range h.ats {
-			add(h.ats[i].head)
+	addHome := func(h *homeIdx) {
+		for j := range h.ats {
+			add(h.ats[j].head)
 		}
 		add(h.rt)
 		add(h.idt)
 		add(h.acct)
+	}
+	if accounts[""] {
+		// Entries of no account: app metadata, and app-only tokens (filed under an
+		// empty home in each environment).
+		for _, head := range st.meta {
+			add(head)
+		}
+		for hk, h := range st.homes {
+			if hk.a == "" {
+				addHome(h)
+			}
+		}
+	}
+	// A key joins home and environment with "-", and either may hold "-" too ("a-b"
+	// at "c" and "a" at "b-c" share "a-b-c"): each split of the key at a "-" is
+	// looked up, so every account filed under it is found without walking them all.
+	for k := range accounts {
+		for i := 0; i < len(k); i++ {
+			if k[i] != '-' || i == 0 {
+				continue
+			}
+			if h := st.homes[idxKey{k[:i], k[i+1:]}]; h != nil {
+				addHome(h)
+			}
+		}
 	}
 	b := serializeState(sub)
 	c.changed.Store(false)
